@@ -1,0 +1,198 @@
+"""Thresholds of the detectors and of the scorecard.
+
+Every number a detector compares against lives here with its unit in its name. Values that differ by risk
+tier are ``TierValues``: riskier tiers get tighter thresholds.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+Tier = Literal["low", "medium", "high"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TierValues(_Section):
+    """One value per risk tier; validated so the high tier is never looser than the low tier."""
+
+    low: float
+    medium: float
+    high: float
+
+    def for_tier(self, tier: str) -> float:
+        return float(getattr(self, tier))
+
+
+class TierMoney(_Section):
+    """Money per risk tier in the base currency."""
+
+    low: Decimal
+    medium: Decimal
+    high: Decimal
+
+    def for_tier(self, tier: str) -> Decimal:
+        value: Decimal = getattr(self, tier)
+        return value
+
+
+class AmountSpikeSettings(_Section):
+    """A debit far above the customer's own robust (median/MAD, log-scale) baseline of debits."""
+
+    min_history_events: int = Field(default=10, ge=3)
+    baseline_window_events: int = Field(default=60, ge=5, le=500)
+    min_ratio_to_median: TierValues = TierValues(low=6.0, medium=5.0, high=4.0)
+    min_robust_z: TierValues = TierValues(low=5.0, medium=4.5, high=4.0)
+    min_amount_base: TierMoney = TierMoney(low=Decimal(3000), medium=Decimal(2000), high=Decimal(1000))
+    min_log_mad: float = Field(default=0.25, gt=0)
+    recurring_tolerance_ratio: float = Field(default=0.2, ge=0, le=1)
+    recurring_min_occurrences: int = Field(default=2, ge=1)
+    cooldown_seconds: int = Field(default=6 * 3600, ge=0)
+
+
+class VelocitySpikeSettings(_Section):
+    """Too many transactions in a sliding window against the customer's usual daily rate."""
+
+    window_seconds: int = Field(default=3600, ge=60)
+    min_window_count: TierValues = TierValues(low=15, medium=12, high=10)
+    rate_multiplier: TierValues = TierValues(low=8.0, medium=6.0, high=5.0)
+    baseline_days: int = Field(default=28, ge=1, le=366)
+    min_history_days: int = Field(default=3, ge=0)
+    active_hours_per_day: float = Field(default=14.0, gt=0, le=24)
+    max_window_events: int = Field(default=400, ge=10)
+    cooldown_seconds: int = Field(default=3 * 3600, ge=0)
+
+
+class ContactChangeBurstSettings(_Section):
+    """Several distinct contact-detail changes within a window; one on its own is normal."""
+
+    window_seconds: int = Field(default=48 * 3600, ge=60)
+    min_changes: TierValues = TierValues(low=3, medium=3, high=2)
+    max_window_changes: int = Field(default=50, ge=2)
+    cooldown_seconds: int = Field(default=48 * 3600, ge=0)
+
+
+class AccountTakeoverSettings(_Section):
+    """A change of a takeover-relevant contact detail, then a large debit transfer within hours."""
+
+    trigger_fields: tuple[str, ...] = ("phone", "email", "device")
+    window_seconds: int = Field(default=24 * 3600, ge=60)
+    transfer_channels: tuple[str, ...] = ("transfer", "online")
+    min_amount_base: TierMoney = TierMoney(low=Decimal(20000), medium=Decimal(10000), high=Decimal(5000))
+    min_ratio_to_median: TierValues = TierValues(low=3.0, medium=3.0, high=2.0)
+    min_history_events: int = Field(default=5, ge=1)
+    cooldown_seconds: int = Field(default=24 * 3600, ge=0)
+
+
+class StructuringSettings(_Section):
+    """Several cash transactions each just below the cash large-value threshold, together above it."""
+
+    window_seconds: int = Field(default=3 * 86400, ge=3600)
+    near_threshold_ratio: float = Field(default=0.8, gt=0, lt=1)
+    min_transactions: TierValues = TierValues(low=3, medium=3, high=2)
+    cash_channels: tuple[str, ...] = ("cash", "atm")
+    max_window_events: int = Field(default=100, ge=2)
+    cooldown_seconds: int = Field(default=3 * 86400, ge=0)
+
+
+class LargeValueSettings(_Section):
+    """PBoC 2016 (Order No. 3) large-value reporting thresholds, in the base currency."""
+
+    cash_threshold_base: Decimal = Decimal(50000)
+    corporate_transfer_threshold_base: Decimal = Decimal(2000000)
+    individual_transfer_domestic_threshold_base: Decimal = Decimal(500000)
+    individual_transfer_cross_border_threshold_base: Decimal = Decimal(200000)
+    cash_channels: tuple[str, ...] = ("cash", "atm")
+    reporting_timezone: str = "Asia/Shanghai"
+    max_tracked_days: int = Field(default=3, ge=2)
+
+
+class TierLimitSettings(_Section):
+    """Per-transaction and daily debit limits by tier; corporates get a multiple of them."""
+
+    per_transaction_limit_base: TierMoney = TierMoney(
+        low=Decimal(1000000), medium=Decimal(200000), high=Decimal(50000)
+    )
+    daily_limit_base: TierMoney = TierMoney(low=Decimal(2000000), medium=Decimal(500000), high=Decimal(100000))
+    corporate_limit_multiplier: Decimal = Decimal(10)
+    cooldown_seconds: int = Field(default=86400, ge=0)
+
+
+class ScorecardSettings(_Section):
+    """The static scorecard: weights (points out of 100) and the tier bands on the 0-100 score."""
+
+    weight_credit_record: float = 35.0
+    weight_financial_condition: float = 25.0
+    weight_business_size: float = 10.0
+    weight_industry_risk: float = 20.0
+    weight_politically_exposed: float = 10.0
+    high_tier_min_score: float = 70.0
+    medium_tier_min_score: float = 40.0
+    politically_exposed_forces_high: bool = True
+    unknown_factor_risk: float = Field(default=0.5, ge=0, le=1)
+    individual_business_size_risk: float = Field(default=0.3, ge=0, le=1)
+    industry_risk: dict[str, Tier] = Field(
+        default_factory=lambda: {
+            **dict.fromkeys(
+                ("gambling", "cryptocurrency", "money_services", "precious_metals", "arms", "shell_company"),
+                "high",
+            ),
+            **dict.fromkeys(
+                ("real_estate", "construction", "retail", "hospitality", "logistics", "trading", "automotive"),
+                "medium",
+            ),
+            **dict.fromkeys(
+                ("utilities", "education", "healthcare", "manufacturing", "government", "agriculture"), "low"
+            ),
+        }
+    )
+    review_interval_days: dict[Tier, int] = Field(
+        default_factory=lambda: {"high": 180, "medium": 365, "low": 730}
+    )
+
+    @model_validator(mode="after")
+    def _bands_ordered(self) -> ScorecardSettings:
+        if not 0 <= self.medium_tier_min_score <= self.high_tier_min_score <= 100:
+            raise ValueError("tier bands must satisfy 0 <= medium_tier_min_score <= high_tier_min_score <= 100")
+        return self
+
+
+class DetectionSettings(_Section):
+    """Everything the detection core needs; the stream workers and ``riskwatch replay`` share it."""
+
+    base_currency: str = "CNY"
+    fx_rates_to_base: dict[str, Decimal] = Field(
+        default_factory=lambda: {
+            "CNY": Decimal(1),
+            "USD": Decimal("7.10"),
+            "EUR": Decimal("7.70"),
+            "GBP": Decimal("9.00"),
+            "HKD": Decimal("0.91"),
+            "JPY": Decimal("0.047"),
+            "SGD": Decimal("5.30"),
+            "AUD": Decimal("4.60"),
+            "CAD": Decimal("5.10"),
+            "CHF": Decimal("8.10"),
+            "KRW": Decimal("0.0051"),
+            "MOP": Decimal("0.88"),
+        }
+    )
+    default_tier: Tier = "medium"
+    default_home_country: str = "CN"
+    allowed_lateness_seconds: int = Field(default=600, ge=0)
+    seen_event_ids_max: int = Field(default=512, ge=16)
+    known_counterparties_max: int = Field(default=200, ge=1)
+    contact_hash_key: SecretStr = SecretStr("riskwatch-development-key-change-me")
+    amount_spike: AmountSpikeSettings = AmountSpikeSettings()
+    velocity_spike: VelocitySpikeSettings = VelocitySpikeSettings()
+    contact_change_burst: ContactChangeBurstSettings = ContactChangeBurstSettings()
+    account_takeover: AccountTakeoverSettings = AccountTakeoverSettings()
+    structuring: StructuringSettings = StructuringSettings()
+    large_value: LargeValueSettings = LargeValueSettings()
+    tier_limit: TierLimitSettings = TierLimitSettings()
+    scorecard: ScorecardSettings = ScorecardSettings()

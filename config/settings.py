@@ -1,0 +1,171 @@
+"""The root settings object.
+
+Precedence, highest first: keyword arguments, ``RISKWATCH_*`` environment variables (nested with ``__``,
+e.g. ``RISKWATCH_KAFKA__BOOTSTRAP_SERVERS``), the settings file (``--config FILE`` or
+``RISKWATCH_CONFIG``; TOML or JSON), then the defaults written here.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    JsonConfigSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from config.detection import DetectionSettings
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KafkaSettings(_Section):
+    """How workers and tools reach Kafka; ``client_config()`` is the librdkafka dict."""
+
+    bootstrap_servers: str = "127.0.0.1:19092"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_ca_location: str | None = None
+    ssl_certificate_location: str | None = None
+    ssl_key_location: str | None = None
+    consumer_group: str = "riskwatch"
+    client_id: str = "riskwatch"
+
+    def client_config(self) -> dict[str, str]:
+        conf: dict[str, str] = {
+            "bootstrap.servers": self.bootstrap_servers,
+            "security.protocol": self.security_protocol,
+            "client.id": self.client_id,
+        }
+        if self.sasl_mechanism:
+            conf["sasl.mechanism"] = self.sasl_mechanism
+        if self.sasl_username is not None:
+            conf["sasl.username"] = self.sasl_username
+        if self.sasl_password is not None:
+            conf["sasl.password"] = self.sasl_password.get_secret_value()
+        for key, value in (
+            ("ssl.ca.location", self.ssl_ca_location),
+            ("ssl.certificate.location", self.ssl_certificate_location),
+            ("ssl.key.location", self.ssl_key_location),
+        ):
+            if value:
+                conf[key] = value
+        return conf
+
+
+class TopicSettings(_Section):
+    """Topic names are the contract's defaults; ``partitions`` applies when riskwatch creates them."""
+
+    transactions: str = "transactions"
+    contact_changes: str = "contact-changes"
+    customer_profiles: str = "customer-profiles"
+    alerts: str = "alerts"
+    customer_risk: str = "customer-risk"
+    dead_letter: str = "dead-letter"
+    partitions: int = Field(default=6, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+
+    COMPACTED: ClassVar[frozenset[str]] = frozenset({"customer_profiles", "customer_risk"})
+
+    def all_topics(self) -> dict[str, bool]:
+        """Topic name -> whether it is compacted, for every topic of the contract."""
+        names = ("transactions", "contact_changes", "customer_profiles", "alerts", "customer_risk", "dead_letter")
+        return {getattr(self, n): n in self.COMPACTED for n in names}
+
+    def input_topics(self) -> list[str]:
+        return [self.transactions, self.contact_changes, self.customer_profiles]
+
+
+class RedisSettings(_Section):
+    url: SecretStr = SecretStr("redis://127.0.0.1:16379/0")
+    key_prefix: str = "riskwatch"
+
+
+class StackSettings(_Section):
+    """The local Kafka + Redis stack that ``riskwatch stack`` starts (never used against real clusters)."""
+
+    kafka_version: str = "4.1.1"
+    scala_version: str = "2.13"
+    log4j_version: str = "2.24.3"
+    kafka_host: str = "127.0.0.1"
+    kafka_port: int = 19092
+    controller_port: int = 19093
+    redis_port: int = 16379
+    kafka_heap_mb: int = Field(default=384, ge=128)
+    cache_dir: Path = Path(os.environ.get("XDG_CACHE_HOME", str(Path.home() / ".cache"))) / "riskwatch"
+    state_dir: Path = Path(os.environ.get("XDG_STATE_HOME", str(Path.home() / ".local" / "state"))) / "riskwatch"
+    ready_timeout_seconds: float = 90.0
+
+
+class WorkerSettings(_Section):
+    metrics_port: int = 9464
+    metrics_host: str = "127.0.0.1"
+    batch_max_events: int = Field(default=2000, ge=1)
+    batch_max_wait_ms: int = Field(default=50, ge=1)
+    log_json: bool = False
+    log_level: str = "INFO"
+
+
+class Settings(BaseSettings):
+    """Everything riskwatch can be told; one object handed down from ``main()``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RISKWATCH_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    kafka: KafkaSettings = KafkaSettings()
+    topics: TopicSettings = TopicSettings()
+    redis: RedisSettings = RedisSettings()
+    stack: StackSettings = StackSettings()
+    worker: WorkerSettings = WorkerSettings()
+    detection: DetectionSettings = DetectionSettings()
+
+    _config_file: ClassVar[Path | None] = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = cls._config_file
+        if path is not None:
+            if path.suffix.lower() == ".json":
+                sources.append(JsonConfigSettingsSource(settings_cls, json_file=path))
+            else:
+                sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+
+class ConfigFileError(ValueError):
+    """The settings file named by ``--config`` or ``RISKWATCH_CONFIG`` is missing or unreadable."""
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings tree once, in ``main()``; nothing reads the environment at import time."""
+    path_text = config_file if config_file is not None else os.environ.get("RISKWATCH_CONFIG")
+    path = Path(path_text) if path_text else None
+    if path is not None and not path.is_file():
+        raise ConfigFileError(f"settings file {path} does not exist")
+
+    class _FileSettings(Settings):
+        _config_file: ClassVar[Path | None] = path
+
+    return _FileSettings(**overrides)

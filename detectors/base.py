@@ -1,0 +1,41 @@
+"""The contract every detector keeps, checked for all of them by ``tests/unit/detectors/test_contract.py``.
+
+A detector is a small object holding only its settings (like a river estimator's hyperparameters). Its
+per-customer state is explicit: ``new_state()`` makes it, ``update()`` reads and advances it, and
+``state_to_json``/``state_from_json`` round-trip it through plain JSON (never pickle).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar, Generic, TypeVar
+
+from detectors.context import CustomerContext
+from detectors.findings import Finding
+from detectors.observation import Observation
+
+S = TypeVar("S")
+
+NO_FINDINGS: list[Finding] = []
+
+
+class Detector(ABC, Generic[S]):
+    name: ClassVar[str]
+    #: Findings with the same dedup key within this many seconds of event time are one pattern.
+    cooldown_seconds: int = 0
+
+    @abstractmethod
+    def new_state(self) -> S:
+        """A cold-start state for a customer never seen before."""
+
+    @abstractmethod
+    def update(self, state: S, obs: Observation, ctx: CustomerContext) -> list[Finding]:
+        """Advance ``state`` by one event and return what it completes. Never mutates ``obs`` or ``ctx``."""
+
+    @abstractmethod
+    def state_to_json(self, state: S) -> Any:
+        """Plain JSON types only."""
+
+    @abstractmethod
+    def state_from_json(self, data: Any) -> S:
+        """Inverse of ``state_to_json``."""

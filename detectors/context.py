@@ -1,0 +1,120 @@
+"""What every detector may read about a customer: tier, profile facts, the debit baseline, known payees.
+
+The engine updates the context *after* the detectors have seen an event, so a detector always compares
+the event against the history before it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class DebitBaseline:
+    """The last N debit amounts (base currency); robust statistics on the log scale, cached until changed."""
+
+    max_events: int
+    amounts: deque[float] = field(default_factory=deque)
+    _stats: tuple[float, float] | None = None
+
+    def add(self, amount: float) -> None:
+        if amount <= 0:
+            return
+        self.amounts.append(amount)
+        if len(self.amounts) > self.max_events:
+            self.amounts.popleft()
+        self._stats = None
+
+    def __len__(self) -> int:
+        return len(self.amounts)
+
+    def log_median_and_mad(self) -> tuple[float, float]:
+        """Median and median absolute deviation of log amounts: one outlier moves neither."""
+        if self._stats is None:
+            logs = sorted(math.log(a) for a in self.amounts)
+            med = _median(logs)
+            mad = _median(sorted(abs(x - med) for x in logs))
+            self._stats = (med, mad)
+        return self._stats
+
+    def median(self) -> float:
+        return math.exp(self.log_median_and_mad()[0])
+
+
+def _median(sorted_values: list[float]) -> float:
+    n = len(sorted_values)
+    if n == 0:
+        return 0.0
+    mid = n // 2
+    return sorted_values[mid] if n % 2 else (sorted_values[mid - 1] + sorted_values[mid]) / 2.0
+
+
+@dataclass(slots=True)
+class CustomerContext:
+    customer_id: str
+    tier: str
+    max_counterparties: int
+    debit_baseline: DebitBaseline
+    segment: str = "individual"
+    home_country: str = "CN"
+    score: float | None = None
+    factors: dict[str, float] = field(default_factory=dict)
+    has_profile: bool = False
+    profile_ts: float | None = None
+    watermark: float | None = None
+    # counterparty id -> [payments so far, last amount, last event time]; insertion order is recency (LRU)
+    counterparties: dict[str, list[float]] = field(default_factory=dict)
+
+    def knows_counterparty(self, counterparty_id: str | None) -> bool:
+        return counterparty_id is not None and counterparty_id in self.counterparties
+
+    def remember_counterparty(self, counterparty_id: str, amount: float, ts: float) -> None:
+        entry = self.counterparties.pop(counterparty_id, None)
+        if entry is None:
+            entry = [0.0, amount, ts]
+        entry[0] += 1
+        entry[1] = amount
+        entry[2] = max(entry[2], ts)
+        self.counterparties[counterparty_id] = entry
+        while len(self.counterparties) > self.max_counterparties:
+            del self.counterparties[next(iter(self.counterparties))]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "customer_id": self.customer_id,
+            "tier": self.tier,
+            "segment": self.segment,
+            "home_country": self.home_country,
+            "score": self.score,
+            "factors": self.factors,
+            "has_profile": self.has_profile,
+            "profile_ts": self.profile_ts,
+            "watermark": self.watermark,
+            "debits": list(self.debit_baseline.amounts),
+            "counterparties": [[k, *v] for k, v in self.counterparties.items()],
+        }
+
+    @classmethod
+    def from_json(
+        cls, data: dict[str, Any], *, max_debits: int, max_counterparties: int
+    ) -> CustomerContext:
+        baseline = DebitBaseline(max_debits)
+        for a in data["debits"][-max_debits:]:
+            baseline.add(float(a))
+        return cls(
+            customer_id=data["customer_id"],
+            tier=data["tier"],
+            max_counterparties=max_counterparties,
+            debit_baseline=baseline,
+            segment=data["segment"],
+            home_country=data["home_country"],
+            score=data["score"],
+            factors=dict(data["factors"]),
+            has_profile=data["has_profile"],
+            profile_ts=data["profile_ts"],
+            watermark=data["watermark"],
+            counterparties={k: [float(c), float(a), float(t)] for k, c, a, t in data["counterparties"]},
+        )

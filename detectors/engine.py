@@ -1,0 +1,254 @@
+"""One event in, alerts and tier changes out: the single entry point that replay and the workers share.
+
+The engine owns what detectors share (deduplication of redelivered events, the customer context, the
+cooldown that makes one pattern one alert) so each detector stays a small unit about one pattern.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from config.detection import DetectionSettings
+from detectors.account_takeover import AccountTakeover
+from detectors.amount_spike import AmountSpike
+from detectors.base import Detector
+from detectors.contact_burst import ContactChangeBurst
+from detectors.context import CustomerContext, DebitBaseline
+from detectors.findings import Finding
+from detectors.large_value import LargeValue
+from detectors.observation import ContactObservation, Observation, TxObservation
+from detectors.privacy import contact_hash
+from detectors.scorecard import Scorecard
+from detectors.state import CustomerState, SeenEvents
+from detectors.structuring import Structuring
+from detectors.tier_limit import TierLimit
+from detectors.velocity import VelocitySpike
+from schemas.common import SEVERITY_RANK
+from schemas.events import ContactChange, CustomerProfile, EventError, Transaction
+from schemas.outputs import Alert, CustomerRisk
+
+STATE_FORMAT_VERSION = 1
+
+
+@dataclass(slots=True)
+class Outcome:
+    alerts: list[Alert] = field(default_factory=list)
+    risk: CustomerRisk | None = None
+    duplicate: bool = False
+
+
+def build_detectors(s: DetectionSettings) -> list[Detector[Any]]:
+    lateness = s.allowed_lateness_seconds
+    return [
+        AmountSpike(s.amount_spike),
+        VelocitySpike(s.velocity_spike, lateness),
+        ContactChangeBurst(s.contact_change_burst, lateness),
+        AccountTakeover(s.account_takeover, lateness),
+        Structuring(s.structuring, s.large_value.cash_threshold_base, lateness),
+        LargeValue(s.large_value),
+        TierLimit(s.tier_limit),
+    ]
+
+
+def alert_id(detector: str, customer_id: str, trigger_event_ids: tuple[str, ...] | list[str]) -> str:
+    """Same detector, same customer, same events: same id, across restarts and replays."""
+    material = "\x1f".join((detector, customer_id, *trigger_event_ids))
+    return hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
+class RiskEngine:
+    def __init__(self, settings: DetectionSettings) -> None:
+        self.settings = settings
+        self.detectors = build_detectors(settings)
+        self.scorecard = Scorecard(settings.scorecard)
+        self._tz = ZoneInfo(settings.large_value.reporting_timezone)
+        self._rates = dict(settings.fx_rates_to_base)
+        self._hash_key = settings.contact_hash_key.get_secret_value().encode()
+        self._debit_window = settings.amount_spike.baseline_window_events
+        self._cooldowns = {d.name: d.cooldown_seconds for d in self.detectors}
+        self._longest_cooldown = max(self._cooldowns.values())
+
+    # ----------------------------------------------------------------------------------------- state
+    def new_state(self, customer_id: str) -> CustomerState:
+        s = self.settings
+        ctx = CustomerContext(
+            customer_id=customer_id,
+            tier=s.default_tier,
+            max_counterparties=s.known_counterparties_max,
+            debit_baseline=DebitBaseline(self._debit_window),
+            home_country=s.default_home_country,
+        )
+        return CustomerState(
+            ctx=ctx,
+            seen=SeenEvents(s.seen_event_ids_max),
+            cooldowns={},
+            detectors={d.name: d.new_state() for d in self.detectors},
+        )
+
+    def state_to_json(self, state: CustomerState) -> dict[str, Any]:
+        return {
+            "v": STATE_FORMAT_VERSION,
+            "ctx": state.ctx.to_json(),
+            "seen": list(state.seen.order),
+            "cooldowns": state.cooldowns,
+            "detectors": {d.name: d.state_to_json(state.detectors[d.name]) for d in self.detectors},
+            "events_processed": state.events_processed,
+        }
+
+    def state_from_json(self, data: dict[str, Any]) -> CustomerState:
+        if data.get("v") != STATE_FORMAT_VERSION:
+            raise ValueError(f"unsupported customer state format {data.get('v')!r}")
+        s = self.settings
+        ctx = CustomerContext.from_json(
+            data["ctx"], max_debits=self._debit_window, max_counterparties=s.known_counterparties_max
+        )
+        seen = SeenEvents(s.seen_event_ids_max)
+        for eid in data["seen"]:
+            seen.add(eid)
+        stored = data["detectors"]
+        return CustomerState(
+            ctx=ctx,
+            seen=seen,
+            cooldowns={k: [float(v[0]), float(v[1])] for k, v in data["cooldowns"].items()},
+            detectors={
+                d.name: d.state_from_json(stored[d.name]) if d.name in stored else d.new_state()
+                for d in self.detectors
+            },
+            events_processed=int(data.get("events_processed", 0)),
+        )
+
+    # ------------------------------------------------------------------------------------ processing
+    def observe(self, event: Transaction | ContactChange, ctx: CustomerContext) -> Observation:
+        """Normalise an event once for all detectors; raises ``EventError`` for what no detector can use."""
+        ts = event.timestamp.timestamp()
+        if isinstance(event, Transaction):
+            rate = self._rates.get(event.currency)
+            if rate is None:
+                raise EventError(f"currency: no conversion rate configured for {event.currency!r}")
+            amount = event.amount if rate == 1 else event.amount * rate
+            return TxObservation(
+                event_id=event.event_id,
+                ts=ts,
+                day=event.timestamp.astimezone(self._tz).date().isoformat(),
+                amount=amount,
+                amount_f=float(amount),
+                debit=event.direction == "debit",
+                channel=event.channel,
+                counterparty_id=event.counterparty_id,
+                cross_border=event.counterparty_country is not None
+                and event.counterparty_country != ctx.home_country,
+            )
+        value_hash = None if event.new_value is None else contact_hash(self._hash_key, event.field, event.new_value)
+        return ContactObservation(
+            event_id=event.event_id, ts=ts, field=event.field, value_hash=value_hash, channel=event.channel
+        )
+
+    def process(
+        self,
+        state: CustomerState,
+        event: Transaction | ContactChange | CustomerProfile,
+        detected_at: datetime,
+    ) -> Outcome:
+        """Advance one customer's state by one event. ``detected_at`` is the caller's clock, used only as a
+        label on alerts: no decision here depends on it."""
+        if event.event_id in state.seen:
+            return Outcome(duplicate=True)
+        ctx = state.ctx
+        if isinstance(event, CustomerProfile):
+            state.seen.add(event.event_id)
+            state.events_processed += 1
+            return Outcome(risk=self._apply_profile(ctx, event))
+        obs = self.observe(event, ctx)  # may raise EventError before anything is remembered
+        state.seen.add(event.event_id)
+        state.events_processed += 1
+
+        findings: list[Finding] = []
+        for detector in self.detectors:
+            found = detector.update(state.detectors[detector.name], obs, ctx)
+            if found:
+                findings.extend(found)
+
+        anomalous = False
+        alerts: list[Alert] = []
+        for f in findings:
+            anomalous = anomalous or f.anomalous_amount
+            if self._cooled_down(state, f, obs.ts):
+                alerts.append(self._alert(ctx, f, event, detected_at))
+
+        if ctx.watermark is None or obs.ts > ctx.watermark:
+            ctx.watermark = obs.ts
+        if isinstance(obs, TxObservation) and obs.debit:
+            if not anomalous:
+                ctx.debit_baseline.add(obs.amount_f)
+            if obs.counterparty_id is not None:
+                ctx.remember_counterparty(obs.counterparty_id, obs.amount_f, obs.ts)
+        return Outcome(alerts=alerts)
+
+    def _cooled_down(self, state: CustomerState, f: Finding, ts: float) -> bool:
+        """One pattern, one alert: a finding repeats a pattern when the same detector and key alerted less
+        than ``cooldown_seconds`` of event time ago at the same or a higher severity."""
+        cooldown = self._cooldowns[f.detector]
+        if cooldown <= 0:
+            return True
+        key = f"{f.detector}|{f.dedup_key}"
+        last = state.cooldowns.get(key)
+        rank = SEVERITY_RANK[f.severity]
+        if last is not None and abs(ts - last[0]) < cooldown and rank <= last[1]:
+            return False
+        state.cooldowns[key] = [ts, float(rank)]
+        if len(state.cooldowns) > 32:
+            self._expire_cooldowns(state, ts)
+        return True
+
+    def _expire_cooldowns(self, state: CustomerState, now: float) -> None:
+        for k in [k for k, v in state.cooldowns.items() if now - v[0] > self._longest_cooldown]:
+            del state.cooldowns[k]
+
+    def _alert(
+        self, ctx: CustomerContext, f: Finding, event: Transaction | ContactChange, detected_at: datetime
+    ) -> Alert:
+        return Alert(
+            alert_id=alert_id(f.detector, ctx.customer_id, f.trigger_event_ids),
+            customer_id=ctx.customer_id,
+            detector=f.detector,  # type: ignore[arg-type]
+            severity=f.severity,  # type: ignore[arg-type]
+            score=f.score,
+            risk_tier=ctx.tier,  # type: ignore[arg-type]
+            event_time=event.timestamp,
+            detected_at=detected_at,
+            trigger_event_ids=list(f.trigger_event_ids),
+            reason=f.reason,
+            evidence=f.evidence,
+        )
+
+    def _apply_profile(self, ctx: CustomerContext, p: CustomerProfile) -> CustomerRisk | None:
+        ts = p.timestamp.timestamp()
+        if ctx.profile_ts is not None and ts < ctx.profile_ts:
+            return None  # an older profile arriving late never overrides a newer one
+        ctx.profile_ts = ts
+        ctx.has_profile = True
+        ctx.segment = p.segment
+        ctx.home_country = p.home_country
+        result = self.scorecard.score(p)
+        if result.tier == ctx.tier and result.score == ctx.score:
+            return None
+        previous = ctx.tier if ctx.score is not None else None
+        ctx.tier, ctx.score, ctx.factors = result.tier, result.score, result.factors
+        interval = self.settings.scorecard.review_interval_days[result.tier]  # type: ignore[index]
+        due = p.timestamp.astimezone(self._tz).date() + timedelta(days=interval)
+        return CustomerRisk(
+            customer_id=ctx.customer_id,
+            tier=result.tier,  # type: ignore[arg-type]
+            score=result.score,
+            previous_tier=previous,  # type: ignore[arg-type]
+            factors=result.factors,
+            updated_at=p.timestamp,
+            next_review_due=due,
+            reason=result.reason if previous is None or previous == result.tier
+            else f"Tier {previous} -> {result.tier}. {result.reason}",
+        )
+

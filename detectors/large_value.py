@@ -1,0 +1,130 @@
+"""``large_value``: regulatory large-value transaction reports (defaults after PBoC 2016, Order No. 3).
+
+A report is due for a transaction at or above the threshold of its kind, or for a customer's same-day total
+of one kind and direction reaching it (the day is the calendar day in the reporting time zone). The first
+time a day's total reaches the threshold, one alert covers all of that day's transactions of the kind; after
+that, each further transaction at or above the threshold on its own is reported by itself. Nothing here is
+deduplicated by cooldown: recall must be exactly 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from config.detection import LargeValueSettings
+from detectors.base import NO_FINDINGS, Detector
+from detectors.context import CustomerContext
+from detectors.findings import Finding, past_threshold_score
+from detectors.observation import Observation, TxObservation
+
+MAX_IDS_PER_DAY = 200
+
+
+@dataclass(slots=True)
+class DayTotal:
+    total: Decimal
+    event_ids: list[str]
+    count: int
+    reported: bool
+
+
+class LargeValue(Detector[dict[str, DayTotal]]):
+    """State: ``"kind|direction|day"`` -> that day's running total, for the last few days only."""
+
+    name = "large_value"
+
+    def __init__(self, settings: LargeValueSettings) -> None:
+        self.s = settings
+        self.cooldown_seconds = 0
+        self._cash = frozenset(settings.cash_channels)
+
+    def new_state(self) -> dict[str, DayTotal]:
+        return {}
+
+    def kind_and_threshold(self, obs: TxObservation, ctx: CustomerContext) -> tuple[str, Decimal]:
+        s = self.s
+        if obs.channel in self._cash:
+            return "cash", s.cash_threshold_base
+        if ctx.segment == "corporate":
+            return "corporate_transfer", s.corporate_transfer_threshold_base
+        if obs.cross_border:
+            return "individual_transfer_cross_border", s.individual_transfer_cross_border_threshold_base
+        return "individual_transfer_domestic", s.individual_transfer_domestic_threshold_base
+
+    def update(self, state: dict[str, DayTotal], obs: Observation, ctx: CustomerContext) -> list[Finding]:
+        if not isinstance(obs, TxObservation):
+            return NO_FINDINGS
+        kind, threshold = self.kind_and_threshold(obs, ctx)
+        direction = "debit" if obs.debit else "credit"
+        key = f"{kind}|{direction}|{obs.day}"
+        day = state.get(key)
+        if day is None:
+            day = state[key] = DayTotal(Decimal(0), [], 0, False)
+            self._expire(state, obs.day)
+        day.total += obs.amount
+        day.count += 1
+        if len(day.event_ids) < MAX_IDS_PER_DAY:
+            day.event_ids.append(obs.event_id)
+        if not day.reported and day.total >= threshold:
+            day.reported = True
+            ids = [e for e in day.event_ids if e != obs.event_id] + [obs.event_id]
+            return [self._finding(obs, ctx, kind, direction, threshold, day.total, tuple(ids), day.count, key)]
+        if day.reported and obs.amount >= threshold and day.count > 1:
+            return [
+                self._finding(obs, ctx, kind, direction, threshold, obs.amount, (obs.event_id,), 1, obs.event_id)
+            ]
+        return NO_FINDINGS
+
+    def _finding(
+        self,
+        obs: TxObservation,
+        ctx: CustomerContext,
+        kind: str,
+        direction: str,
+        threshold: Decimal,
+        amount: Decimal,
+        ids: tuple[str, ...],
+        count: int,
+        dedup_key: str,
+    ) -> Finding:
+        single = count == 1
+        what = kind.replace("_", " ")
+        reason = (
+            f"{'A' if single else 'Same-day total of'} {what} {direction} "
+            f"{'of ' if single else ''}{amount:.2f}{'' if single else f' over {count} transactions'} "
+            f"on {obs.day} is at or above the large-value reporting threshold of {threshold:.0f}."
+        )
+        return Finding(
+            detector=self.name,
+            severity="high" if amount >= 4 * threshold else "medium",
+            score=past_threshold_score(float(amount), float(threshold)),
+            trigger_event_ids=ids,
+            reason=reason,
+            evidence={
+                "report_kind": kind,
+                "direction": direction,
+                "reporting_day": obs.day,
+                "amount_base": str(amount),
+                "threshold_base": str(threshold),
+                "transaction_count": count,
+                "aggregate": not single,
+                "timezone": self.s.reporting_timezone,
+            },
+            dedup_key=dedup_key,
+        )
+
+    def _expire(self, state: dict[str, DayTotal], current_day: str) -> None:
+        days = sorted({k.rsplit("|", 1)[1] for k in state})
+        if len(days) <= self.s.max_tracked_days:
+            return
+        keep = set(days[-self.s.max_tracked_days :]) | {current_day}
+        for k in [k for k in state if k.rsplit("|", 1)[1] not in keep]:
+            del state[k]
+
+    def state_to_json(self, state: dict[str, DayTotal]) -> Any:
+        return {k: [str(d.total), d.event_ids, d.count, d.reported] for k, d in state.items()}
+
+    def state_from_json(self, data: Any) -> dict[str, DayTotal]:
+        return {k: DayTotal(Decimal(t), list(ids), int(c), bool(r)) for k, (t, ids, c, r) in data.items()}

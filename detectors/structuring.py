@@ -1,0 +1,84 @@
+"""``structuring``: several cash transactions each just below the cash reporting threshold, within a window,
+together above it — splitting one reportable amount into unreportable pieces."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from config.detection import StructuringSettings
+from detectors.base import NO_FINDINGS, Detector
+from detectors.context import CustomerContext
+from detectors.findings import Finding, past_threshold_score
+from detectors.observation import Observation, TxObservation
+from detectors.window import EventWindow
+
+
+class Structuring(Detector[dict[str, EventWindow]]):
+    """State: one window per direction (deposits and withdrawals are structured separately)."""
+
+    name = "structuring"
+
+    def __init__(
+        self, settings: StructuringSettings, cash_threshold_base: Decimal, allowed_lateness_seconds: int
+    ) -> None:
+        self.s = settings
+        self.threshold = cash_threshold_base
+        self.floor = cash_threshold_base * Decimal(str(settings.near_threshold_ratio))
+        self.lateness = allowed_lateness_seconds
+        self.cooldown_seconds = settings.cooldown_seconds
+        self._channels = frozenset(settings.cash_channels)
+
+    def new_state(self) -> dict[str, EventWindow]:
+        return {}
+
+    def update(self, state: dict[str, EventWindow], obs: Observation, ctx: CustomerContext) -> list[Finding]:
+        if not isinstance(obs, TxObservation) or obs.channel not in self._channels:
+            return NO_FINDINGS
+        if not self.floor <= obs.amount < self.threshold:
+            return NO_FINDINGS
+        direction = "debit" if obs.debit else "credit"
+        window = state.get(direction)
+        if window is None:
+            window = state[direction] = EventWindow(self.s.max_window_events)
+        now = obs.ts if ctx.watermark is None else max(ctx.watermark, obs.ts)
+        window.add(obs.ts, obs.event_id, str(obs.amount))
+        window.evict_before(now - self.s.window_seconds - self.lateness)
+        in_window = window.between(now - self.s.window_seconds, now)
+        if not any(eid == obs.event_id for _, eid, _ in in_window):
+            return NO_FINDINGS
+        count = len(in_window)
+        total = sum((Decimal(a) for _, _, a in in_window), Decimal(0))
+        min_count = self.s.min_transactions.for_tier(ctx.tier)
+        if count < min_count or total < self.threshold:
+            return NO_FINDINGS
+        ids = [eid for _, eid, _ in in_window if eid != obs.event_id] + [obs.event_id]
+        return [
+            Finding(
+                detector=self.name,
+                severity="critical" if total >= 3 * self.threshold else "high",
+                score=past_threshold_score(float(total), float(self.threshold)),
+                trigger_event_ids=tuple(ids),
+                reason=(
+                    f"{count} cash {'withdrawals' if obs.debit else 'deposits'} each between "
+                    f"{self.floor:.0f} and {self.threshold:.0f} within {self.s.window_seconds // 3600} hours, "
+                    f"together {total:.2f}: just under the large-value cash reporting threshold each time."
+                ),
+                evidence={
+                    "transaction_count": count,
+                    "total_base": str(total),
+                    "cash_threshold_base": str(self.threshold),
+                    "near_threshold_floor_base": str(self.floor),
+                    "window_seconds": self.s.window_seconds,
+                    "min_transactions": min_count,
+                    "direction": direction,
+                },
+                dedup_key=f"structuring:{direction}",
+            )
+        ]
+
+    def state_to_json(self, state: dict[str, EventWindow]) -> Any:
+        return {direction: window.to_json() for direction, window in state.items()}
+
+    def state_from_json(self, data: Any) -> dict[str, EventWindow]:
+        return {d: EventWindow.from_json(w, self.s.max_window_events) for d, w in data.items()}

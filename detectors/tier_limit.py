@@ -1,0 +1,90 @@
+"""``tier_limit``: a debit above the per-transaction limit, or a day's debits above the daily limit, set for
+the customer's risk tier (corporates get a multiple). Tightening limits for risky customers is the risk
+officer's lever; this detector tells them when a limit is crossed."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from config.detection import TierLimitSettings
+from detectors.base import NO_FINDINGS, Detector
+from detectors.context import CustomerContext
+from detectors.findings import Finding, past_threshold_score, severity_by_ratio
+from detectors.observation import Observation, TxObservation
+
+MAX_TRACKED_DAYS = 3
+
+
+class TierLimit(Detector[dict[str, list[Any]]]):
+    """State: reporting day -> [debit total as decimal string, event ids over the limit so far]."""
+
+    name = "tier_limit"
+
+    def __init__(self, settings: TierLimitSettings) -> None:
+        self.s = settings
+        self.cooldown_seconds = settings.cooldown_seconds
+
+    def new_state(self) -> dict[str, list[Any]]:
+        return {}
+
+    def update(self, state: dict[str, list[Any]], obs: Observation, ctx: CustomerContext) -> list[Finding]:
+        if not isinstance(obs, TxObservation) or not obs.debit:
+            return NO_FINDINGS
+        factor = self.s.corporate_limit_multiplier if ctx.segment == "corporate" else Decimal(1)
+        per_tx = self.s.per_transaction_limit_base.for_tier(ctx.tier) * factor
+        daily = self.s.daily_limit_base.for_tier(ctx.tier) * factor
+        entry = state.get(obs.day)
+        if entry is None:
+            entry = state[obs.day] = ["0", []]
+            for d in sorted(state)[:-MAX_TRACKED_DAYS]:
+                del state[d]
+        before = Decimal(entry[0])
+        total = before + obs.amount
+        entry[0] = str(total)
+        if len(entry[1]) < 50:
+            entry[1].append(obs.event_id)
+        findings: list[Finding] = []
+        if obs.amount > per_tx:
+            findings.append(self._finding(obs, ctx, "per_transaction", obs.amount, per_tx, (obs.event_id,)))
+        if total > daily >= before:
+            ids = tuple(e for e in entry[1] if e != obs.event_id) + (obs.event_id,)
+            findings.append(self._finding(obs, ctx, "daily", total, daily, ids))
+        return findings
+
+    def _finding(
+        self,
+        obs: TxObservation,
+        ctx: CustomerContext,
+        limit_kind: str,
+        amount: Decimal,
+        limit: Decimal,
+        ids: tuple[str, ...],
+    ) -> Finding:
+        ratio = float(amount / limit)
+        what = "Outgoing transaction of" if limit_kind == "per_transaction" else f"Outgoing total on {obs.day} of"
+        return Finding(
+            detector=self.name,
+            severity=severity_by_ratio(ratio, (2.0, 5.0)),
+            score=past_threshold_score(float(amount), float(limit)),
+            trigger_event_ids=ids,
+            reason=(
+                f"{what} {amount:.2f} exceeds the {limit_kind.replace('_', '-')} limit of {limit:.0f} "
+                f"for a {ctx.tier}-risk {ctx.segment} customer."
+            ),
+            evidence={
+                "limit_kind": limit_kind,
+                "amount_base": str(amount),
+                "limit_base": str(limit),
+                "tier": ctx.tier,
+                "segment": ctx.segment,
+                "reporting_day": obs.day,
+            },
+            dedup_key=limit_kind if limit_kind == "per_transaction" else f"daily|{obs.day}",
+        )
+
+    def state_to_json(self, state: dict[str, list[Any]]) -> Any:
+        return {d: [t, list(ids)] for d, (t, ids) in state.items()}
+
+    def state_from_json(self, data: Any) -> dict[str, list[Any]]:
+        return {d: [str(t), list(ids)] for d, (t, ids) in data.items()}

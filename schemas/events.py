@@ -1,0 +1,111 @@
+"""Input events: Transaction, ContactChange and CustomerProfile, and the parser of a mixed stream."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from schemas.common import (
+    CountryCode,
+    CurrencyCode,
+    NonEmptyStr,
+    NonNegativeMoney,
+    PositiveMoney,
+    Timestamp,
+)
+
+
+class _InputEvent(BaseModel):
+    # Unknown extra fields are allowed by the contract but never carried further (extra="ignore").
+    model_config = ConfigDict(extra="ignore", frozen=True, str_strip_whitespace=False)
+
+    event_id: NonEmptyStr
+    customer_id: NonEmptyStr
+    timestamp: Timestamp
+
+
+class Transaction(_InputEvent):
+    type: Literal["transaction"] = "transaction"
+    account_id: NonEmptyStr
+    amount: PositiveMoney
+    currency: CurrencyCode
+    direction: Literal["debit", "credit"]
+    channel: Literal["card", "transfer", "cash", "online", "atm"]
+    counterparty_id: NonEmptyStr | None = None
+    counterparty_country: CountryCode | None = None
+    merchant_category: Annotated[str, Field(max_length=8)] | None = None
+
+
+class ContactChange(_InputEvent):
+    type: Literal["contact_change"] = "contact_change"
+    field: Literal["phone", "email", "address", "device"]
+    # Personal data: riskwatch keeps only a keyed hash of it. repr=False keeps it out of logs and tracebacks.
+    new_value: Annotated[str, Field(max_length=1024)] | None = Field(default=None, repr=False)
+    channel: Annotated[str, Field(max_length=64)] | None = None
+
+
+class CustomerProfile(_InputEvent):
+    type: Literal["customer_profile"] = "customer_profile"
+    segment: Literal["individual", "corporate"]
+    industry: Annotated[str, Field(min_length=1, max_length=64)]
+    credit_score: Annotated[int, Field(ge=300, le=900, strict=True)] | None = None
+    overdue_count_12m: Annotated[int, Field(ge=0, strict=True)] | None = None
+    annual_income: NonNegativeMoney | None = None
+    total_assets: NonNegativeMoney | None = None
+    total_liabilities: NonNegativeMoney | None = None
+    business_size: Literal["micro", "small", "medium", "large"] | None = None
+    politically_exposed: Annotated[bool, Field(strict=True)] | None = None
+    home_country: CountryCode = "CN"
+
+
+InputEvent = Annotated[Transaction | ContactChange | CustomerProfile, Field(discriminator="type")]
+
+_EVENT_ADAPTER: TypeAdapter[Transaction | ContactChange | CustomerProfile] = TypeAdapter(InputEvent)
+
+
+class EventError(ValueError):
+    """An input message that cannot be accepted; ``reason`` names the field and what is wrong with it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One readable line per problem, naming the field; never echoes the input (it may hold personal data)."""
+    parts = []
+    for err in exc.errors(include_url=False, include_input=False):
+        loc = [str(p) for p in err["loc"]]
+        # The discriminated union puts the event type first in the location; the field is what matters.
+        if loc and loc[0] in ("transaction", "contact_change", "customer_profile"):
+            loc = loc[1:]
+        where = ".".join(loc) or "event"
+        if err["type"] == "union_tag_invalid":
+            msg = "type must be one of 'transaction', 'contact_change', 'customer_profile'"
+            where = "type"
+        elif err["type"] == "union_tag_not_found":
+            msg = "is missing (needed to tell the event kind)"
+            where = "type"
+        elif err["type"] == "json_invalid":
+            msg = "is not valid JSON"
+        else:
+            msg = err["msg"]
+        parts.append(f"{where}: {msg}")
+    return "; ".join(parts)
+
+
+def parse_event_json(data: str | bytes) -> Transaction | ContactChange | CustomerProfile:
+    """Parse one JSON message into its event model or raise ``EventError`` with a readable reason."""
+    try:
+        return _EVENT_ADAPTER.validate_json(data)
+    except ValidationError as exc:
+        raise EventError(describe_validation_error(exc)) from None
+
+
+def parse_event(data: object) -> Transaction | ContactChange | CustomerProfile:
+    """Like ``parse_event_json`` for an already decoded object."""
+    try:
+        return _EVENT_ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        raise EventError(describe_validation_error(exc)) from None

@@ -1,0 +1,143 @@
+"""Decode, detect, encode: the one place raw input bytes become alerts, tier changes or dead letters.
+
+``riskwatch replay`` and the stream worker both call ``Processor.handle``, so a rule behaves the same on a
+file of history and on the live topics. State lives behind ``StateStore``; the processor never does I/O.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from detectors.engine import RiskEngine
+from detectors.state import CustomerState
+from schemas.events import EventError, parse_event_json
+from schemas.outputs import Alert, CustomerRisk, DeadLetter
+
+MAX_RAW_CHARS = 65536
+
+
+class StateStore(Protocol):
+    def get(self, customer_id: str) -> CustomerState | None: ...
+
+    def put(self, customer_id: str, state: CustomerState) -> None: ...
+
+
+class MemoryStateStore:
+    """Customer states in a dict; ``dirty`` tracks what changed since the last ``take_dirty``."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, CustomerState] = {}
+        self.dirty: set[str] = set()
+
+    def get(self, customer_id: str) -> CustomerState | None:
+        return self.states.get(customer_id)
+
+    def put(self, customer_id: str, state: CustomerState) -> None:
+        self.states[customer_id] = state
+        self.dirty.add(customer_id)
+
+    def take_dirty(self) -> Iterator[tuple[str, CustomerState]]:
+        dirty, self.dirty = self.dirty, set()
+        for cid in sorted(dirty):
+            yield cid, self.states[cid]
+
+    def __len__(self) -> int:
+        return len(self.states)
+
+
+@dataclass(slots=True)
+class Result:
+    customer_id: str | None = None
+    event_type: str | None = None
+    alerts: list[Alert] = field(default_factory=list)
+    risk: CustomerRisk | None = None
+    dead_letter: DeadLetter | None = None
+    duplicate: bool = False
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def make_dead_letter(
+    raw: bytes,
+    error: str,
+    *,
+    source: str,
+    partition: int | None,
+    offset: int | None,
+    key: bytes | None,
+    received_at: datetime,
+) -> DeadLetter:
+    try:
+        text, encoding = raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        text, encoding = base64.b64encode(raw).decode("ascii"), "base64"
+    if len(text) > MAX_RAW_CHARS:
+        text = text[:MAX_RAW_CHARS]
+        error = f"{error} (raw truncated to {MAX_RAW_CHARS} characters)"
+    key_text = None if key is None else key.decode("utf-8", errors="replace")
+    return DeadLetter(
+        source=source,
+        partition=partition,
+        offset=offset,
+        key=key_text,
+        raw=text,
+        raw_encoding=encoding,  # type: ignore[arg-type]
+        error=error,
+        received_at=received_at,
+    )
+
+
+class Processor:
+    def __init__(
+        self, engine: RiskEngine, store: StateStore, clock: Callable[[], datetime] = utc_now
+    ) -> None:
+        self.engine = engine
+        self.store = store
+        self.clock = clock
+
+    def handle(
+        self,
+        raw: bytes,
+        *,
+        source: str,
+        partition: int | None = None,
+        offset: int | None = None,
+        key: bytes | None = None,
+        expected_type: str | None = None,
+    ) -> Result:
+        """Never raises for bad input: whatever cannot be accepted comes back as a dead letter."""
+        try:
+            event = parse_event_json(raw)
+            if expected_type is not None and event.type != expected_type:
+                raise EventError(f"type: {event.type!r} events do not belong on {source}")
+            if key is not None and key != event.customer_id.encode():
+                raise EventError(
+                    "key: the message key does not match customer_id, so the event may be on the wrong partition"
+                )
+            state = self.store.get(event.customer_id)
+            if state is None:
+                state = self.engine.new_state(event.customer_id)
+            outcome = self.engine.process(state, event, self.clock())
+        except EventError as exc:
+            dl = make_dead_letter(
+                raw,
+                exc.reason,
+                source=source,
+                partition=partition,
+                offset=offset,
+                key=key,
+                received_at=self.clock(),
+            )
+            return Result(dead_letter=dl)
+        if outcome.duplicate:
+            return Result(customer_id=event.customer_id, event_type=event.type, duplicate=True)
+        self.store.put(event.customer_id, state)
+        return Result(
+            customer_id=event.customer_id, event_type=event.type, alerts=outcome.alerts, risk=outcome.risk
+        )
