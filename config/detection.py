@@ -44,14 +44,17 @@ class TierMoney(_Section):
 class AmountSpikeSettings(_Section):
     """A debit far above the customer's own robust (median/MAD, log-scale) baseline of debits."""
 
-    min_history_events: int = Field(default=10, ge=3)
+    # 10 debits gave a median/MAD that one ordinary bill could fall outside of; 30 is about two weeks of a
+    # typical retail customer's card spend.
+    min_history_events: int = Field(default=30, ge=3)
     baseline_window_events: int = Field(default=60, ge=5, le=500)
     min_ratio_to_median: TierValues = TierValues(low=6.0, medium=5.0, high=4.0)
     min_robust_z: TierValues = TierValues(low=5.0, medium=4.5, high=4.0)
     min_amount_base: TierMoney = TierMoney(low=Decimal(3000), medium=Decimal(2000), high=Decimal(1000))
     min_log_mad: float = Field(default=0.25, gt=0)
     recurring_tolerance_ratio: float = Field(default=0.2, ge=0, le=1)
-    recurring_min_occurrences: int = Field(default=2, ge=1)
+    # One earlier payment of a similar amount to the same payee makes a repeat (rent, a loan instalment).
+    recurring_min_occurrences: int = Field(default=1, ge=1)
     cooldown_seconds: int = Field(default=6 * 3600, ge=0)
 
 
@@ -123,6 +126,23 @@ class TierLimitSettings(_Section):
     cooldown_seconds: int = Field(default=86400, ge=0)
 
 
+def _default_industry_risk() -> dict[str, Tier]:
+    """The contract's default industry-risk table."""
+    groups: dict[Tier, tuple[str, ...]] = {
+        "high": ("gambling", "cryptocurrency", "money_services", "precious_metals", "arms", "shell_company"),
+        "medium": (
+            "real_estate", "construction", "retail", "hospitality", "logistics", "trading", "automotive"
+        ),
+        "low": ("utilities", "education", "healthcare", "manufacturing", "government", "agriculture"),
+    }
+    return {name: tier for tier, names in groups.items() for name in names}
+
+
+def _default_review_interval_days() -> dict[Tier, int]:
+    """PBoC 2013 customer risk classification: review high-risk customers every 180 days, and so on."""
+    return {"high": 180, "medium": 365, "low": 730}
+
+
 class ScorecardSettings(_Section):
     """The static scorecard: weights (points out of 100) and the tier bands on the 0-100 score."""
 
@@ -136,24 +156,8 @@ class ScorecardSettings(_Section):
     politically_exposed_forces_high: bool = True
     unknown_factor_risk: float = Field(default=0.5, ge=0, le=1)
     individual_business_size_risk: float = Field(default=0.3, ge=0, le=1)
-    industry_risk: dict[str, Tier] = Field(
-        default_factory=lambda: {
-            **dict.fromkeys(
-                ("gambling", "cryptocurrency", "money_services", "precious_metals", "arms", "shell_company"),
-                "high",
-            ),
-            **dict.fromkeys(
-                ("real_estate", "construction", "retail", "hospitality", "logistics", "trading", "automotive"),
-                "medium",
-            ),
-            **dict.fromkeys(
-                ("utilities", "education", "healthcare", "manufacturing", "government", "agriculture"), "low"
-            ),
-        }
-    )
-    review_interval_days: dict[Tier, int] = Field(
-        default_factory=lambda: {"high": 180, "medium": 365, "low": 730}
-    )
+    industry_risk: dict[str, Tier] = Field(default_factory=lambda: _default_industry_risk())
+    review_interval_days: dict[Tier, int] = Field(default_factory=lambda: _default_review_interval_days())
 
     @model_validator(mode="after")
     def _bands_ordered(self) -> ScorecardSettings:

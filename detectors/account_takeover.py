@@ -2,23 +2,36 @@
 
 "Large" is an absolute floor per tier and, once the customer has a debit history, a multiple of the median
 debit. A payee never paid before makes it critical: that is the classic takeover cash-out.
+
+Contact changes and transactions arrive on different topics, so the transfer may be consumed before the
+change that precedes it in event time. Large transfers are therefore remembered for the window too, and a
+late change completes the pattern just as a timely one would, with the same trigger events and alert id.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from config.detection import AccountTakeoverSettings
 from detectors.base import NO_FINDINGS, Detector
 from detectors.context import CustomerContext
 from detectors.findings import Finding, past_threshold_score
-from detectors.observation import ContactObservation, Observation, TxObservation
+from detectors.observation import ContactObservation, Observation
 from detectors.window import EventWindow
 
-MAX_RECENT_CHANGES = 20
+MAX_RECENT = 20
 
 
-class AccountTakeover(Detector[EventWindow]):
+@dataclass(slots=True)
+class TakeoverState:
+    # (ts, event_id, field)
+    changes: EventWindow
+    # (ts, event_id, [amount, channel, threshold, median or None, new payee, already alerted])
+    transfers: EventWindow
+
+
+class AccountTakeover(Detector[TakeoverState]):
     name = "account_takeover"
 
     def __init__(self, settings: AccountTakeoverSettings, allowed_lateness_seconds: int) -> None:
@@ -28,20 +41,22 @@ class AccountTakeover(Detector[EventWindow]):
         self._fields = frozenset(settings.trigger_fields)
         self._channels = frozenset(settings.transfer_channels)
 
-    def new_state(self) -> EventWindow:
-        return EventWindow(MAX_RECENT_CHANGES)
+    def new_state(self) -> TakeoverState:
+        return TakeoverState(EventWindow(MAX_RECENT), EventWindow(MAX_RECENT))
 
-    def update(self, state: EventWindow, obs: Observation, ctx: CustomerContext) -> list[Finding]:
+    def update(self, state: TakeoverState, obs: Observation, ctx: CustomerContext) -> list[Finding]:
+        w = self.s.window_seconds
         if isinstance(obs, ContactObservation):
-            if obs.field in self._fields:
-                state.add(obs.ts, obs.event_id, obs.field)
+            if obs.field not in self._fields:
+                return NO_FINDINGS
+            state.changes.add(obs.ts, obs.event_id, obs.field)
+            self._evict(state, obs.ts)
+            for ts, eid, payload in state.transfers.between(obs.ts, obs.ts + w):
+                if not payload[5]:
+                    payload[5] = True
+                    return [self._finding(state, ts, eid, payload, ctx)]
             return NO_FINDINGS
-        if not obs.debit or obs.channel not in self._channels or not len(state):
-            return NO_FINDINGS
-        now = obs.ts if ctx.watermark is None else max(ctx.watermark, obs.ts)
-        state.evict_before(now - self.s.window_seconds - self.lateness)
-        changes = state.between(obs.ts - self.s.window_seconds, obs.ts)
-        if not changes:
+        if not obs.debit or obs.channel not in self._channels:
             return NO_FINDINGS
         threshold = float(self.s.min_amount_base.for_tier(ctx.tier))
         median = None
@@ -51,35 +66,54 @@ class AccountTakeover(Detector[EventWindow]):
         if obs.amount_f < threshold:
             return NO_FINDINGS
         new_payee = not ctx.knows_counterparty(obs.counterparty_id)
+        payload: list[Any] = [str(obs.amount), obs.channel, threshold, median, new_payee, False]
+        state.transfers.add(obs.ts, obs.event_id, payload)
+        self._evict(state, obs.ts)
+        if not state.changes.between(obs.ts - w, obs.ts):
+            return NO_FINDINGS
+        payload[5] = True
+        return [self._finding(state, obs.ts, obs.event_id, payload, ctx)]
+
+    def _evict(self, state: TakeoverState, ts: float) -> None:
+        now = max(state.changes.latest(ts), state.transfers.latest(ts))
+        horizon = now - self.s.window_seconds - self.lateness
+        state.changes.evict_before(horizon)
+        state.transfers.evict_before(horizon)
+
+    def _finding(
+        self, state: TakeoverState, tx_ts: float, tx_id: str, payload: list[Any], ctx: CustomerContext
+    ) -> Finding:
+        amount, channel, threshold, median, new_payee, _ = payload
+        changes = state.changes.between(tx_ts - self.s.window_seconds, tx_ts)
+        fields = sorted({str(f) for _, _, f in changes})
         first_change_ts = changes[0][0]
-        return [
-            Finding(
-                detector=self.name,
-                severity="critical" if new_payee else "high",
-                score=past_threshold_score(obs.amount_f, threshold),
-                trigger_event_ids=(*(eid for _, eid, _ in changes), obs.event_id),
-                reason=(
-                    f"Outgoing {obs.channel} of {obs.amount:.2f} to "
-                    f"{'a new' if new_payee else 'a known'} payee "
-                    f"{(obs.ts - first_change_ts) / 3600:.1f} hours after a change of "
-                    f"{', '.join(sorted({str(f) for _, _, f in changes}))}."
-                ),
-                evidence={
-                    "amount_base": str(obs.amount),
-                    "threshold_base": round(threshold, 2),
-                    "baseline_median_base": None if median is None else round(median, 2),
-                    "fields_changed": sorted({str(f) for _, _, f in changes}),
-                    "seconds_since_change": round(obs.ts - first_change_ts, 3),
-                    "new_counterparty": new_payee,
-                    "window_seconds": self.s.window_seconds,
-                },
-                dedup_key="ato",
-                anomalous_amount=True,
-            )
-        ]
+        return Finding(
+            detector=self.name,
+            severity="critical" if new_payee else "high",
+            score=past_threshold_score(float(amount), threshold),
+            trigger_event_ids=(*(eid for _, eid, _ in changes), tx_id),
+            reason=(
+                f"Outgoing {channel} of {float(amount):.2f} to {'a new' if new_payee else 'a known'} payee "
+                f"{(tx_ts - first_change_ts) / 3600:.1f} hours after a change of {', '.join(fields)}."
+            ),
+            evidence={
+                "amount_base": amount,
+                "threshold_base": round(threshold, 2),
+                "baseline_median_base": None if median is None else round(median, 2),
+                "fields_changed": fields,
+                "seconds_since_change": round(tx_ts - first_change_ts, 3),
+                "new_counterparty": new_payee,
+                "window_seconds": self.s.window_seconds,
+            },
+            dedup_key="ato",
+            anomalous_amount=True,
+        )
 
-    def state_to_json(self, state: EventWindow) -> Any:
-        return state.to_json()
+    def state_to_json(self, state: TakeoverState) -> Any:
+        return {"changes": state.changes.to_json(), "transfers": state.transfers.to_json()}
 
-    def state_from_json(self, data: Any) -> EventWindow:
-        return EventWindow.from_json(data, MAX_RECENT_CHANGES)
+    def state_from_json(self, data: Any) -> TakeoverState:
+        return TakeoverState(
+            EventWindow.from_json(data["changes"], MAX_RECENT),
+            EventWindow.from_json([[t, e, list(p)] for t, e, p in data["transfers"]], MAX_RECENT),
+        )

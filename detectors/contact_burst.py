@@ -30,7 +30,7 @@ class ContactChangeBurst(Detector[EventWindow]):
     def update(self, state: EventWindow, obs: Observation, ctx: CustomerContext) -> list[Finding]:
         if not isinstance(obs, ContactObservation):
             return NO_FINDINGS
-        now = obs.ts if ctx.watermark is None else max(ctx.watermark, obs.ts)
+        now = state.latest(obs.ts)
         state.add(obs.ts, obs.event_id, [obs.field, obs.value_hash])
         state.evict_before(now - self.s.window_seconds - self.lateness)
         in_window = state.between(now - self.s.window_seconds, now)

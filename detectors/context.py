@@ -89,7 +89,7 @@ class CustomerContext:
             "segment": self.segment,
             "home_country": self.home_country,
             "score": self.score,
-            "factors": self.factors,
+            "factors": dict(self.factors),
             "has_profile": self.has_profile,
             "profile_ts": self.profile_ts,
             "watermark": self.watermark,

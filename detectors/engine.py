@@ -7,6 +7,7 @@ cooldown that makes one pattern one alert) so each detector stays a small unit a
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -94,7 +95,7 @@ class RiskEngine:
             "v": STATE_FORMAT_VERSION,
             "ctx": state.ctx.to_json(),
             "seen": list(state.seen.order),
-            "cooldowns": state.cooldowns,
+            "cooldowns": {k: list(v) for k, v in state.cooldowns.items()},
             "detectors": {d.name: d.state_to_json(state.detectors[d.name]) for d in self.detectors},
             "events_processed": state.events_processed,
         }
@@ -130,12 +131,16 @@ class RiskEngine:
             if rate is None:
                 raise EventError(f"currency: no conversion rate configured for {event.currency!r}")
             amount = event.amount if rate == 1 else event.amount * rate
+            amount_f = float(amount)
+            if not math.isfinite(amount_f):
+                # Finite as a decimal but beyond float range once converted: no statistic can use it.
+                raise EventError("amount: too large once converted to the base currency")
             return TxObservation(
                 event_id=event.event_id,
                 ts=ts,
                 day=event.timestamp.astimezone(self._tz).date().isoformat(),
                 amount=amount,
-                amount_f=float(amount),
+                amount_f=amount_f,
                 debit=event.direction == "debit",
                 channel=event.channel,
                 counterparty_id=event.counterparty_id,
@@ -214,10 +219,10 @@ class RiskEngine:
         return Alert(
             alert_id=alert_id(f.detector, ctx.customer_id, f.trigger_event_ids),
             customer_id=ctx.customer_id,
-            detector=f.detector,  # type: ignore[arg-type]
-            severity=f.severity,  # type: ignore[arg-type]
+            detector=f.detector,
+            severity=f.severity,
             score=f.score,
-            risk_tier=ctx.tier,  # type: ignore[arg-type]
+            risk_tier=ctx.tier,
             event_time=event.timestamp,
             detected_at=detected_at,
             trigger_event_ids=list(f.trigger_event_ids),
@@ -242,9 +247,9 @@ class RiskEngine:
         due = p.timestamp.astimezone(self._tz).date() + timedelta(days=interval)
         return CustomerRisk(
             customer_id=ctx.customer_id,
-            tier=result.tier,  # type: ignore[arg-type]
+            tier=result.tier,
             score=result.score,
-            previous_tier=previous,  # type: ignore[arg-type]
+            previous_tier=previous,
             factors=result.factors,
             updated_at=p.timestamp,
             next_review_due=due,

@@ -124,7 +124,7 @@ class LargeValue(Detector[dict[str, DayTotal]]):
             del state[k]
 
     def state_to_json(self, state: dict[str, DayTotal]) -> Any:
-        return {k: [str(d.total), d.event_ids, d.count, d.reported] for k, d in state.items()}
+        return {k: [str(d.total), list(d.event_ids), d.count, d.reported] for k, d in state.items()}
 
     def state_from_json(self, data: Any) -> dict[str, DayTotal]:
         return {k: DayTotal(Decimal(t), list(ids), int(c), bool(r)) for k, (t, ids, c, r) in data.items()}

@@ -41,7 +41,7 @@ class Structuring(Detector[dict[str, EventWindow]]):
         window = state.get(direction)
         if window is None:
             window = state[direction] = EventWindow(self.s.max_window_events)
-        now = obs.ts if ctx.watermark is None else max(ctx.watermark, obs.ts)
+        now = window.latest(obs.ts)
         window.add(obs.ts, obs.event_id, str(obs.amount))
         window.evict_before(now - self.s.window_seconds - self.lateness)
         in_window = window.between(now - self.s.window_seconds, now)

@@ -43,7 +43,7 @@ class VelocitySpike(Detector[VelocityState]):
         if not isinstance(obs, TxObservation):
             return NO_FINDINGS
         s = self.s
-        now = obs.ts if ctx.watermark is None else max(ctx.watermark, obs.ts)
+        now = state.window.latest(obs.ts)
         day = int(obs.ts // DAY_SECONDS)
         usual = self._usual_per_window(state, int(now // DAY_SECONDS), now)
         state.daily_counts[day] = state.daily_counts.get(day, 0) + 1

@@ -43,6 +43,11 @@ class EventWindow:
         hi = bisect.bisect_right(self._keys, (end_inclusive, "\U0010ffff"))
         return self._entries[lo:hi]
 
+    def latest(self, default: float) -> float:
+        """The newest event time held, or ``default``: each detector's own clock, so that its decisions
+        depend only on the order of its own topic, not on how the topics interleave."""
+        return max(self._keys[-1][0], default) if self._keys else default
+
     def __len__(self) -> int:
         return len(self._entries)
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, PlainSerializer
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final[Literal[1]] = 1
 
 RiskTier = Literal["low", "medium", "high"]
 Severity = Literal["low", "medium", "high", "critical"]
@@ -33,9 +33,21 @@ def _require_rfc3339(value: Any) -> Any:
     return value
 
 
+def _within_range(value: datetime) -> datetime:
+    """Keep event times convertible to any time zone (the reporting day, UTC epoch) without overflow."""
+    try:
+        year = value.astimezone(timezone.utc).year
+    except OverflowError:
+        year = 0
+    if not 2 <= year <= 9998:
+        raise ValueError("is outside the supported range (years 0002 to 9998 in UTC)")
+    return value
+
+
 Timestamp = Annotated[
     AwareDatetime,
     BeforeValidator(_require_rfc3339),
+    AfterValidator(_within_range),
     PlainSerializer(lambda d: d.isoformat(), return_type=str, when_used="json"),
 ]
 

@@ -11,7 +11,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-# subcommand -> (module, one-line help). Each module has ``add_arguments(parser)`` and ``run(args, settings)``.
+# subcommand -> (module, help); each module has ``add_arguments(parser)`` and ``run(args, settings)``
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "stack": ("streams.stack.command", "start, stop or inspect the local Kafka + Redis stack"),
     "replay": ("streams.replay", "run the detectors over a JSON-lines file of events"),

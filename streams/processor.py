@@ -49,6 +49,21 @@ class MemoryStateStore:
         return len(self.states)
 
 
+def reject_category(error: str) -> str:
+    """A small fixed set of reasons for the ``events_rejected_total`` metric (labels must stay few)."""
+    if "is not valid JSON" in error:
+        return "invalid_json"
+    if error.startswith("currency: no conversion rate"):
+        return "unknown_currency"
+    if error.startswith("key:"):
+        return "key_mismatch"
+    if error.startswith("type:"):
+        return "wrong_type"
+    if "Field required" in error or "is missing" in error:
+        return "missing_field"
+    return "invalid_field"
+
+
 @dataclass(slots=True)
 class Result:
     customer_id: str | None = None
@@ -118,7 +133,7 @@ class Processor:
                 raise EventError(f"type: {event.type!r} events do not belong on {source}")
             if key is not None and key != event.customer_id.encode():
                 raise EventError(
-                    "key: the message key does not match customer_id, so the event may be on the wrong partition"
+                    "key: message key and customer_id differ (the event may be on the wrong partition)"
                 )
             state = self.store.get(event.customer_id)
             if state is None:

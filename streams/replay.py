@@ -20,7 +20,9 @@ PROGRESS_INTERVAL_SECONDS = 0.5
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("events", type=Path, help="JSON-lines file of mixed input events, roughly in time order")
+    parser.add_argument(
+        "events", type=Path, help="JSON-lines file of mixed input events, roughly in time order"
+    )
     parser.add_argument("--alerts-out", type=Path, required=True, help="where to write alerts (JSON lines)")
     parser.add_argument("--risk-out", type=Path, help="where to write CustomerRisk tier changes (JSON lines)")
     parser.add_argument(
@@ -36,7 +38,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if not events_path.is_file():
         print(f"riskwatch replay: {events_path} is not a readable file", file=sys.stderr)
         return 2
-    dlq_path: Path = args.dead_letter_out or args.alerts_out.with_name(args.alerts_out.stem + ".dead-letter.jsonl")
+    dlq_path: Path = args.dead_letter_out or args.alerts_out.with_name(
+        args.alerts_out.stem + ".dead-letter.jsonl"
+    )
     summary = replay_file(
         events_path,
         settings,
@@ -71,7 +75,7 @@ def replay_file(
         events_path.open("rb") as src,
         alerts_out.open("w", encoding="utf-8") as alerts_file,
         dead_letter_out.open("w", encoding="utf-8") as dlq_file,
-        (risk_out.open("w", encoding="utf-8") if risk_out else _NullWriter()) as risk_file,
+        risk_out.open("w", encoding="utf-8") if risk_out else _NullWriter() as risk_file,
     ):
         for line_no, line in enumerate(src, start=1):
             raw = line.rstrip(b"\r\n")

@@ -24,13 +24,19 @@ MESSAGE_TYPES: dict[str, object] = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, required=True, help="directory to write NAME.schema.json files into")
+    parser.add_argument(
+        "--out", type=Path, required=True, help="directory to write NAME.schema.json files into"
+    )
 
 
 def json_schemas() -> dict[str, dict[str, object]]:
     schemas: dict[str, dict[str, object]] = {}
     for name, model in MESSAGE_TYPES.items():
-        mode = "validation" if name in ("transaction", "contact_change", "customer_profile", "input_event") else "serialization"
+        mode = (
+            "validation"
+            if name in ("transaction", "contact_change", "customer_profile", "input_event")
+            else "serialization"
+        )
         schema = TypeAdapter(model).json_schema(mode=mode)
         schema["$id"] = f"https://riskwatch.dev/schemas/v1/{name}.schema.json"
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

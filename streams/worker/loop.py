@@ -1,0 +1,406 @@
+"""The worker's hot path on confluent-kafka: micro-batches, each one Kafka transaction.
+
+Per batch: consume up to N messages, run them through the shared ``Processor``, produce alerts, tier
+changes, dead letters and the changed customers' state to the changelog, add the input offsets to the same
+transaction and commit. A crash anywhere before the commit aborts all of it; the next owner of the
+partitions restores the state committed with the offsets and reprocesses from there, producing the same
+alerts with the same ids, which read_committed consumers see exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from config.settings import Settings
+from detectors.engine import RiskEngine
+from streams.processor import Processor, Result, reject_category, utc_now
+from streams.worker.health import Health
+from streams.worker.metrics import WorkerMetrics
+from streams.worker.ordering import TimestampOrderer
+from streams.worker.state_store import PartitionState, changelog_topic
+
+log = logging.getLogger("riskwatch.worker")
+
+RESTORE_TIMEOUT_SECONDS = 300.0
+LAG_INTERVAL_SECONDS = 2.0
+TRANSACTION_TIMEOUT_SECONDS = 30.0
+
+
+@dataclass
+class WorkerOptions:
+    instance_id: str
+    group: str
+    batch_max_events: int = 2000
+    batch_max_wait_seconds: float = 0.05
+    session_timeout_ms: int = 10000
+    max_idle_seconds: float = 1.0
+    extra_consumer_config: dict[str, str] = field(default_factory=dict)
+
+
+class WorkerError(RuntimeError):
+    """The worker cannot go on (fenced by a newer instance, broker unreachable at start, ...)."""
+
+
+class Worker:
+    def __init__(
+        self,
+        settings: Settings,
+        options: WorkerOptions,
+        metrics: WorkerMetrics,
+        health: Health,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.settings = settings
+        self.options = options
+        self.metrics = metrics
+        self.health = health
+        self.clock = clock
+        self.engine = RiskEngine(settings.detection)
+        topics = settings.topics
+        self.expected_type = {
+            topics.transactions: "transaction",
+            topics.contact_changes: "contact_change",
+            topics.customer_profiles: "customer_profile",
+        }
+        self.changelog = changelog_topic(options.group)
+        self.partitions: dict[int, PartitionState] = {}
+        self.processors: dict[int, Processor] = {}
+        self.stop_requested = threading.Event()
+        self.orderer = TimestampOrderer(list(self.expected_type), options.max_idle_seconds)
+        # where each assigned input partition starts (committed offset, or 0): "caught up" before any fetch
+        self._committed: dict[tuple[str, int], int] = {}
+        self.assigned: set[tuple[str, int]] = set()
+        self._next_lag_update = 0.0
+        base = settings.kafka.client_config()
+        self._base = base
+        self.consumer = Consumer(
+            {
+                **base,
+                "group.id": options.group,
+                "client.id": f"{options.instance_id}-consumer",
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "isolation.level": "read_committed",
+                "auto.offset.reset": "earliest",
+                # range puts partition i of every co-partitioned input topic on the same worker
+                "partition.assignment.strategy": "range",
+                "session.timeout.ms": options.session_timeout_ms,
+                "heartbeat.interval.ms": max(1000, options.session_timeout_ms // 5),
+                **options.extra_consumer_config,
+            }
+        )
+        self.producer = Producer(
+            {
+                **base,
+                "client.id": f"{options.instance_id}-producer",
+                # a stable id per instance: a restarted instance fences its crashed self at once
+                "transactional.id": f"{options.group}-{options.instance_id}",
+                "enable.idempotence": True,
+                "partitioner": "murmur2_random",
+                "linger.ms": 5,
+                "queue.buffering.max.messages": 1000000,
+                "transaction.timeout.ms": int(TRANSACTION_TIMEOUT_SECONDS * 1000),
+            }
+        )
+        self.restorer = Consumer(
+            {
+                **base,
+                "group.id": f"{options.group}-restore",
+                "client.id": f"{options.instance_id}-restore",
+                "enable.auto.commit": False,
+                "enable.partition.eof": True,
+                "isolation.level": "read_committed",
+                "auto.offset.reset": "earliest",
+            }
+        )
+
+    # ----------------------------------------------------------------------------------- lifecycle
+    def run(self) -> None:
+        self._ensure_changelog()
+        self.producer.init_transactions(TRANSACTION_TIMEOUT_SECONDS)
+        self.consumer.subscribe(
+            list(self.expected_type),
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_revoke,
+        )
+        log.info("worker %s started in group %s", self.options.instance_id, self.options.group)
+        try:
+            while not self.stop_requested.is_set():
+                consumed = self.consumer.consume(
+                    num_messages=self.options.batch_max_events, timeout=self.options.batch_max_wait_seconds
+                )
+                self.health.beat()
+                # a message fetched before a revocation is not ours to process any more
+                self.orderer.add(
+                    m for m in consumed if m.error() is None and (m.topic(), m.partition()) in self.assigned
+                )
+                for m in consumed:
+                    err = m.error()
+                    if err is not None and err.code() != KafkaError._PARTITION_EOF:
+                        log.warning("consume error: %s", err)
+                msgs = (
+                    self.orderer.drain(self._caught_up, self.options.batch_max_events)
+                    if len(self.orderer)
+                    else []
+                )
+                if msgs:
+                    self._process_batch(msgs)
+                if time.monotonic() >= self._next_lag_update:
+                    self._update_lag()
+        finally:
+            self.health.ready = False
+            log.info("worker %s stopping: leaving the group", self.options.instance_id)
+            self.consumer.close()
+            self.restorer.close()
+            self.producer.flush(10)
+
+    def stop(self) -> None:
+        """Finish the batch in hand, commit it, leave the group."""
+        self.stop_requested.set()
+
+    # ----------------------------------------------------------------------------------- the batch
+    def _process_batch(self, msgs: list[Message]) -> None:
+        started = time.perf_counter()
+        produce = self._produce
+        offsets: dict[tuple[str, int], int] = {}
+        alert_timestamps: list[float] = []
+        event_timestamps: list[float] = []
+        self.producer.begin_transaction()
+        try:
+            for msg in msgs:
+                topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+                offsets[(topic, partition)] = offset + 1
+                self.metrics.events_consumed.labels(topic).inc()
+                result = self._processor(partition).handle(
+                    msg.value() or b"",
+                    source=topic,
+                    partition=partition,
+                    offset=offset,
+                    key=msg.key() or b"",
+                    expected_type=self.expected_type.get(topic),
+                )
+                ts_type, ts_ms = msg.timestamp()
+                ts = ts_ms / 1000.0 if ts_type != 0 else time.time()
+                event_timestamps.append(ts)
+                if self._emit(result, msg, produce):
+                    alert_timestamps.append(ts)
+            for partition, store in self.partitions.items():
+                for customer_id, blob in store.take_dirty():
+                    produce(self.changelog, key=customer_id.encode(), value=blob, partition=partition)
+                    self.metrics.state_bytes_written.inc(len(blob))
+            self.producer.send_offsets_to_transaction(
+                [TopicPartition(t, p, o) for (t, p), o in offsets.items()],
+                self.consumer.consumer_group_metadata(),
+                TRANSACTION_TIMEOUT_SECONDS,
+            )
+            self.producer.commit_transaction(TRANSACTION_TIMEOUT_SECONDS)
+        except KafkaException as exc:
+            self._recover(exc)
+            return
+        done = time.time()
+        for ts in alert_timestamps:
+            self.metrics.processing_latency.labels("alert").observe(max(0.0, done - ts))
+        hist = self.metrics.processing_latency.labels("event")
+        for ts in event_timestamps:
+            hist.observe(max(0.0, done - ts))
+        self.metrics.batch_duration.observe(time.perf_counter() - started)
+        self.metrics.batch_size.observe(len(msgs))
+        self.metrics.customers_in_state.set(sum(len(s) for s in self.partitions.values()))
+
+    def _emit(self, result: Result, msg: Message, produce: Callable[..., None]) -> bool:
+        topics = self.settings.topics
+        if result.dead_letter is not None:
+            dl = result.dead_letter
+            self.metrics.events_rejected.labels(reject_category(dl.error)).inc()
+            self.metrics.dead_letters.labels(dl.source).inc()
+            log.info(
+                "dead letter from %s[%s]@%s: %s",
+                msg.topic(),
+                msg.partition(),
+                msg.offset(),
+                reject_category(dl.error),
+            )
+            produce(topics.dead_letter, key=msg.key(), value=dl.model_dump_json().encode())
+            return False
+        if result.duplicate:
+            self.metrics.duplicates.inc()
+            return False
+        key = result.customer_id.encode() if result.customer_id else None
+        for alert in result.alerts:
+            self.metrics.alerts.labels(alert.detector, alert.severity).inc()
+            produce(topics.alerts, key=key, value=alert.model_dump_json().encode())
+        if result.risk is not None:
+            self.metrics.tier_changes.labels(result.risk.previous_tier or "none", result.risk.tier).inc()
+            produce(topics.customer_risk, key=key, value=result.risk.model_dump_json().encode())
+        return bool(result.alerts)
+
+    def _produce(self, topic: str, *, key: bytes | None, value: bytes, partition: int = -1) -> None:
+        while True:
+            try:
+                if partition >= 0:
+                    self.producer.produce(topic, key=key, value=value, partition=partition)
+                else:
+                    self.producer.produce(topic, key=key, value=value)
+                return
+            except BufferError:
+                self.producer.poll(0.05)
+
+    def _caught_up(self, topic: str, partition: int) -> bool:
+        """Whether everything written to this input partition so far has been consumed."""
+        tp = TopicPartition(topic, partition)
+        _, high = self.consumer.get_watermark_offsets(tp, cached=True)
+        if high < 0:
+            return False
+        position = self.consumer.position([tp])[0].offset
+        if position < 0:
+            return self._committed.get((topic, partition), 0) >= high
+        return position >= high
+
+    def _processor(self, partition: int) -> Processor:
+        processor = self.processors.get(partition)
+        if processor is None:
+            store = self.partitions.setdefault(partition, PartitionState(self.engine))
+            processor = self.processors[partition] = Processor(self.engine, store, self.clock)
+        return processor
+
+    def _recover(self, exc: KafkaException) -> None:
+        """A failed transaction: abort it, forget uncommitted state, rewind to the committed offsets."""
+        err = exc.args[0] if exc.args else None
+        if not isinstance(err, KafkaError) or err.fatal() or not err.txn_requires_abort():
+            raise WorkerError(f"unrecoverable Kafka error, stopping: {exc}") from exc
+        log.warning("transaction aborted, rewinding to the committed offsets: %s", err)
+        self.metrics.transactions_aborted.inc()
+        self.producer.abort_transaction(TRANSACTION_TIMEOUT_SECONDS)
+        self.orderer.clear()
+        assignment = self.consumer.assignment()
+        partitions = sorted({tp.partition for tp in assignment})
+        self._restore(partitions)
+        committed = self.consumer.committed(assignment, timeout=TRANSACTION_TIMEOUT_SECONDS)
+        for tp in committed:
+            self.consumer.seek(
+                TopicPartition(tp.topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_BEGINNING)
+            )
+
+    # -------------------------------------------------------------------------- rebalance and state
+    def _on_assign(self, consumer: Consumer, assigned: list[TopicPartition]) -> None:
+        self.metrics.rebalances.labels("assign").inc()
+        self.assigned = {(tp.topic, tp.partition) for tp in assigned}
+        new = sorted({tp.partition for tp in assigned} - set(self.partitions))
+        log.info("assigned %d input partitions; restoring state of partitions %s", len(assigned), new)
+        self._restore(new)
+        for tp in consumer.committed(assigned, timeout=TRANSACTION_TIMEOUT_SECONDS):
+            self._committed[(tp.topic, tp.partition)] = max(tp.offset, 0)
+        self.metrics.assigned_partitions.set(len(assigned))
+        self.health.ready = True
+
+    def _on_revoke(self, consumer: Consumer, revoked: list[TopicPartition]) -> None:
+        self.metrics.rebalances.labels("revoke").inc()
+        # No transaction is open while consume() runs callbacks, so everything here is committed already.
+        revoked_partitions = {tp.partition for tp in revoked}
+        self.assigned -= {(tp.topic, tp.partition) for tp in revoked}
+        self.orderer.drop(revoked_partitions)
+        for p in revoked_partitions:
+            self.partitions.pop(p, None)
+            self.processors.pop(p, None)
+        log.info("revoked %d input partitions", len(revoked))
+
+    def _restore(self, partitions: list[int]) -> None:
+        if not partitions:
+            return
+        started = time.perf_counter()
+        stores = {p: PartitionState(self.engine) for p in partitions}
+        self.restorer.assign([TopicPartition(self.changelog, p, OFFSET_BEGINNING) for p in partitions])
+        pending = set(partitions)
+        deadline = time.monotonic() + RESTORE_TIMEOUT_SECONDS
+        records = 0
+        while pending:
+            if time.monotonic() > deadline:
+                raise WorkerError(
+                    f"restoring state of partitions {sorted(pending)} took over {RESTORE_TIMEOUT_SECONDS}s"
+                )
+            for msg in self.restorer.consume(num_messages=10000, timeout=0.5):
+                err = msg.error()
+                if err is not None:
+                    if err.code() == KafkaError._PARTITION_EOF:
+                        pending.discard(msg.partition())
+                        continue
+                    raise WorkerError(f"reading the state changelog failed: {err}")
+                key = msg.key()
+                if key is None:
+                    continue
+                stores[msg.partition()].load(key.decode(), msg.value())
+                records += 1
+            self.health.beat()
+        self.restorer.unassign()
+        for p, store in stores.items():
+            self.partitions[p] = store
+            self.processors[p] = Processor(self.engine, store, self.clock)
+        elapsed = time.perf_counter() - started
+        self.metrics.state_restore_seconds.observe(elapsed)
+        log.info("restored %d state records for partitions %s in %.2fs", records, partitions, elapsed)
+
+    def _ensure_changelog(self) -> None:
+        admin = AdminClient(self._base)
+        metadata = admin.list_topics(timeout=30)
+        inputs = [metadata.topics.get(t) for t in self.expected_type]
+        missing = [
+            t for t, m in zip(self.expected_type, inputs, strict=True) if m is None or m.error is not None
+        ]
+        if missing:
+            raise WorkerError(
+                f"input topics missing: {', '.join(missing)} (run `riskwatch stack up` or create them)"
+            )
+        counts = {len(m.partitions) for m in inputs if m is not None}
+        if len(counts) != 1:
+            raise WorkerError(f"input topics are not co-partitioned: partition counts {sorted(counts)}")
+        partitions = counts.pop()
+        existing = metadata.topics.get(self.changelog)
+        if existing is not None and existing.error is None:
+            if len(existing.partitions) != partitions:
+                raise WorkerError(
+                    f"{self.changelog} has {len(existing.partitions)} partitions, the inputs {partitions}"
+                )
+            return
+        topic = NewTopic(
+            self.changelog,
+            num_partitions=partitions,
+            replication_factor=self.settings.topics.replication_factor,
+            config={"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"},
+        )
+        for fut in admin.create_topics([topic]).values():
+            try:
+                fut.result(30)
+            except KafkaException as exc:
+                if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                    raise WorkerError(f"cannot create {self.changelog}: {exc}") from exc
+
+    def _update_lag(self) -> None:
+        self._next_lag_update = time.monotonic() + LAG_INTERVAL_SECONDS
+        try:
+            assignment = self.consumer.assignment()
+            if not assignment:
+                return
+            for tp in self.consumer.position(assignment):
+                _, hi = self.consumer.get_watermark_offsets(tp, cached=True)
+                if hi < 0 or tp.offset < 0:
+                    continue
+                self.metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(max(0, hi - tp.offset))
+        except KafkaException as exc:
+            log.debug("lag update skipped: %s", exc)

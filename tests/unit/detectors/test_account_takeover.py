@@ -1,0 +1,76 @@
+"""account_takeover: a phone, email or device change, then within hours a large outgoing transfer."""
+
+from __future__ import annotations
+
+import pytest
+from strategies import DETECTION, at, by_detector, contact, feed, tier_profile, tx
+
+from detectors.engine import RiskEngine
+
+S = DETECTION.account_takeover
+NAME = "account_takeover"
+FLOOR = S.min_amount_base.medium
+
+
+def alerts(events: list) -> list:
+    return by_detector(feed(RiskEngine(DETECTION), events).alerts, NAME)
+
+
+def change(field_name: str = "phone") -> object:
+    return contact(field_name, "new", at(0), event_id="chg")
+
+
+def test_change_then_large_transfer_to_new_payee_is_critical() -> None:
+    (alert,) = alerts([change(), tx(FLOOR, at(hours=2), channel="transfer", counterparty_id="new", event_id="t")])
+    assert alert.severity == "critical"
+    assert alert.trigger_event_ids == ["chg", "t"]
+    assert alert.evidence["new_counterparty"] is True
+    assert alert.evidence["seconds_since_change"] == 7200
+
+
+def test_known_payee_is_high() -> None:
+    known = tx("10", at(days=-3), channel="transfer", counterparty_id="mum")
+    (alert,) = alerts([known, change(), tx(FLOOR, at(hours=2), channel="online", counterparty_id="mum")])
+    assert alert.severity == "high"
+
+
+def test_just_below_floor_does_not_fire() -> None:
+    assert alerts([change(), tx(FLOOR - 1, at(hours=2), channel="transfer")]) == []
+
+
+@pytest.mark.parametrize("field_name", ["address"])
+def test_address_change_is_not_a_trigger(field_name: str) -> None:
+    assert alerts([change(field_name), tx(FLOOR * 10, at(hours=1), channel="transfer")]) == []
+
+
+def test_card_payments_and_credits_are_not_cash_outs() -> None:
+    assert alerts([change(), tx(FLOOR * 10, at(hours=1), channel="card")]) == []
+    assert alerts([change(), tx(FLOOR * 10, at(hours=1), channel="transfer", direction="credit")]) == []
+
+
+def test_window_edges() -> None:
+    # (start, end]: a change exactly window_seconds before the transfer is out, one second later is in.
+    assert alerts([change(), tx(FLOOR, at(S.window_seconds - 1), channel="transfer")]) != []
+    assert alerts([change(), tx(FLOOR, at(S.window_seconds), channel="transfer")]) == []
+    # A transfer before the change is not a takeover.
+    assert alerts([tx(FLOOR, at(-60), channel="transfer"), change()]) == []
+
+
+def test_history_raises_the_bar() -> None:
+    history = [tx("8000", at(days=-10 + i), channel="transfer", counterparty_id=f"p{i}")
+               for i in range(S.min_history_events)]
+    # Median 8000 x ratio 3 = 24000 > floor 10000
+    assert alerts([*history, change(), tx("20000", at(hours=1), channel="transfer")]) == []
+    assert alerts([*history, change(), tx("24000", at(hours=1), channel="transfer")]) != []
+
+
+@pytest.mark.parametrize(("tier", "fires"), [("low", False), ("medium", False), ("high", True)])
+def test_tighter_for_high_tier(tier: str, fires: bool) -> None:
+    amount = S.min_amount_base.high
+    assert bool(alerts([tier_profile(tier), change(), tx(amount, at(hours=1), channel="transfer")])) is fires
+
+
+def test_cooldown() -> None:
+    found = alerts([change(), tx(FLOOR, at(hours=1), channel="transfer", counterparty_id="x", event_id="a"),
+                    tx(FLOOR, at(hours=2), channel="transfer", counterparty_id="y", event_id="b")])
+    assert [a.trigger_event_ids[-1] for a in found] == ["a"]

@@ -1,0 +1,70 @@
+"""structuring: cash just below the reporting threshold, several times within a window."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from strategies import DETECTION, at, by_detector, feed, tier_profile, tx
+
+from detectors.engine import RiskEngine
+
+S = DETECTION.structuring
+NAME = "structuring"
+THRESHOLD = DETECTION.large_value.cash_threshold_base
+FLOOR = THRESHOLD * Decimal(str(S.near_threshold_ratio))
+N = int(S.min_transactions.medium)
+
+
+def alerts(events: list) -> list:
+    return by_detector(feed(RiskEngine(DETECTION), events).alerts, NAME)
+
+
+def cash(amount: object, hours: float, **kw: object) -> object:
+    return tx(amount, at(hours=hours), channel=kw.pop("channel", "cash"), **kw)  # type: ignore[arg-type]
+
+
+def test_fires_on_the_completing_deposit() -> None:
+    events = [cash("45000", i, event_id=f"d{i}", direction="credit") for i in range(N)]
+    (alert,) = alerts(events)
+    assert alert.trigger_event_ids == [f"d{i}" for i in range(N)]
+    assert alert.evidence["total_base"] == str(45000 * N)
+    assert alert.evidence["direction"] == "credit"
+
+
+def test_one_fewer_is_silent() -> None:
+    assert alerts([cash("45000", i) for i in range(N - 1)]) == []
+
+
+def test_band_edges() -> None:
+    assert alerts([cash(FLOOR, i) for i in range(N)]) != []
+    assert alerts([cash(FLOOR - Decimal("0.01"), i) for i in range(N)]) == []
+    assert alerts([cash(THRESHOLD, i) for i in range(N)]) == []  # at the threshold it is reported anyway
+
+
+def test_directions_are_separate_and_atm_counts() -> None:
+    mixed = [cash("45000", 0), cash("45000", 1, direction="credit"), cash("45000", 2, channel="atm")]
+    assert alerts(mixed) == []
+    assert alerts([cash("45000", i, channel="atm") for i in range(N)]) != []
+    assert alerts([cash("45000", i, channel="card") for i in range(N)]) == []
+
+
+def test_window_edge() -> None:
+    hours = S.window_seconds / 3600
+    rest = [cash("45000", 1 + i) for i in range(N - 2)]
+    assert alerts([cash("45000", 0), *rest, cash("45000", hours)]) == []
+    assert alerts([cash("45000", 0), *rest, cash("45000", hours - 0.001)]) != []
+
+
+@pytest.mark.parametrize(("tier", "fires"), [("low", False), ("medium", False), ("high", True)])
+def test_tighter_for_high_tier(tier: str, fires: bool) -> None:
+    n = int(S.min_transactions.high)
+    assert bool(alerts([tier_profile(tier), *[cash("45000", i) for i in range(n)]])) is fires
+
+
+def test_cooldown_then_escalation_to_critical() -> None:
+    found = alerts([cash("49000", i) for i in range(N + 1)])
+    # 3 x 49000 is under three thresholds (high); the fourth takes it over (critical): a second alert.
+    assert [a.severity for a in found] == ["high", "critical"]
+    assert len(found[1].trigger_event_ids) == N + 1
+    assert len({a.alert_id for a in found}) == len(found)

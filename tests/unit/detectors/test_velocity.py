@@ -1,0 +1,67 @@
+"""velocity_spike: many transactions in a sliding window against the customer's usual rate."""
+
+from __future__ import annotations
+
+import pytest
+from strategies import DETECTION, at, by_detector, feed, tier_profile, tx
+
+from detectors.engine import RiskEngine
+
+S = DETECTION.velocity_spike
+NAME = "velocity_spike"
+FLOOR = int(S.min_window_count.medium)
+
+
+def alerts(events: list) -> list:
+    return by_detector(feed(RiskEngine(DETECTION), events).alerts, NAME)
+
+
+def burst(n: int, start: float = 0, step: float = 60, prefix: str = "b") -> list:
+    return [tx("20", at(start + i * step), event_id=f"{prefix}{i}") for i in range(n)]
+
+
+def test_cold_start_floor_exactly_at_and_below() -> None:
+    assert alerts(burst(FLOOR - 1)) == []
+    found = alerts(burst(FLOOR))
+    assert len(found) == 1
+    assert found[0].trigger_event_ids == [f"b{i}" for i in range(FLOOR)]
+    assert found[0].evidence["usual_per_window"] is None
+
+
+def test_window_edge_is_exclusive_at_the_start() -> None:
+    first = [tx("20", at(0), event_id="first")]
+    rest = [tx("20", at(S.window_seconds - 60 + i), event_id=f"r{i}") for i in range(FLOOR - 2)]
+    assert alerts([*first, *rest, tx("20", at(S.window_seconds), event_id="edge")]) == []
+    assert alerts([*first, *rest, tx("20", at(S.window_seconds - 1), event_id="inside")]) != []
+
+
+def test_late_event_within_lateness_counts() -> None:
+    on_time = burst(FLOOR - 1, start=1000, step=1)
+    late = tx("20", at(1000 - DETECTION.allowed_lateness_seconds + 1), event_id="late")
+    (alert,) = alerts([*on_time, late])
+    assert "late" in alert.trigger_event_ids
+    assert alert.trigger_event_ids[-1] == f"b{FLOOR - 2}" or alert.trigger_event_ids[0] == "late"
+
+
+def test_cooldown_then_escalation() -> None:
+    found = alerts(burst(int(FLOOR * 1.5)))
+    # One alert when the floor is reached, one more only when severity rises (ratio 1.5 -> high).
+    assert [a.severity for a in found] == ["medium", "high"]
+    assert len(found[1].trigger_event_ids) == int(FLOOR * 1.5)
+
+
+@pytest.mark.parametrize(("tier", "fires"), [("low", False), ("medium", False), ("high", True)])
+def test_tier_floor(tier: str, fires: bool) -> None:
+    n = int(S.min_window_count.high)
+    assert bool(alerts([tier_profile(tier), *burst(n)])) is fires
+
+
+def test_busy_customer_has_a_higher_bar() -> None:
+    # Five days of 200 transactions a day: usually ~14 an hour, so 2*FLOOR within an hour is normal for them.
+    history = [
+        tx("20", at(days=d, seconds=252 * i), event_id=f"h{d}-{i}") for d in range(-5, 0) for i in range(200)
+    ]
+    today = burst(2 * FLOOR, start=15 * 3600)
+    assert alerts(today) != []  # a customer without that history alerts
+    busy = [a for a in alerts([*history, *today]) if a.event_time >= at(15 * 3600)]
+    assert busy == []
