@@ -51,14 +51,16 @@ class AccountTakeover(Detector[TakeoverState]):
                 return NO_FINDINGS
             state.changes.add(obs.ts, obs.event_id, obs.field)
             self._evict(state, obs.ts)
-            for ts, eid, payload in state.transfers.between(obs.ts, obs.ts + w):
-                if not payload[5]:
-                    payload[5] = True
-                    return [self._finding(state, ts, eid, payload, ctx)]
+            for ts, eid, pending in state.transfers.between(obs.ts, obs.ts + w):
+                if not pending[5]:
+                    pending[5] = True
+                    return [self._finding(state, ts, eid, pending, ctx)]
             return NO_FINDINGS
         if not obs.debit or obs.channel not in self._channels:
             return NO_FINDINGS
         threshold = float(self.s.min_amount_base.for_tier(ctx.tier))
+        if obs.amount_f < threshold:
+            return NO_FINDINGS  # below the floor: no need for the baseline at all
         median = None
         if len(ctx.debit_baseline) >= self.s.min_history_events:
             median = ctx.debit_baseline.median()

@@ -98,9 +98,7 @@ class CustomerContext:
         }
 
     @classmethod
-    def from_json(
-        cls, data: dict[str, Any], *, max_debits: int, max_counterparties: int
-    ) -> CustomerContext:
+    def from_json(cls, data: dict[str, Any], *, max_debits: int, max_counterparties: int) -> CustomerContext:
         baseline = DebitBaseline(max_debits)
         for a in data["debits"][-max_debits:]:
             baseline.add(float(a))

@@ -147,7 +147,9 @@ class RiskEngine:
                 cross_border=event.counterparty_country is not None
                 and event.counterparty_country != ctx.home_country,
             )
-        value_hash = None if event.new_value is None else contact_hash(self._hash_key, event.field, event.new_value)
+        value_hash = (
+            None if event.new_value is None else contact_hash(self._hash_key, event.field, event.new_value)
+        )
         return ContactObservation(
             event_id=event.event_id, ts=ts, field=event.field, value_hash=value_hash, channel=event.channel
         )
@@ -253,7 +255,7 @@ class RiskEngine:
             factors=result.factors,
             updated_at=p.timestamp,
             next_review_due=due,
-            reason=result.reason if previous is None or previous == result.tier
+            reason=result.reason
+            if previous is None or previous == result.tier
             else f"Tier {previous} -> {result.tier}. {result.reason}",
         )
-

@@ -70,10 +70,14 @@ class LargeValue(Detector[dict[str, DayTotal]]):
         if not day.reported and day.total >= threshold:
             day.reported = True
             ids = [e for e in day.event_ids if e != obs.event_id] + [obs.event_id]
-            return [self._finding(obs, ctx, kind, direction, threshold, day.total, tuple(ids), day.count, key)]
+            return [
+                self._finding(obs, ctx, kind, direction, threshold, day.total, tuple(ids), day.count, key)
+            ]
         if day.reported and obs.amount >= threshold and day.count > 1:
             return [
-                self._finding(obs, ctx, kind, direction, threshold, obs.amount, (obs.event_id,), 1, obs.event_id)
+                self._finding(
+                    obs, ctx, kind, direction, threshold, obs.amount, (obs.event_id,), 1, obs.event_id
+                )
             ]
         return NO_FINDINGS
 

@@ -57,7 +57,9 @@ class Scorecard:
         else:
             tier = "low"
         top = max(factors, key=lambda k: factors[k])
-        reason = f"Scorecard {score:.1f}/100; largest factor {top.replace('_', ' ')} ({factors[top]:.1f} points)."
+        reason = (
+            f"Scorecard {score:.1f}/100; largest factor {top.replace('_', ' ')} ({factors[top]:.1f} points)."
+        )
         if p.politically_exposed and s.politically_exposed_forces_high and tier != "high":
             tier = "high"
             reason = f"Politically exposed person: high risk regardless of scorecard ({score:.1f}/100)."

@@ -45,11 +45,17 @@ class TierLimit(Detector[dict[str, list[Any]]]):
         if len(entry[1]) < 50:
             entry[1].append(obs.event_id)
         findings: list[Finding] = []
+        crossed_daily = total > daily >= before
         if obs.amount > per_tx:
-            findings.append(self._finding(obs, ctx, "per_transaction", obs.amount, per_tx, (obs.event_id,)))
-        if total > daily >= before:
-            ids = tuple(e for e in entry[1] if e != obs.event_id) + (obs.event_id,)
-            findings.append(self._finding(obs, ctx, "daily", total, daily, ids))
+            # One event, one alert: a lone transaction over both limits is reported as the per-transaction
+            # breach, with the daily breach in its evidence.
+            findings.append(
+                self._finding(obs, ctx, "per_transaction", obs.amount, per_tx, (obs.event_id,), crossed_daily)
+            )
+        if crossed_daily:
+            ids = (*(e for e in entry[1] if e != obs.event_id), obs.event_id)
+            if not findings or len(ids) > 1:
+                findings.append(self._finding(obs, ctx, "daily", total, daily, ids, True))
         return findings
 
     def _finding(
@@ -60,9 +66,14 @@ class TierLimit(Detector[dict[str, list[Any]]]):
         amount: Decimal,
         limit: Decimal,
         ids: tuple[str, ...],
+        daily_limit_exceeded: bool,
     ) -> Finding:
         ratio = float(amount / limit)
-        what = "Outgoing transaction of" if limit_kind == "per_transaction" else f"Outgoing total on {obs.day} of"
+        what = (
+            "Outgoing transaction of"
+            if limit_kind == "per_transaction"
+            else f"Outgoing total on {obs.day} of"
+        )
         return Finding(
             detector=self.name,
             severity=severity_by_ratio(ratio, (2.0, 5.0)),
@@ -79,6 +90,7 @@ class TierLimit(Detector[dict[str, list[Any]]]):
                 "tier": ctx.tier,
                 "segment": ctx.segment,
                 "reporting_day": obs.day,
+                "daily_limit_exceeded": daily_limit_exceeded,
             },
             dedup_key=limit_kind if limit_kind == "per_transaction" else f"daily|{obs.day}",
         )

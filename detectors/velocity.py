@@ -44,25 +44,30 @@ class VelocitySpike(Detector[VelocityState]):
             return NO_FINDINGS
         s = self.s
         now = state.window.latest(obs.ts)
+        today = int(now // DAY_SECONDS)
         day = int(obs.ts // DAY_SECONDS)
-        usual = self._usual_per_window(state, int(now // DAY_SECONDS), now)
+        first_ts = state.first_ts
         state.daily_counts[day] = state.daily_counts.get(day, 0) + 1
         if len(state.daily_counts) > s.baseline_days + 1:
-            oldest_day = int(now // DAY_SECONDS) - s.baseline_days
+            oldest_day = today - s.baseline_days
             for d in [d for d in state.daily_counts if d < oldest_day]:
                 del state.daily_counts[d]
-        state.first_ts = obs.ts if state.first_ts is None else min(state.first_ts, obs.ts)
+        state.first_ts = obs.ts if first_ts is None else min(first_ts, obs.ts)
 
-        state.window.add(obs.ts, obs.event_id)
-        state.window.evict_before(now - s.window_seconds - self.lateness)
-        in_window = state.window.between(now - s.window_seconds, now)
-        if not any(eid == obs.event_id for _, eid, _ in in_window):
-            return NO_FINDINGS  # a late event outside the current window completes nothing
+        window = state.window
+        window.add(obs.ts, obs.event_id)
+        window.evict_before(now - s.window_seconds - self.lateness)
+        # Cheap test first: most transactions are nowhere near even the tier's floor.
         floor = s.min_window_count.for_tier(ctx.tier)
+        count = window.count_between(now - s.window_seconds, now)
+        if count < floor or obs.ts <= now - s.window_seconds:
+            return NO_FINDINGS  # below the floor, or a late event outside the current window
+        # The usual rate is that of whole days before today, as it stood before this event.
+        usual = self._usual_per_window(state, first_ts, today, now, late_today=day < today)
         threshold = max(floor, s.rate_multiplier.for_tier(ctx.tier) * usual) if usual is not None else floor
-        count = len(in_window)
         if count < threshold:
             return NO_FINDINGS
+        in_window = window.between(now - s.window_seconds, now)
         ratio = count / threshold
         return [
             Finding(
@@ -87,14 +92,17 @@ class VelocitySpike(Detector[VelocityState]):
             )
         ]
 
-    def _usual_per_window(self, state: VelocityState, today: int, now: float) -> float | None:
-        if state.first_ts is None:
+    def _usual_per_window(
+        self, state: VelocityState, first_ts: float | None, today: int, now: float, *, late_today: bool
+    ) -> float | None:
+        if first_ts is None:
             return None
-        history_days = min(float(self.s.baseline_days), (now - state.first_ts) / DAY_SECONDS)
+        history_days = min(float(self.s.baseline_days), (now - first_ts) / DAY_SECONDS)
         if history_days < max(self.s.min_history_days, 1):
             return None
-        past = sum(c for d, c in state.daily_counts.items() if d < today)
-        full_days = max(1.0, min(float(self.s.baseline_days), float(today - int(state.first_ts // DAY_SECONDS))))
+        oldest = today - self.s.baseline_days
+        past = sum(c for d, c in state.daily_counts.items() if oldest <= d < today) - (1 if late_today else 0)
+        full_days = max(1.0, min(float(self.s.baseline_days), float(today - int(first_ts // DAY_SECONDS))))
         per_active_second = past / full_days / (self.s.active_hours_per_day * 3600.0)
         return per_active_second * self.s.window_seconds
 

@@ -43,6 +43,11 @@ class EventWindow:
         hi = bisect.bisect_right(self._keys, (end_inclusive, "\U0010ffff"))
         return self._entries[lo:hi]
 
+    def count_between(self, start_exclusive: float, end_inclusive: float) -> int:
+        lo = bisect.bisect_right(self._keys, (start_exclusive, "\U0010ffff"))
+        hi = bisect.bisect_right(self._keys, (end_inclusive, "\U0010ffff"))
+        return hi - lo
+
     def latest(self, default: float) -> float:
         """The newest event time held, or ``default``: each detector's own clock, so that its decisions
         depend only on the order of its own topic, not on how the topics interleave."""

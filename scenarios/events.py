@@ -19,6 +19,11 @@ def rfc3339(ts: int) -> str:
     return datetime.fromtimestamp(ts, CST).isoformat()
 
 
+def local_day_start(ts: int) -> int:
+    """Epoch seconds of 00:00 (+08:00) on the local day of ``ts``."""
+    return ts - (ts + 8 * HOUR) % DAY
+
+
 def local_midnight(start_date: str) -> int:
     """Epoch seconds of ``start_date`` (YYYY-MM-DD) 00:00 at +08:00."""
     return int(datetime.fromisoformat(start_date).replace(tzinfo=CST).timestamp())
@@ -51,7 +56,9 @@ class EventFactory:
         """The amount in ``currency`` whose conversion is at least ``amount_cny`` (rounded up to cents)."""
         if currency == "CNY":
             return f"{amount_cny:.2f}"
-        value = (Decimal(repr(amount_cny)) / self.fx[currency]).quantize(Decimal("0.01"), rounding=ROUND_CEILING)
+        value = (Decimal(repr(amount_cny)) / self.fx[currency]).quantize(
+            Decimal("0.01"), rounding=ROUND_CEILING
+        )
         return str(value)
 
     def tx(

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from config.detection import DetectionSettings
-from scenarios.events import DAY, HOUR, Ev, EventFactory, local_midnight
+from scenarios.events import DAY, HOUR, Ev, EventFactory, local_day_start, local_midnight
 from scenarios.limits import Limits
 from scenarios.malformed import malformed_lines
 from scenarios.normal import NormalGenerator
@@ -110,7 +110,9 @@ def generate(
         changes[c.customer_id] = traffic.contact_changes
 
     needs = settings.amount_spike.min_history_events + HISTORY_MARGIN
-    plan = _plan(config, customers, per_customer, changes, start, {"amount_spike": needs, "account_takeover": needs})
+    plan = _plan(
+        config, customers, per_customer, changes, start, {"amount_spike": needs, "account_takeover": needs}
+    )
     for c in customers:
         # Near-misses first, so each pattern is measured against everything the engine will have seen.
         rng = random.Random(f"{seed}/near-miss/{c.customer_id}")
@@ -152,14 +154,18 @@ def _plan(
             break
         kind = config.kinds[len(plan) % len(config.kinds)]
         t = earliest + rng.randrange(latest - earliest)
-        t = t - (t + 8 * HOUR) % DAY + rng.randint(8, 20) * HOUR + rng.randrange(HOUR)  # daytime, local
+        t = local_day_start(t) + rng.randint(8, 20) * HOUR + rng.randrange(HOUR)  # daytime, local
         evs = per_customer[c.customer_id]
         debits = sum(1 for e in evs if e.ts < t and e.cny and e.event["direction"] == "debit")
         if debits < needs_history.get(kind, 0):
             continue
         # Keep the pattern's meaning: no legitimate contact change of this customer close to it.
-        evs[:] = [e for e in evs if e.event["type"] != "contact_change" or abs(e.ts - t) >= CONTACT_QUIET_SECONDS]
-        changes[c.customer_id] = [(ts, f) for ts, f in changes[c.customer_id] if abs(ts - t) >= CONTACT_QUIET_SECONDS]
+        evs[:] = [
+            e for e in evs if e.event["type"] != "contact_change" or abs(e.ts - t) >= CONTACT_QUIET_SECONDS
+        ]
+        changes[c.customer_id] = [
+            (ts, f) for ts, f in changes[c.customer_id] if abs(ts - t) >= CONTACT_QUIET_SECONDS
+        ]
         plan[c.customer_id] = (kind, t)
     return plan
 
@@ -179,7 +185,9 @@ def _inject(
         kind, t = plan[c.customer_id]
         evs = per_customer[c.customer_id]
         history = sorted((e for e in evs if e.ts < t), key=lambda e: e.ts)
-        ctx = PatternContext(random.Random(f"{config.seed}/pattern/{c.customer_id}"), c, t, factory, limits, history)
+        ctx = PatternContext(
+            random.Random(f"{config.seed}/pattern/{c.customer_id}"), c, t, factory, limits, history
+        )
         pattern = INJECTORS[kind](ctx)
         evs.extend(pattern.events)
         labels.append(

@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from scenarios.events import CST, DAY, HOUR, Ev, EventFactory
+from scenarios.events import CST, DAY, HOUR, Ev, EventFactory, local_day_start
 from scenarios.limits import Limits
 from scenarios.population import Customer
 
@@ -37,7 +37,32 @@ for _cat in CATEGORIES:
     _CAT_CUM.append(_acc)
 
 # Hour-of-day weights for individuals' purchases (index = hour, local time).
-HOUR_WEIGHTS = (0, 0, 0, 0, 0, 0, 0.2, 0.6, 1.2, 1.0, 1.0, 1.2, 1.8, 1.3, 1.0, 1.0, 1.0, 1.4, 1.9, 1.8, 1.5, 1.1, 0.6, 0.3)
+HOUR_WEIGHTS = (
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0.2,
+    0.6,
+    1.2,
+    1.0,
+    1.0,
+    1.2,
+    1.8,
+    1.3,
+    1.0,
+    1.0,
+    1.0,
+    1.4,
+    1.9,
+    1.8,
+    1.5,
+    1.1,
+    0.6,
+    0.3,
+)
 _HOUR_CUM = []
 _acc = 0.0
 for _w in HOUR_WEIGHTS:
@@ -45,6 +70,8 @@ for _w in HOUR_WEIGHTS:
     _HOUR_CUM.append(_acc)
 
 CONTACT_FIELDS = (("address", 0.35), ("email", 0.25), ("phone", 0.2), ("device", 0.2))
+# A company's online-banking phone, e-mail and token device change rarely; its address more often.
+CORPORATE_CONTACT_FIELDS = (("address", 0.6), ("email", 0.2), ("phone", 0.1), ("device", 0.1))
 FOREIGN = (("USD", "US"), ("HKD", "HK"))
 
 
@@ -95,12 +122,15 @@ class NormalGenerator:
         r = rng.random() * _CAT_CUM[-1]
         i = next(k for k, cum in enumerate(_CAT_CUM) if r < cum)
         mcc, median, sigma, _ = CATEGORIES[i]
-        amount = round(median * c.spend_scale * scale * rng.lognormvariate(0, sigma), 2)
+        # Lognormal within the category's price range: a phone costs a few thousand, never a hundred thousand.
+        amount = round(median * c.spend_scale * scale * math.exp(sigma * min(rng.gauss(0, 1), 2.2)), 2)
         merchant = rng.choice(c.merchants) if rng.random() < 0.7 else f"M{rng.randrange(1, 60000):05d}"
         channel = "online" if rng.random() < c.online_share else "card"
         if c.foreign_share and rng.random() < c.foreign_share:
             currency, country = rng.choice(FOREIGN)
-            return self.f.tx(ts, c.customer_id, c.account_id, amount, "debit", channel, merchant, country, mcc, currency)
+            return self.f.tx(
+                ts, c.customer_id, c.account_id, amount, "debit", channel, merchant, country, mcc, currency
+            )
         return self.f.tx(ts, c.customer_id, c.account_id, amount, "debit", channel, merchant, "CN", mcc)
 
     def generate(self, rng: random.Random, c: Customer) -> NormalTraffic:
@@ -128,30 +158,94 @@ class NormalGenerator:
                     # Top-ups of the customer's own payment wallet and transfers to friends and family.
                     payee = rng.choice(c.p2p_payees)
                     amount = round(min(20000.0, 400 * c.spend_scale * rng.lognormvariate(0, 0.8)), -1)
-                    ev.append(f.tx(day0 + _hour(rng) * HOUR + rng.randrange(HOUR), cid, acct, amount, "debit",
-                                   rng.choice(("transfer", "online")), payee, "CN"))
+                    ev.append(
+                        f.tx(
+                            day0 + _hour(rng) * HOUR + rng.randrange(HOUR),
+                            cid,
+                            acct,
+                            amount,
+                            "debit",
+                            rng.choice(("transfer", "online")),
+                            payee,
+                            "CN",
+                        )
+                    )
                 if c.atm_per_week and rng.random() < c.atm_per_week / 7:
-                    amount = min(3000.0, 100.0 * max(2, round(rng.lognormvariate(math.log(8 * c.spend_scale), 0.5))))
-                    ev.append(f.tx(day0 + _hour(rng) * HOUR + rng.randrange(HOUR), cid, acct, amount, "debit", "atm",
-                                   None, None))
+                    amount = min(
+                        3000.0, 100.0 * max(2, round(rng.lognormvariate(math.log(8 * c.spend_scale), 0.5)))
+                    )
+                    ev.append(
+                        f.tx(
+                            day0 + _hour(rng) * HOUR + rng.randrange(HOUR),
+                            cid,
+                            acct,
+                            amount,
+                            "debit",
+                            "atm",
+                            None,
+                            None,
+                        )
+                    )
                 if c.salary is not None and dom == c.salary.day:
-                    ev.append(f.tx(day0 + 9 * HOUR + rng.randrange(2 * HOUR), cid, acct, round(c.salary.amount, 2),
-                                   "credit", "transfer", c.salary.counterparty, "CN"))
+                    ev.append(
+                        f.tx(
+                            day0 + 9 * HOUR + rng.randrange(2 * HOUR),
+                            cid,
+                            acct,
+                            round(c.salary.amount, 2),
+                            "credit",
+                            "transfer",
+                            c.salary.counterparty,
+                            "CN",
+                        )
+                    )
                 if c.cash_deposits_per_week and not weekend and rng.random() < c.cash_deposits_per_week / 5:
-                    amount = min(self.limits.cash_threshold * 0.75, c.cash_deposit_scale * rng.lognormvariate(0, 0.4))
-                    ev.append(f.tx(day0 + rng.randint(9, 16) * HOUR + rng.randrange(HOUR), cid, acct,
-                                   round(amount, -2), "credit", "cash", None, None))
+                    amount = min(
+                        self.limits.cash_threshold * 0.75, c.cash_deposit_scale * rng.lognormvariate(0, 0.4)
+                    )
+                    ev.append(
+                        f.tx(
+                            day0 + rng.randint(9, 16) * HOUR + rng.randrange(HOUR),
+                            cid,
+                            acct,
+                            round(amount, -2),
+                            "credit",
+                            "cash",
+                            None,
+                            None,
+                        )
+                    )
             for m in c.monthly_debits:
                 if dom == m.day:
                     amount = m.amount * (1 + m.jitter * rng.uniform(-1, 1))
-                    ev.append(f.tx(day0 + 9 * HOUR + rng.randrange(3 * HOUR), cid, acct, round(amount, 2), "debit",
-                                   m.channel, m.counterparty, "CN"))
+                    ev.append(
+                        f.tx(
+                            day0 + 9 * HOUR + rng.randrange(3 * HOUR),
+                            cid,
+                            acct,
+                            round(amount, 2),
+                            "debit",
+                            m.channel,
+                            m.counterparty,
+                            "CN",
+                        )
+                    )
             if near_threshold_left and not weekend and rng.random() < 1.5 / self.days:
                 # One cash deposit just under the reporting threshold: alone it is not structuring.
                 near_threshold_left = 0
                 lo, hi = self.limits.structuring_floor + 500, self.limits.cash_threshold - 200
-                ev.append(f.tx(day0 + rng.randint(9, 16) * HOUR, cid, acct, round(rng.uniform(lo, hi), -1), "credit",
-                               "cash", None, None))
+                ev.append(
+                    f.tx(
+                        day0 + rng.randint(9, 16) * HOUR,
+                        cid,
+                        acct,
+                        round(rng.uniform(lo, hi), -1),
+                        "credit",
+                        "cash",
+                        None,
+                        None,
+                    )
+                )
         self._contact_changes(rng, c, out)
         return out
 
@@ -163,25 +257,69 @@ class NormalGenerator:
             amount = round(c.inflow_median * rng.lognormvariate(0, 0.8), 2)
             if rng.random() < 0.05:
                 currency, country = rng.choice(FOREIGN)
-                ev.append(f.tx(t, cid, acct, amount, "credit", "transfer", f"BUY{rng.randrange(99999):05d}", country,
-                               None, currency))
+                ev.append(
+                    f.tx(
+                        t,
+                        cid,
+                        acct,
+                        amount,
+                        "credit",
+                        "transfer",
+                        f"BUY{rng.randrange(99999):05d}",
+                        country,
+                        None,
+                        currency,
+                    )
+                )
             else:
-                ev.append(f.tx(t, cid, acct, amount, "credit", "transfer", f"BUY{rng.randrange(99999):05d}", "CN"))
+                ev.append(
+                    f.tx(t, cid, acct, amount, "credit", "transfer", f"BUY{rng.randrange(99999):05d}", "CN")
+                )
         for _ in range(poisson(rng, c.supplier_payments_per_day * activity)):
             supplier, typical = rng.choice(c.suppliers)
             t = day0 + rng.randint(9, 17) * HOUR + rng.randrange(HOUR)
-            ev.append(f.tx(t, cid, acct, round(typical * rng.lognormvariate(0, 0.3), 2), "debit", "transfer",
-                           supplier, "CN"))
+            ev.append(
+                f.tx(
+                    t,
+                    cid,
+                    acct,
+                    round(typical * rng.lognormvariate(0, 0.3), 2),
+                    "debit",
+                    "transfer",
+                    supplier,
+                    "CN",
+                )
+            )
         for _ in range(poisson(rng, c.daily_rate * activity)):
             # Operating expenses paid from the account: logistics, rent of equipment, fees, small vendors.
             t = day0 + rng.randint(8, 20) * HOUR + rng.randrange(HOUR)
             amount = round(1500 * c.scale**0.6 * rng.lognormvariate(0, 0.9), 2)
-            ev.append(f.tx(t, cid, acct, amount, "debit", rng.choice(("online", "transfer")),
-                           f"OPX{rng.randrange(1, 20000):05d}", "CN"))
+            ev.append(
+                f.tx(
+                    t,
+                    cid,
+                    acct,
+                    amount,
+                    "debit",
+                    rng.choice(("online", "transfer")),
+                    f"OPX{rng.randrange(1, 20000):05d}",
+                    "CN",
+                )
+            )
         if c.cash_deposits_per_week and not weekend and rng.random() < c.cash_deposits_per_week / 5:
             amount = min(self.limits.cash_threshold * 0.75, c.cash_deposit_scale * rng.lognormvariate(0, 0.3))
-            ev.append(f.tx(day0 + rng.randint(16, 19) * HOUR + rng.randrange(HOUR), cid, acct, round(amount, -2),
-                           "credit", "cash", None, None))
+            ev.append(
+                f.tx(
+                    day0 + rng.randint(16, 19) * HOUR + rng.randrange(HOUR),
+                    cid,
+                    acct,
+                    round(amount, -2),
+                    "credit",
+                    "cash",
+                    None,
+                    None,
+                )
+            )
 
     def _contact_changes(self, rng: random.Random, c: Customer, out: NormalTraffic) -> None:
         r = rng.random()
@@ -193,11 +331,12 @@ class NormalGenerator:
             t = self.start + rng.randrange(self.days * DAY)
             if all(abs(t - o) > 10 * DAY for o in times):
                 times.append(t)
+        weights = CORPORATE_CONTACT_FIELDS if c.corporate else CONTACT_FIELDS
         for t in sorted(times):
-            t = t - t % DAY + rng.randint(8, 21) * HOUR + rng.randrange(HOUR)
-            r = rng.random() * sum(w for _, w in CONTACT_FIELDS)
+            t = local_day_start(t) + rng.randint(8, 21) * HOUR + rng.randrange(HOUR)
+            r = rng.random() * sum(w for _, w in weights)
             field_name = "address"
-            for name, w in CONTACT_FIELDS:
+            for name, w in weights:
                 r -= w
                 if r < 0:
                     field_name = name
@@ -207,20 +346,26 @@ class NormalGenerator:
             out.events.append(self.f.contact(t, c.customer_id, field_name, value, channel))
             out.contact_changes.append((t, field_name))
             if rng.random() < 0.2:  # the same change submitted again: still one change
-                out.events.append(self.f.contact(t + rng.randint(30, 600), c.customer_id, field_name, value, channel))
+                out.events.append(
+                    self.f.contact(t + rng.randint(30, 600), c.customer_id, field_name, value, channel)
+                )
 
     # ---------------------------------------------------------------------------------- near-misses
-    def larger_purchases(self, rng: random.Random, c: Customer, events: list[Ev], until: int) -> list[Ev]:
+    def larger_purchases(self, rng: random.Random, c: Customer, events: list[Ev], until: float) -> list[Ev]:
         """Legitimate larger purchases (a phone, a sofa) clearly below the customer's amount-spike bar, and an
         online purchase within hours of a contact change clearly below the takeover bar. ``events`` must be the
         customer's events so far, sorted; nothing is placed at or after ``until``."""
         added: list[Ev] = []
         n = poisson(rng, 0.8 * self.days / 30)
-        times = sorted(self.start + 10 * DAY + rng.randrange(max(1, (self.days - 10) * DAY)) for _ in range(n))
+        times = sorted(
+            self.start + 10 * DAY + rng.randrange(max(1, (self.days - 10) * DAY)) for _ in range(n)
+        )
+        if c.corporate:
+            return added
         for t in times:
+            t = local_day_start(t) + rng.randint(10, 20) * HOUR + rng.randrange(HOUR)
             if t >= until:
                 break
-            t = t - t % DAY + rng.randint(10, 20) * HOUR + rng.randrange(HOUR)
             debits = _debits_before(events + added, t)
             bar = self.limits.spike_bar(c.tier, debits)
             if not math.isfinite(bar):
@@ -232,12 +377,23 @@ class NormalGenerator:
             if amount < 500:
                 continue
             mcc = rng.choice(("5732", "5712", "5944", "5311"))
-            added.append(self.f.tx(t, c.customer_id, c.account_id, amount, "debit", "card",
-                                   f"M{rng.randrange(1, 60000):05d}", "CN", mcc))
+            added.append(
+                self.f.tx(
+                    t,
+                    c.customer_id,
+                    c.account_id,
+                    amount,
+                    "debit",
+                    "card",
+                    f"M{rng.randrange(1, 60000):05d}",
+                    "CN",
+                    mcc,
+                )
+            )
         return added
 
     def after_contact_change(
-        self, rng: random.Random, c: Customer, events: list[Ev], changes: list[tuple[int, str]], until: int
+        self, rng: random.Random, c: Customer, events: list[Ev], changes: list[tuple[int, str]], until: float
     ) -> list[Ev]:
         added: list[Ev] = []
         for t0, field_name in changes:
@@ -249,13 +405,26 @@ class NormalGenerator:
             debits = _debits_before(events, t)
             bar = min(self.limits.spike_bar(c.tier, debits), self.limits.ato_bar(c.tier, debits))
             amount = round(rng.uniform(0.3, 0.5) * min(bar, self.limits.per_tx_limit(c.tier, c.segment)), 2)
-            added.append(self.f.tx(t, c.customer_id, c.account_id, amount, "debit", "online",
-                                   f"M{rng.randrange(1, 60000):05d}", "CN", "5311"))
+            added.append(
+                self.f.tx(
+                    t,
+                    c.customer_id,
+                    c.account_id,
+                    amount,
+                    "debit",
+                    "online",
+                    f"M{rng.randrange(1, 60000):05d}",
+                    "CN",
+                    "5311",
+                )
+            )
         return added
 
 
 def _debits_before(events: list[Ev], t: int) -> list[float]:
-    ordered = sorted((e for e in events if e.cny and e.ts < t and e.event["direction"] == "debit"), key=lambda e: e.ts)
+    ordered = sorted(
+        (e for e in events if e.cny and e.ts < t and e.event["direction"] == "debit"), key=lambda e: e.ts
+    )
     return [e.cny for e in ordered]
 
 

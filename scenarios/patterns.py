@@ -8,7 +8,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from scenarios.events import DAY, HOUR, Ev, EventFactory
+from scenarios.events import DAY, HOUR, Ev, EventFactory, local_day_start
 from scenarios.limits import Limits
 from scenarios.normal import contact_value
 from scenarios.population import Customer
@@ -44,11 +44,21 @@ class PatternContext:
         span = max(1.0, min(days, (self.t - self.history[0].ts) / DAY))
         return len(recent) / span
 
-    def tx(self, ts: int, amount: float, direction: str, channel: str, counterparty: str | None = None,
-           country: str | None = "CN", mcc: str | None = None, currency: str = "CNY") -> Ev:
+    def tx(
+        self,
+        ts: int,
+        amount: float,
+        direction: str,
+        channel: str,
+        counterparty: str | None = None,
+        country: str | None = "CN",
+        mcc: str | None = None,
+        currency: str = "CNY",
+    ) -> Ev:
         c = self.customer
-        return self.factory.tx(ts, c.customer_id, c.account_id, amount, direction, channel, counterparty, country,
-                               mcc, currency)
+        return self.factory.tx(
+            ts, c.customer_id, c.account_id, amount, direction, channel, counterparty, country, mcc, currency
+        )
 
     def new_payee(self) -> str:
         return f"X{self.rng.getrandbits(40):010x}"
@@ -67,7 +77,9 @@ def amount_spike(p: PatternContext) -> Pattern:
     amount = round(bar * rng.uniform(2.0, 5.0), 2)
     channel = rng.choice(("transfer", "transfer", "online", "card"))
     ev = p.tx(p.t, amount, "debit", channel, p.new_payee(), "CN")
-    return Pattern("amount_spike", [ev], f"one {channel} debit of {amount:.2f} CNY, {amount / bar:.1f}x the spike bar")
+    return Pattern(
+        "amount_spike", [ev], f"one {channel} debit of {amount:.2f} CNY, {amount / bar:.1f}x the spike bar"
+    )
 
 
 def velocity_spike(p: PatternContext) -> Pattern:
@@ -83,9 +95,13 @@ def velocity_spike(p: PatternContext) -> Pattern:
     events = []
     for ts in sorted(p.t + rng.randrange(span) for _ in range(n)):
         if what == "card testing":
-            events.append(p.tx(ts, round(rng.uniform(1, 30), 2), "debit", "card", p.new_payee(), "CN", "5999"))
+            events.append(
+                p.tx(ts, round(rng.uniform(1, 30), 2), "debit", "card", p.new_payee(), "CN", "5999")
+            )
         elif what == "gift-card cash-out":
-            events.append(p.tx(ts, round(rng.uniform(100, 600), -1), "debit", "online", p.new_payee(), "CN", "5815"))
+            events.append(
+                p.tx(ts, round(rng.uniform(100, 600), -1), "debit", "online", p.new_payee(), "CN", "5815")
+            )
         else:
             amount = round(median * rng.uniform(0.3, 1.5), 2)
             events.append(p.tx(ts, amount, "debit", "online", p.new_payee(), "CN"))
@@ -98,10 +114,15 @@ def contact_change_burst(p: PatternContext) -> Pattern:
     t = p.t
     events = []
     for f in fields:
-        events.append(p.factory.contact(t, p.customer.customer_id, f, contact_value(rng, f),
-                                        rng.choice(("app", "web", "call_center"))))
+        events.append(
+            p.factory.contact(
+                t, p.customer.customer_id, f, contact_value(rng, f), rng.choice(("app", "web", "call_center"))
+            )
+        )
         t += rng.randint(5, 90) * 60
-    return Pattern("contact_change_burst", events, f"{len(fields)} contact changes ({', '.join(fields)}) within hours")
+    return Pattern(
+        "contact_change_burst", events, f"{len(fields)} contact changes ({', '.join(fields)}) within hours"
+    )
 
 
 def account_takeover(p: PatternContext) -> Pattern:
@@ -110,7 +131,9 @@ def account_takeover(p: PatternContext) -> Pattern:
     t = p.t
     events = []
     for f in fields:
-        events.append(p.factory.contact(t, c.customer_id, f, contact_value(rng, f), rng.choice(("app", "web"))))
+        events.append(
+            p.factory.contact(t, c.customer_id, f, contact_value(rng, f), rng.choice(("app", "web")))
+        )
         t += rng.randint(2, 30) * 60
     debits = p.debits()
     bar = max(p.limits.ato_bar(c.tier, debits), p.limits.spike_bar(c.tier, debits))
@@ -119,10 +142,21 @@ def account_takeover(p: PatternContext) -> Pattern:
     payee = p.new_payee()
     events.append(p.tx(t, amount, "debit", rng.choice(("transfer", "online")), payee, "CN"))
     if rng.random() < 0.3:  # a second tranche to the same mule
-        events.append(p.tx(t + rng.randint(5, 60) * 60, round(amount * rng.uniform(0.5, 1.0), 2), "debit", "transfer",
-                           payee, "CN"))
-    return Pattern("account_takeover", events,
-                   f"change of {', '.join(fields)} then {amount:.2f} CNY to a new payee {(t - p.t) / 3600:.1f}h later")
+        events.append(
+            p.tx(
+                t + rng.randint(5, 60) * 60,
+                round(amount * rng.uniform(0.5, 1.0), 2),
+                "debit",
+                "transfer",
+                payee,
+                "CN",
+            )
+        )
+    return Pattern(
+        "account_takeover",
+        events,
+        f"change of {', '.join(fields)} then {amount:.2f} CNY to a new payee {(t - p.t) / 3600:.1f}h later",
+    )
 
 
 def structuring(p: PatternContext) -> Pattern:
@@ -131,11 +165,16 @@ def structuring(p: PatternContext) -> Pattern:
     span = rng.randint(36, 60) * HOUR
     times = sorted(p.t + rng.randrange(span) for _ in range(n))
     lo, hi = lim.structuring_floor * 1.01, lim.cash_threshold * 0.998
-    events = [p.tx(ts, round(rng.uniform(lo, hi), -1), "credit", rng.choice(("cash", "cash", "atm")), None, None)
-              for ts in times]
+    events = [
+        p.tx(ts, round(rng.uniform(lo, hi), -1), "credit", rng.choice(("cash", "cash", "atm")), None, None)
+        for ts in times
+    ]
     total = sum(e.cny for e in events)
-    return Pattern("structuring", events, f"{n} cash deposits just under the threshold within {span // 3600}h, "
-                                          f"total {total:.0f} CNY")
+    return Pattern(
+        "structuring",
+        events,
+        f"{n} cash deposits just under the threshold within {span // 3600}h, total {total:.0f} CNY",
+    )
 
 
 def large_value(p: PatternContext) -> Pattern:
@@ -144,7 +183,7 @@ def large_value(p: PatternContext) -> Pattern:
     if c.corporate and variant == "cross_border":
         variant = "transfer"
     direction = rng.choice(("credit", "debit"))
-    day_start = p.t - (p.t + 8 * HOUR) % DAY  # local midnight of the pattern's day
+    day_start = local_day_start(p.t)
     t = day_start + 9 * HOUR + rng.randrange(2 * HOUR)
     if variant == "cash":
         amount = round(lim.cash_threshold * rng.uniform(1.0, 3.0), -2)
@@ -153,7 +192,10 @@ def large_value(p: PatternContext) -> Pattern:
         thr = lim.cash_threshold
         parts = rng.randint(2, 3)
         each = [round(thr * rng.uniform(1.05, 1.4) / parts, -2) for _ in range(parts)]
-        events = [p.tx(t + i * rng.randint(1, 3) * HOUR, a, direction, "cash", None, None) for i, a in enumerate(each)]
+        events = [
+            p.tx(t + i * rng.randint(1, 3) * HOUR, a, direction, "cash", None, None)
+            for i, a in enumerate(each)
+        ]
     elif variant in ("transfer", "cross_border"):
         cross = variant == "cross_border"
         thr = lim.transfer_threshold(c.segment, cross)
@@ -167,16 +209,20 @@ def large_value(p: PatternContext) -> Pattern:
         parts = rng.randint(2, 4)
         each = [round(thr * rng.uniform(1.05, 1.3) / parts, 2) for _ in range(parts)]
         payee = p.new_payee()
-        events = [p.tx(t + i * rng.randint(1, 2) * HOUR, a, direction, "transfer", payee, "CN")
-                  for i, a in enumerate(each)]
+        events = [
+            p.tx(t + i * rng.randint(1, 2) * HOUR, a, direction, "transfer", payee, "CN")
+            for i, a in enumerate(each)
+        ]
     total = sum(e.cny for e in events)
-    return Pattern("large_value", events, f"{variant} {direction}: {len(events)} transaction(s), {total:.2f} CNY")
+    return Pattern(
+        "large_value", events, f"{variant} {direction}: {len(events)} transaction(s), {total:.2f} CNY"
+    )
 
 
 def tier_limit(p: PatternContext) -> Pattern:
     rng, c, lim = p.rng, p.customer, p.limits
     per_tx, daily = lim.per_tx_limit(c.tier, c.segment), lim.daily_limit(c.tier, c.segment)
-    day_start = p.t - (p.t + 8 * HOUR) % DAY
+    day_start = local_day_start(p.t)
     t = day_start + 9 * HOUR + rng.randrange(3 * HOUR)
     payee = p.new_payee()
     if rng.random() < 0.5:
@@ -186,8 +232,10 @@ def tier_limit(p: PatternContext) -> Pattern:
     else:
         total = daily * rng.uniform(1.15, 1.5)
         parts = math.ceil(total / (per_tx * 0.85))
-        events = [p.tx(t + i * rng.randint(20, 90) * 60, round(total / parts, 2), "debit", "transfer", payee, "CN")
-                  for i in range(parts)]
+        events = [
+            p.tx(t + i * rng.randint(20, 90) * 60, round(total / parts, 2), "debit", "transfer", payee, "CN")
+            for i in range(parts)
+        ]
         detail = f"{parts} debits totalling {total:.2f} over the {c.tier}-tier daily limit {daily:.0f}"
     return Pattern("tier_limit", events, detail)
 

@@ -12,7 +12,15 @@ from typing import Any
 from scenarios.limits import Limits
 
 HIGH_INDUSTRIES = ("gambling", "cryptocurrency", "money_services", "precious_metals", "arms", "shell_company")
-MEDIUM_INDUSTRIES = ("real_estate", "construction", "retail", "hospitality", "logistics", "trading", "automotive")
+MEDIUM_INDUSTRIES = (
+    "real_estate",
+    "construction",
+    "retail",
+    "hospitality",
+    "logistics",
+    "trading",
+    "automotive",
+)
 LOW_INDUSTRIES = ("utilities", "education", "healthcare", "manufacturing", "government", "agriculture")
 CASH_HEAVY_INDUSTRIES = frozenset({"retail", "hospitality", "agriculture", "precious_metals", "automotive"})
 
@@ -86,45 +94,37 @@ def _pick(rng: random.Random, mix: tuple[tuple[str, float], ...]) -> str:
 
 def _individual_profile(rng: random.Random, archetype: str) -> dict[str, Any]:
     if archetype == "low":
-        p = {
-            "industry": rng.choice(LOW_INDUSTRIES + MEDIUM_INDUSTRIES),
-            "credit_score": rng.randint(690, 860),
-            "overdue_count_12m": 0 if rng.random() < 0.9 else 1,
-            "annual_income": rng.lognormvariate(math.log(180000), 0.6),
-            "la": rng.uniform(0.05, 0.5),
-        }
+        industry = rng.choice(LOW_INDUSTRIES + MEDIUM_INDUSTRIES)
+        credit, overdue = rng.randint(690, 860), 0 if rng.random() < 0.9 else 1
+        income, la = rng.lognormvariate(math.log(180000), 0.6), rng.uniform(0.05, 0.5)
     elif archetype == "medium":
-        p = {
-            "industry": rng.choice(MEDIUM_INDUSTRIES + LOW_INDUSTRIES),
-            "credit_score": rng.randint(500, 640),
-            "overdue_count_12m": rng.randint(1, 2),
-            "annual_income": rng.lognormvariate(math.log(80000), 0.4),
-            "la": rng.uniform(0.65, 0.95),
-        }
+        industry = rng.choice(MEDIUM_INDUSTRIES + LOW_INDUSTRIES)
+        credit, overdue = rng.randint(500, 640), rng.randint(1, 2)
+        income, la = rng.lognormvariate(math.log(80000), 0.4), rng.uniform(0.65, 0.95)
     else:
-        p = {
-            "industry": rng.choice(HIGH_INDUSTRIES),
-            "credit_score": rng.randint(330, 470),
-            "overdue_count_12m": rng.randint(3, 6),
-            "annual_income": rng.lognormvariate(math.log(50000), 0.5),
-            "la": rng.uniform(0.9, 1.6),
-        }
-    assets = rng.lognormvariate(math.log(p["annual_income"] * 3), 0.5)
+        industry = rng.choice(HIGH_INDUSTRIES)
+        credit, overdue = rng.randint(330, 470), rng.randint(3, 6)
+        income, la = rng.lognormvariate(math.log(50000), 0.5), rng.uniform(0.9, 1.6)
+    assets = rng.lognormvariate(math.log(income * 3), 0.5)
     profile = {
         "segment": "individual",
-        "industry": p["industry"],
-        "credit_score": p["credit_score"],
-        "overdue_count_12m": p["overdue_count_12m"],
-        "annual_income": f"{p['annual_income']:.2f}",
+        "industry": industry,
+        "credit_score": credit,
+        "overdue_count_12m": overdue,
+        "annual_income": f"{income:.2f}",
         "total_assets": f"{assets:.2f}",
-        "total_liabilities": f"{assets * p['la']:.2f}",
+        "total_liabilities": f"{assets * la:.2f}",
         "politically_exposed": False,
         "home_country": "CN",
     }
     if archetype == "high" and rng.random() < 0.15:
         # A politically exposed person with an otherwise clean record: high by policy, not by score.
-        profile.update(industry=rng.choice(("government", "real_estate")), credit_score=rng.randint(700, 820),
-                       overdue_count_12m=0, politically_exposed=True)
+        profile.update(
+            industry=rng.choice(("government", "real_estate")),
+            credit_score=rng.randint(700, 820),
+            overdue_count_12m=0,
+            politically_exposed=True,
+        )
     return profile
 
 
@@ -200,13 +200,21 @@ def _individual_behaviour(rng: random.Random, c: Customer) -> None:
     c.foreign_share = 0.03 if rng.random() < 0.25 else 0.0
     n = c.customer_id
     if rng.random() < 0.78:
-        c.salary = Monthly(rng.choice((5, 10, 15, 25)), income / 12 * rng.uniform(0.85, 1.0), f"EMP{rng.randrange(1, 5000):05d}")
+        c.salary = Monthly(
+            rng.choice((5, 10, 15, 25)),
+            income / 12 * rng.uniform(0.85, 1.0),
+            f"EMP{rng.randrange(1, 5000):05d}",
+        )
     if rng.random() < 0.35:
         rent = min(15000.0, max(1200.0, income / 12 * rng.uniform(0.15, 0.35)))
         c.monthly_debits.append(Monthly(rng.randint(1, 28), round(rent, -1), f"LL{n}"))
     if rng.random() < 0.85:
-        c.monthly_debits.append(Monthly(rng.randint(1, 28), rng.uniform(80, 400), "UTIL-POWER", "online", 0.3))
-        c.monthly_debits.append(Monthly(rng.randint(1, 28), rng.uniform(50, 200), "UTIL-TELECOM", "online", 0.05))
+        c.monthly_debits.append(
+            Monthly(rng.randint(1, 28), rng.uniform(80, 400), "UTIL-POWER", "online", 0.3)
+        )
+        c.monthly_debits.append(
+            Monthly(rng.randint(1, 28), rng.uniform(50, 200), "UTIL-TELECOM", "online", 0.05)
+        )
     if rng.random() < 0.3:
         loan = min(12000.0, max(800.0, income / 12 * rng.uniform(0.1, 0.3)))
         c.monthly_debits.append(Monthly(rng.randint(1, 28), round(loan, 2), f"LOAN{n}"))
@@ -214,7 +222,9 @@ def _individual_behaviour(rng: random.Random, c: Customer) -> None:
         c.monthly_debits.append(Monthly(rng.randint(1, 28), round(rng.uniform(500, 3000), -2), f"FAM{n}"))
     if rng.random() < 0.8:
         c.wallet_topups_per_week = rng.uniform(0.5, 3.0)
-        c.p2p_payees = [f"WALLET-{n}"] + [f"P2P{rng.randrange(1, 10**6):06d}" for _ in range(rng.randint(1, 6))]
+        c.p2p_payees = [f"WALLET-{n}"] + [
+            f"P2P{rng.randrange(1, 10**6):06d}" for _ in range(rng.randint(1, 6))
+        ]
     if rng.random() < 0.5:
         c.atm_per_week = rng.uniform(0.3, 1.5)
     if c.industry in CASH_HEAVY_INDUSTRIES and rng.random() < 0.35:
@@ -223,8 +233,8 @@ def _individual_behaviour(rng: random.Random, c: Customer) -> None:
 
 
 def _corporate_behaviour(rng: random.Random, c: Customer, limits: Limits) -> None:
-    assert c.size is not None
-    scale = SIZE_SCALE[c.size] * rng.lognormvariate(0, 0.3)
+    size = c.size or "small"
+    scale = SIZE_SCALE[size] * rng.lognormvariate(0, 0.3)
     # Banks set limits to fit the business: a customer's ordinary daily debits stay well under its limit.
     cap = limits.daily_limit(c.tier, "corporate") * 0.25 / 30000.0
     c.scale = min(scale, cap)
@@ -236,11 +246,12 @@ def _corporate_behaviour(rng: random.Random, c: Customer, limits: Limits) -> Non
         for _ in range(rng.randint(4, 15))
     ]
     c.daily_rate = rng.uniform(0.5, 2.0)  # smaller operating expenses
-    lo, hi = SIZE_EMPLOYEES[c.size]
-    payroll = min(rng.randint(lo, hi) * rng.uniform(5000, 9000), limits.per_tx_limit(c.tier, "corporate") * 0.4)
+    lo, hi = SIZE_EMPLOYEES[size]
+    employees = min(rng.randint(lo, hi), max(2, round(c.scale * rng.uniform(3, 8))))
+    payroll = min(employees * rng.uniform(5000, 9000), limits.per_tx_limit(c.tier, "corporate") * 0.4)
     c.monthly_debits.append(Monthly(25, payroll, f"PAYROLL{c.customer_id}", "transfer", 0.03))
     c.monthly_debits.append(Monthly(15, 10000 * c.scale * rng.uniform(0.5, 1.5), "TAX-SAT", "transfer", 0.3))
-    c.monthly_debits.append(Monthly(rng.randint(1, 28), 20000 * c.scale ** 0.5, f"LEASE{c.customer_id}"))
+    c.monthly_debits.append(Monthly(rng.randint(1, 28), 20000 * c.scale**0.5, f"LEASE{c.customer_id}"))
     if c.industry in CASH_HEAVY_INDUSTRIES:
         c.cash_deposits_per_week = rng.uniform(2, 5)
-        c.cash_deposit_scale = min(30000.0, 6000 * c.scale ** 0.5)
+        c.cash_deposit_scale = min(30000.0, 6000 * c.scale**0.5)

@@ -48,9 +48,9 @@ import pytest
 from config import load_settings
 from detectors.engine import RiskEngine
 from detectors.scorecard import Scorecard
+from scenarios.generator import ScenarioConfig, generate
 from schemas.events import CustomerProfile, Transaction, parse_event
 from schemas.outputs import DETECTOR_NAMES, Alert
-from scenarios.generator import ScenarioConfig, generate
 
 pytestmark = pytest.mark.slow
 
@@ -107,7 +107,12 @@ def run() -> Run:
     scorecard = Scorecard(settings.scorecard)
 
     def tier_of(profile: dict[str, Any]) -> str:
-        stub = {"type": "customer_profile", "event_id": "-", "customer_id": "-", "timestamp": "2025-01-01T00:00:00Z"}
+        stub = {
+            "type": "customer_profile",
+            "event_id": "-",
+            "customer_id": "-",
+            "timestamp": "2025-01-01T00:00:00Z",
+        }
         return scorecard.score(parse_event({**stub, **profile})).tier
 
     t0 = time.perf_counter()
@@ -212,7 +217,9 @@ def _print_table(run: Run) -> None:
         f"\n{run.events:,} events ({run.transactions:,} transactions), {len(run.labels)} patterns; "
         f"generate {run.seconds_generate:.1f}s, detect {run.seconds_detect:.1f}s"
     )
-    print(f"{'detector':<22}{'alerts':>8}{'TP':>7}{'FP':>5}{'patterns':>10}{'found':>7}{'recall':>8}{'precision':>11}")
+    print(
+        f"{'detector':<22}{'alerts':>8}{'TP':>7}{'FP':>5}{'patterns':>10}{'found':>7}{'recall':>8}{'precision':>11}"
+    )
     for d in DETECTOR_NAMES:
         c = counts[d]
         n = c["tp"] + c["fp"]
@@ -225,7 +232,9 @@ def _print_table(run: Run) -> None:
     for a in fps[:30]:
         print(f"  FP {a.detector} {a.customer_id} {a.risk_tier} {a.event_time.isoformat()} {a.reason}")
     for kind, hits in sorted(detected.items()):
-        missed = [lb for lb, h in zip([lb for lb in run.labels if lb.kind == kind], hits, strict=True) if not h]
+        missed = [
+            lb for lb, h in zip([lb for lb in run.labels if lb.kind == kind], hits, strict=True) if not h
+        ]
         for lb in missed[:10]:
             print(f"  MISS {lb.pattern_id} {kind} {lb.customer_id} {lb.start} {lb.detail}")
 

@@ -99,10 +99,22 @@ def profile(
 
 
 # A profile that scores low, one that scores high (and a PEP), for tier-dependent tests.
-LOW_RISK = {"industry": "utilities", "credit_score": 880, "overdue_count_12m": 0, "annual_income": "900000",
-            "total_assets": "1000000", "total_liabilities": "0"}
-HIGH_RISK = {"industry": "gambling", "credit_score": 320, "overdue_count_12m": 5, "annual_income": "1000",
-             "total_assets": "1000", "total_liabilities": "5000"}
+LOW_RISK = {
+    "industry": "utilities",
+    "credit_score": 880,
+    "overdue_count_12m": 0,
+    "annual_income": "900000",
+    "total_assets": "1000000",
+    "total_liabilities": "0",
+}
+HIGH_RISK = {
+    "industry": "gambling",
+    "credit_score": 320,
+    "overdue_count_12m": 5,
+    "annual_income": "1000",
+    "total_assets": "1000",
+    "total_liabilities": "5000",
+}
 MEDIUM_RISK = {"industry": "widgets"}  # unknown industry, nothing else known: scores medium
 TIER_PROFILES = {"low": LOW_RISK, "medium": MEDIUM_RISK, "high": HIGH_RISK}
 
@@ -196,8 +208,28 @@ DETECTOR_NAMES = [d.name for d in RiskEngine(DETECTION).detectors]
 # ------------------------------------------------------------------------------------ hypothesis
 CURRENCIES = sorted(DETECTION.fx_rates_to_base)
 INTERESTING_AMOUNTS = [
-    "0.01", "1", "35.5", "100", "250", "999.99", "2000", "4999", "9999.99", "20000", "39999.99", "40000",
-    "45000", "49999.99", "50000", "50000.01", "120000", "199999.99", "200000", "500000", "2000000", "9000000",
+    "0.01",
+    "1",
+    "35.5",
+    "100",
+    "250",
+    "999.99",
+    "2000",
+    "4999",
+    "9999.99",
+    "20000",
+    "39999.99",
+    "40000",
+    "45000",
+    "49999.99",
+    "50000",
+    "50000.01",
+    "120000",
+    "199999.99",
+    "200000",
+    "500000",
+    "2000000",
+    "9000000",
 ]
 amounts = st.one_of(
     st.sampled_from(INTERESTING_AMOUNTS).map(Decimal),
@@ -228,13 +260,17 @@ def transactions(draw: st.DrawFn, event_id: str, when: datetime, customer_id: st
 
 
 @st.composite
-def contact_changes(draw: st.DrawFn, event_id: str, when: datetime, customer_id: str = CUSTOMER) -> ContactChange:
+def contact_changes(
+    draw: st.DrawFn, event_id: str, when: datetime, customer_id: str = CUSTOMER
+) -> ContactChange:
     return ContactChange(
         event_id=event_id,
         customer_id=customer_id,
         timestamp=when,
         field=draw(st.sampled_from(["phone", "email", "address", "device"])),
-        new_value=draw(st.sampled_from([None, "+86 139 1111 2222", "Mallory@Evil.example", "dev-77", "1 Rd"])),
+        new_value=draw(
+            st.sampled_from([None, "+86 139 1111 2222", "Mallory@Evil.example", "dev-77", "1 Rd"])
+        ),
         channel=draw(st.sampled_from([None, "app", "web", "branch"])),
     )
 
@@ -282,7 +318,7 @@ def event_sequences(
 def varied_traffic(n: int, seed: int = 7, customer_id: str = CUSTOMER) -> list[Event]:
     """Seeded, realistic-ish traffic of one customer: daily card spending, rent to a known payee, salary,
     bursts, cash near the reporting threshold, contact changes, a large transfer now and then, profiles."""
-    rnd = random.Random(seed)  # noqa: S311 - test data
+    rnd = random.Random(seed)
     out: list[Event] = []
     clock = 0.0
     for i in range(n):
@@ -291,45 +327,113 @@ def varied_traffic(n: int, seed: int = 7, customer_id: str = CUSTOMER) -> list[E
         eid = f"ev-{seed}-{i}"
         r = rnd.random()
         if r < 0.01:
-            out.append(profile(when, event_id=eid, customer_id=customer_id,
-                               **rnd.choice([LOW_RISK, HIGH_RISK, {"industry": "retail"}])))
+            out.append(
+                profile(
+                    when,
+                    event_id=eid,
+                    customer_id=customer_id,
+                    **rnd.choice([LOW_RISK, HIGH_RISK, {"industry": "retail"}]),
+                )
+            )
         elif r < 0.04:
-            out.append(contact(rnd.choice(["phone", "email", "address", "device"]), f"value-{rnd.randint(0, 9)}",
-                               when, event_id=eid, customer_id=customer_id))
+            out.append(
+                contact(
+                    rnd.choice(["phone", "email", "address", "device"]),
+                    f"value-{rnd.randint(0, 9)}",
+                    when,
+                    event_id=eid,
+                    customer_id=customer_id,
+                )
+            )
         elif r < 0.06:
-            out.append(tx(Decimal(rnd.randint(40000, 49999)), when, event_id=eid, customer_id=customer_id,
-                          channel=rnd.choice(["cash", "atm"]), direction=rnd.choice(["debit", "credit"])))
+            out.append(
+                tx(
+                    Decimal(rnd.randint(40000, 49999)),
+                    when,
+                    event_id=eid,
+                    customer_id=customer_id,
+                    channel=rnd.choice(["cash", "atm"]),
+                    direction=rnd.choice(["debit", "credit"]),
+                )
+            )
         elif r < 0.07:
-            out.append(tx(Decimal(rnd.choice([60000, 250000, 700000, 3000000])), when, event_id=eid,
-                          customer_id=customer_id, channel="transfer", counterparty_id=f"new-{i}",
-                          counterparty_country=rnd.choice(["CN", "US"])))
+            out.append(
+                tx(
+                    Decimal(rnd.choice([60000, 250000, 700000, 3000000])),
+                    when,
+                    event_id=eid,
+                    customer_id=customer_id,
+                    channel="transfer",
+                    counterparty_id=f"new-{i}",
+                    counterparty_country=rnd.choice(["CN", "US"]),
+                )
+            )
         elif r < 0.12:
-            out.append(tx("4500", when, event_id=eid, customer_id=customer_id, channel="transfer",
-                          counterparty_id="landlord"))
+            out.append(
+                tx(
+                    "4500",
+                    when,
+                    event_id=eid,
+                    customer_id=customer_id,
+                    channel="transfer",
+                    counterparty_id="landlord",
+                )
+            )
         elif r < 0.16:
-            out.append(tx(Decimal(rnd.randint(8000, 30000)), when, event_id=eid, customer_id=customer_id,
-                          direction="credit", channel="transfer", counterparty_id="employer"))
+            out.append(
+                tx(
+                    Decimal(rnd.randint(8000, 30000)),
+                    when,
+                    event_id=eid,
+                    customer_id=customer_id,
+                    direction="credit",
+                    channel="transfer",
+                    counterparty_id="employer",
+                )
+            )
         else:
             amount = Decimal(str(round(rnd.lognormvariate(4.5, 1.0), 2))) + Decimal("0.01")
-            out.append(tx(amount, when, event_id=eid, customer_id=customer_id,
-                          currency=rnd.choice(["CNY"] * 8 + ["USD", "HKD"]),
-                          channel=rnd.choice(["card", "card", "online", "transfer"]),
-                          counterparty_id=f"shop-{rnd.randint(0, 400)}"))
+            out.append(
+                tx(
+                    amount,
+                    when,
+                    event_id=eid,
+                    customer_id=customer_id,
+                    currency=rnd.choice(["CNY"] * 8 + ["USD", "HKD"]),
+                    channel=rnd.choice(["card", "card", "online", "transfer"]),
+                    counterparty_id=f"shop-{rnd.randint(0, 400)}",
+                )
+            )
     return out
 
 
 def dense_traffic(n: int, seed: int = 3, customer_id: str = CUSTOMER) -> list[Event]:
     """A worst case for state size: an event every 30 seconds (3.5 days per 10k), every kind, every channel, new payees."""
-    rnd = random.Random(seed)  # noqa: S311 - test data
+    rnd = random.Random(seed)
     out: list[Event] = []
     for i in range(n):
         when = T0 + timedelta(seconds=30 * i)
         if i % 7 == 0:
-            out.append(contact(rnd.choice(["phone", "email", "address", "device"]), f"v{i}", when,
-                               event_id=f"dense-cc-{seed}-{i:06d}", customer_id=customer_id))
+            out.append(
+                contact(
+                    rnd.choice(["phone", "email", "address", "device"]),
+                    f"v{i}",
+                    when,
+                    event_id=f"dense-cc-{seed}-{i:06d}",
+                    customer_id=customer_id,
+                )
+            )
             continue
-        out.append(tx(Decimal(rnd.choice([30, 100, 45000, 600000])), when, event_id=f"dense-tx-{seed}-{i:06d}",
-                      customer_id=customer_id, channel=rnd.choice(["card", "cash", "atm", "transfer", "online"]),
-                      direction=rnd.choice(["debit", "credit"]), counterparty_id=f"cp-{i}",
-                      counterparty_country=rnd.choice(["CN", "US"])))
+        out.append(
+            tx(
+                Decimal(rnd.choice([30, 100, 45000, 600000])),
+                when,
+                event_id=f"dense-tx-{seed}-{i:06d}",
+                customer_id=customer_id,
+                channel=rnd.choice(["card", "cash", "atm", "transfer", "online"]),
+                direction=rnd.choice(["debit", "credit"]),
+                counterparty_id=f"cp-{i}",
+                counterparty_country=rnd.choice(["CN", "US"]),
+            )
+        )
     return out

@@ -21,7 +21,9 @@ def change(field_name: str = "phone") -> object:
 
 
 def test_change_then_large_transfer_to_new_payee_is_critical() -> None:
-    (alert,) = alerts([change(), tx(FLOOR, at(hours=2), channel="transfer", counterparty_id="new", event_id="t")])
+    (alert,) = alerts(
+        [change(), tx(FLOOR, at(hours=2), channel="transfer", counterparty_id="new", event_id="t")]
+    )
     assert alert.severity == "critical"
     assert alert.trigger_event_ids == ["chg", "t"]
     assert alert.evidence["new_counterparty"] is True
@@ -57,8 +59,10 @@ def test_window_edges() -> None:
 
 
 def test_history_raises_the_bar() -> None:
-    history = [tx("8000", at(days=-10 + i), channel="transfer", counterparty_id=f"p{i}")
-               for i in range(S.min_history_events)]
+    history = [
+        tx("8000", at(days=-10 + i), channel="transfer", counterparty_id=f"p{i}")
+        for i in range(S.min_history_events)
+    ]
     # Median 8000 x ratio 3 = 24000 > floor 10000
     assert alerts([*history, change(), tx("20000", at(hours=1), channel="transfer")]) == []
     assert alerts([*history, change(), tx("24000", at(hours=1), channel="transfer")]) != []
@@ -71,6 +75,11 @@ def test_tighter_for_high_tier(tier: str, fires: bool) -> None:
 
 
 def test_cooldown() -> None:
-    found = alerts([change(), tx(FLOOR, at(hours=1), channel="transfer", counterparty_id="x", event_id="a"),
-                    tx(FLOOR, at(hours=2), channel="transfer", counterparty_id="y", event_id="b")])
+    found = alerts(
+        [
+            change(),
+            tx(FLOOR, at(hours=1), channel="transfer", counterparty_id="x", event_id="a"),
+            tx(FLOOR, at(hours=2), channel="transfer", counterparty_id="y", event_id="b"),
+        ]
+    )
     assert [a.trigger_event_ids[-1] for a in found] == ["a"]

@@ -80,7 +80,10 @@ def test_cooldown_one_pattern_one_alert_and_escalation() -> None:
 
 
 def test_recurring_payment_to_known_payee_does_not_alert() -> None:
-    rent = [tx("4500", at(days=-60 + 30 * i), counterparty_id="landlord") for i in range(S.recurring_min_occurrences)]
+    rent = [
+        tx("4500", at(days=-60 + 30 * i), counterparty_id="landlord")
+        for i in range(S.recurring_min_occurrences)
+    ]
     events = [*rent, *history("100")]
     assert spikes([*events, tx("4500", at(hours=20), counterparty_id="landlord")]) == []
     assert spikes([*events, tx("4500", at(hours=20), counterparty_id="stranger")]) != []

@@ -11,7 +11,7 @@ from detectors.engine import RiskEngine
 
 S = DETECTION.contact_change_burst
 NAME = "contact_change_burst"
-SECRET = "+86 139 5555 0101"
+PHONE = "+86 139 5555 0101"
 
 
 def alerts(events: list) -> list:
@@ -24,8 +24,11 @@ def test_one_or_two_changes_are_normal() -> None:
 
 
 def test_three_distinct_changes_fire_once() -> None:
-    events = [contact("phone", "1", at(0), event_id="c1"), contact("email", "e", at(60), event_id="c2"),
-              contact("address", "a", at(120), event_id="c3")]
+    events = [
+        contact("phone", "1", at(0), event_id="c1"),
+        contact("email", "e", at(60), event_id="c2"),
+        contact("address", "a", at(120), event_id="c3"),
+    ]
     (alert,) = alerts(events)
     assert alert.trigger_event_ids == ["c1", "c2", "c3"]
     assert alert.evidence["fields_changed"] == ["address", "email", "phone"]
@@ -45,8 +48,13 @@ def test_window_edge() -> None:
 
 
 def test_escalation_when_takeover_fields_complete_the_set() -> None:
-    events = [contact("phone", "1", at(0)), contact("email", "e", at(60)), contact("address", "a", at(120)),
-              contact("address", "b", at(180)), contact("device", "d", at(240), event_id="dev")]
+    events = [
+        contact("phone", "1", at(0)),
+        contact("email", "e", at(60)),
+        contact("address", "a", at(120)),
+        contact("address", "b", at(180)),
+        contact("device", "d", at(240), event_id="dev"),
+    ]
     found = alerts(events)
     # The fourth change repeats the pattern (cooldown); the device change makes it high: a new alert.
     assert [a.severity for a in found] == ["medium", "high"]
@@ -61,11 +69,14 @@ def test_tighter_for_high_tier(tier: str, fires: bool) -> None:
 
 def test_no_personal_data_in_alerts_or_state() -> None:
     engine = RiskEngine(DETECTION)
-    events = [contact("phone", SECRET, at(0)), contact("email", "Mallory@Evil.example", at(60)),
-              contact("device", "device-fingerprint-XYZ", at(120))]
+    events = [
+        contact("phone", PHONE, at(0)),
+        contact("email", "Mallory@Evil.example", at(60)),
+        contact("device", "device-fingerprint-XYZ", at(120)),
+    ]
     run = feed(engine, events)
     assert run.alerts
     text = " ".join(a.model_dump_json() for a in run.alerts) + json.dumps(engine.state_to_json(run.state))
-    for value in (SECRET, "Mallory", "mallory@evil.example", "device-fingerprint", "5555"):
+    for value in (PHONE, "Mallory", "mallory@evil.example", "device-fingerprint", "5555"):
         assert value.lower() not in text.lower()
-    assert SECRET not in repr(events[0])
+    assert PHONE not in repr(events[0])

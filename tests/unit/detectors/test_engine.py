@@ -18,8 +18,11 @@ def test_redelivered_event_is_a_duplicate() -> None:
     event = tx("60000", channel="cash", event_id="dup")
     first = engine.process(state, event, at())
     again = engine.process(state, event, at())
-    assert first.alerts and not first.duplicate
-    assert again.duplicate and again.alerts == [] and again.risk is None
+    assert first.alerts
+    assert not first.duplicate
+    assert again.duplicate
+    assert again.alerts == []
+    assert again.risk is None
     assert state.events_processed == 1
 
 
@@ -33,8 +36,17 @@ def test_duplicate_detected_after_state_round_trip() -> None:
 
 def test_alert_id_is_deterministic_and_distinct() -> None:
     assert alert_id("large_value", "c", ["a", "b"]) == alert_id("large_value", "c", ("a", "b"))
-    assert len({alert_id("large_value", "c", ["a"]), alert_id("tier_limit", "c", ["a"]),
-                alert_id("large_value", "d", ["a"]), alert_id("large_value", "c", ["a", "b"])}) == 4
+    assert (
+        len(
+            {
+                alert_id("large_value", "c", ["a"]),
+                alert_id("tier_limit", "c", ["a"]),
+                alert_id("large_value", "d", ["a"]),
+                alert_id("large_value", "c", ["a", "b"]),
+            }
+        )
+        == 4
+    )
     events = [tx("60000", channel="cash", event_id="e1")]
     one = feed(RiskEngine(DETECTION), events).alerts
     two = feed(RiskEngine(DETECTION), events).alerts
@@ -54,8 +66,11 @@ def test_detected_at_is_only_a_label() -> None:
 
 
 def test_alert_fields() -> None:
-    (alert,) = [a for a in feed(RiskEngine(DETECTION), [tx("60000", at(), channel="cash", event_id="e")]).alerts
-                if a.detector == "large_value"]
+    (alert,) = [
+        a
+        for a in feed(RiskEngine(DETECTION), [tx("60000", at(), channel="cash", event_id="e")]).alerts
+        if a.detector == "large_value"
+    ]
     assert alert.event_time == at()
     assert alert.customer_id == "cust-1"
     assert alert.schema_version == 1
@@ -77,15 +92,18 @@ def test_event_errors_remember_nothing() -> None:
 
 
 def test_no_personal_data_anywhere() -> None:
-    secret = "Secret.Person@example.com"
+    email = "Secret.Person@example.com"
     engine = RiskEngine(DETECTION)
-    events = [contact("email", secret, at(0)), contact("phone", "+86 186 0000 9999", at(60)),
-              contact("device", "imei-356938035643809", at(120)),
-              tx("20000", at(180), channel="transfer", counterparty_id="mule")]
+    events = [
+        contact("email", email, at(0)),
+        contact("phone", "+86 186 0000 9999", at(60)),
+        contact("device", "imei-356938035643809", at(120)),
+        tx("20000", at(180), channel="transfer", counterparty_id="mule"),
+    ]
     run = feed(engine, events)
     assert {a.detector for a in run.alerts} >= {"contact_change_burst", "account_takeover"}
     blob = " ".join(a.model_dump_json() for a in run.alerts) + json.dumps(engine.state_to_json(run.state))
-    for value in (secret, secret.lower(), "186 0000", "356938035643809"):
+    for value in (email, email.lower(), "186 0000", "356938035643809"):
         assert value not in blob
 
 
@@ -98,7 +116,10 @@ def test_unsupported_state_version() -> None:
 
 def test_cooldown_is_per_detector_and_key() -> None:
     # Two different large-value days are two patterns; two cash reports the same day after the first too.
-    events = [tx("60000", at(days=0), channel="cash"), tx("60000", at(days=1), channel="cash"),
-              tx("60000", at(days=1, seconds=60), channel="cash")]
+    events = [
+        tx("60000", at(days=0), channel="cash"),
+        tx("60000", at(days=1), channel="cash"),
+        tx("60000", at(days=1, seconds=60), channel="cash"),
+    ]
     run = feed(RiskEngine(DETECTION), events)
     assert len([a for a in run.alerts if a.detector == "large_value"]) == 3

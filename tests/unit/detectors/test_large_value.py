@@ -30,8 +30,12 @@ def test_single_cash_at_threshold_fires_below_does_not() -> None:
 
 def test_same_day_total_reaches_threshold() -> None:
     half = CASH / 2
-    (alert,) = alerts([tx(half, at(hours=0), channel="cash", event_id="a"),
-                       tx(half, at(hours=3), channel="atm", event_id="b")])
+    (alert,) = alerts(
+        [
+            tx(half, at(hours=0), channel="cash", event_id="a"),
+            tx(half, at(hours=3), channel="atm", event_id="b"),
+        ]
+    )
     assert alert.trigger_event_ids == ["a", "b"]
     assert alert.evidence["aggregate"] is True
     assert alert.evidence["amount_base"] == str(CASH)
@@ -46,8 +50,15 @@ def test_reporting_day_is_shanghai_calendar_day() -> None:
     (alert,) = alerts([tx(CASH, datetime(2024, 3, 4, 23, 30, tzinfo=UTC), channel="cash")])
     assert alert.evidence["reporting_day"] == "2024-03-05"
     # Same UTC day, same Shanghai day (01:00 and 15:00 UTC are 09:00 and 23:00 there): aggregated.
-    assert alerts([tx(half, datetime(2024, 3, 4, 1, tzinfo=UTC), channel="cash"),
-                   tx(half, datetime(2024, 3, 4, 15, tzinfo=UTC), channel="cash")]) != []
+    assert (
+        alerts(
+            [
+                tx(half, datetime(2024, 3, 4, 1, tzinfo=UTC), channel="cash"),
+                tx(half, datetime(2024, 3, 4, 15, tzinfo=UTC), channel="cash"),
+            ]
+        )
+        != []
+    )
 
 
 def test_directions_are_separate() -> None:
@@ -77,8 +88,13 @@ def test_corporate_transfers_have_their_own_threshold() -> None:
 
 
 def test_after_the_day_is_reported_each_large_one_is_reported_alone() -> None:
-    found = alerts([tx(CASH, at(0), channel="cash", event_id="a"), tx("10", at(60), channel="cash"),
-                    tx(CASH, at(120), channel="cash", event_id="b")])
+    found = alerts(
+        [
+            tx(CASH, at(0), channel="cash", event_id="a"),
+            tx("10", at(60), channel="cash"),
+            tx(CASH, at(120), channel="cash", event_id="b"),
+        ]
+    )
     assert [a.trigger_event_ids for a in found] == [["a"], ["b"]]
 
 
@@ -102,4 +118,6 @@ def test_unknown_currency_is_an_event_error_and_leaves_no_trace() -> None:
 
 def test_redelivered_event_counts_once() -> None:
     half = CASH / 2
-    assert alerts([tx(half, channel="cash", event_id="same"), tx(half, channel="cash", event_id="same")]) == []
+    assert (
+        alerts([tx(half, channel="cash", event_id="same"), tx(half, channel="cash", event_id="same")]) == []
+    )

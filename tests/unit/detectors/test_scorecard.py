@@ -13,7 +13,9 @@ from detectors.scorecard import Scorecard
 S = DETECTION.scorecard
 
 
-@pytest.mark.parametrize(("fields", "tier"), [(LOW_RISK, "low"), (MEDIUM_RISK, "medium"), (HIGH_RISK, "high")])
+@pytest.mark.parametrize(
+    ("fields", "tier"), [(LOW_RISK, "low"), (MEDIUM_RISK, "medium"), (HIGH_RISK, "high")]
+)
 def test_tiers(fields: dict, tier: str) -> None:
     result = Scorecard(S).score(profile(**fields))
     assert result.tier == tier
@@ -75,6 +77,12 @@ def test_older_profile_arriving_late_is_ignored() -> None:
 
 def test_alerts_carry_the_tier_at_the_time() -> None:
     engine = RiskEngine(DETECTION)
-    run = feed(engine, [tx("60000", at(0), channel="cash"), tier_profile("high", at(60)),
-                        tx("60000", at(120), channel="cash")])
+    run = feed(
+        engine,
+        [
+            tx("60000", at(0), channel="cash"),
+            tier_profile("high", at(60)),
+            tx("60000", at(120), channel="cash"),
+        ],
+    )
     assert [a.risk_tier for a in run.alerts if a.detector == "large_value"] == ["medium", "high"]

@@ -1,0 +1,568 @@
+"""The riskwatch worker against the real broker of `riskwatch stack up`: throughput, memory, latency.
+
+Run by hand (never by pytest), with the stack's variables exported (own ports!):
+
+    export RISKWATCH_STACK__KAFKA_PORT=59092 RISKWATCH_KAFKA__BOOTSTRAP_SERVERS=127.0.0.1:59092 \
+           RISKWATCH_WORKER__METRICS_PORT=59464 ...
+    /tmp/rwvenv/bin/python bench/worker_bench.py                         # full: 1M events, 100k customers
+    /tmp/rwvenv/bin/python bench/worker_bench.py --events 100000 --customers 10000 \
+        --latency-seconds 10 --bare-repeats 1                             # quick
+
+Phases, in one run, over fresh topics (6 partitions) and fresh consumer groups:
+  1. preload: a fast seeded synthetic producer (profiles first, then transactions and contact changes in
+     event-time order; keyed by customer_id, murmur2_random).
+  2. ceiling: a bare confluent-kafka consume(2000) -> produce -> commit loop over the same input topics,
+     plain (async commit) and transactional (one transaction per batch, as the worker does).
+  3. idle worker on empty topics: baseline RSS.
+  4. one `riskwatch worker` subprocess from offset 0: time until the group's committed offsets reach the
+     end of every input partition; RSS at the end -> bytes per customer; CPU seconds per event.
+  5. latency: the worker caught up, a paced producer offers R events/s for N s; a known share are cash
+     deposits >= 50,000 CNY (a `large_value` alert each); a read_committed consumer on the alerts topic
+     matches alerts by their completing trigger event id. Then the worker is restarted with a smaller
+     batch wait (state restored from the changelog: the restore time is reported) and latency measured again.
+Results: a table on stdout, JSON in --workdir/worker-results.json, topic names in --workdir/manifest.json
+(bench/faust_overhead.py reuses the preloaded topics from it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (  # noqa: E402
+    REPO,
+    BenchTopics,
+    CommittedProgress,
+    CpuWatch,
+    cid,
+    delete_topics,
+    hardware,
+    high_watermarks,
+    iso,
+    kafka_conf,
+    kafka_pid,
+    loadavg,
+    make_bench_topics,
+    bare_loop,
+    create_topics,
+    preload,
+    proc_cpu_seconds,
+    proc_status_kib,
+    quiet,
+    save_json,
+    tx_json,
+)
+from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------------------------ worker process
+class WorkerProc:
+    def __init__(self, topics: BenchTopics, group: str, instance: str, port: int, logdir: Path,
+                 extra_env: dict[str, str]) -> None:
+        self.port = port
+        self.log_path = logdir / f"worker-{instance}-{uuid.uuid4().hex[:4]}.log"
+        self._log = self.log_path.open("wb")
+        env = {**os.environ, **topics.env(), "RISKWATCH_KAFKA__CONSUMER_GROUP": group,
+               "RISKWATCH_WORKER__METRICS_PORT": str(port), **extra_env}
+        self.env = extra_env
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "worker", "--instance-id", instance],
+            env=env, cwd=str(REPO), stdout=self._log, stderr=subprocess.STDOUT,
+        )
+        self.pid = self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def check(self) -> None:
+        if not self.alive():
+            raise RuntimeError(f"worker exited with {self.proc.returncode}:\n{self.tail()}")
+
+    def tail(self, n: int = 30) -> str:
+        self._log.flush()
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+
+    def ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    def wait_ready(self, timeout: float = 600) -> float:
+        deadline = time.monotonic() + timeout
+        while not self.ready():
+            self.check()
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"worker not ready after {timeout}s:\n{self.tail()}")
+            time.sleep(0.05)
+        return time.monotonic() - self.started
+
+    def metrics(self) -> dict[str, float]:
+        """Flat name{labels} -> value of the worker's /metrics."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as r:
+                text = r.read().decode()
+        except OSError:
+            return {}
+        out = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                k, _, v = line.rpartition(" ")
+                try:
+                    out[k] = float(v)
+                except ValueError:
+                    pass
+        return out
+
+    def rss_mib(self) -> float:
+        return proc_status_kib(self.pid, "VmRSS") / 1024.0
+
+    def hwm_mib(self) -> float:
+        return proc_status_kib(self.pid, "VmHWM") / 1024.0
+
+    def cpu_s(self) -> float:
+        return proc_cpu_seconds(self.pid)
+
+    def stop(self) -> int:
+        if self.alive():
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(30)
+        self._log.close()
+        return self.proc.returncode
+
+
+def metric_delta(after: dict, before: dict, name: str) -> float:
+    return after.get(name, 0.0) - before.get(name, 0.0)
+
+
+def batch_stats(after: dict, before: dict) -> dict:
+    n = metric_delta(after, before, "riskwatch_batch_duration_seconds_count")
+    dur = metric_delta(after, before, "riskwatch_batch_duration_seconds_sum")
+    size = metric_delta(after, before, "riskwatch_batch_size_messages_sum")
+    state = metric_delta(after, before, "riskwatch_state_changelog_bytes_total")
+    return {
+        "batches": n,
+        "mean_batch_size": size / n if n else 0.0,
+        "mean_batch_ms": 1000 * dur / n if n else 0.0,
+        "state_bytes_written": state,
+        "state_bytes_per_event": state / size if size else 0.0,
+    }
+
+
+def wait_committed(progress: CommittedProgress, total: int, worker: WorkerProc, timeout: float,
+                   on_sample=None, interval: float = 0.5) -> list[tuple[float, int]]:
+    samples: list[tuple[float, int]] = []
+    deadline = time.monotonic() + timeout
+    while True:
+        worker.check()
+        c = progress.total()
+        now = time.monotonic()
+        if c is not None:
+            samples.append((now, c))
+            if on_sample:
+                on_sample(now, c)
+            if c >= total:
+                return samples
+        if now > deadline:
+            raise RuntimeError(f"committed {samples[-1][1] if samples else '?'} of {total} after {timeout}s")
+        time.sleep(interval)
+
+
+def rate_between(samples: list[tuple[float, int]], lo: float, hi: float) -> float:
+    """events/s between the samples where committed first reached lo*total and hi*total."""
+    total = samples[-1][1]
+    a = next((s for s in samples if s[1] >= lo * total), None)
+    b = next((s for s in samples if s[1] >= hi * total), None)
+    if a is None or b is None or b[0] <= a[0]:
+        return float("nan")
+    return (b[1] - a[1]) / (b[0] - a[0])
+
+
+# ----------------------------------------------------------------------------------------- latency
+def percentile(sorted_vals: list[float], q: float) -> float:
+    if not sorted_vals:
+        return float("nan")
+    k = min(len(sorted_vals) - 1, max(0, int(round(q / 100.0 * (len(sorted_vals) - 1)))))
+    return sorted_vals[k]
+
+
+def run_latency(conf: dict, topics: BenchTopics, worker: WorkerProc, progress: CommittedProgress, *,
+                customers: int, rate: float, seconds: float, trigger_share: float, seed: int,
+                logdir: Path, grace: float = 120.0, label: str = "") -> dict:
+    run_id = f"L{uuid.uuid4().hex[:6]}"
+    rng = random.Random(seed)
+    sent: dict[str, float] = {}
+    received: dict[str, float] = {}
+    stop = threading.Event()
+
+    alerts_hw = high_watermarks(conf, [topics.alerts], topics.partitions)
+    reader = Consumer(quiet({
+        **conf, "group.id": f"bench-lat-{run_id}", "enable.auto.commit": False,
+        "isolation.level": "read_committed", "fetch.wait.max.ms": 5, "fetch.min.bytes": 1,
+    }, "latency", logdir))
+    reader.assign([TopicPartition(topics.alerts, p, alerts_hw[(topics.alerts, p)])
+                   for p in range(topics.partitions)])
+    other_alerts = [0]
+
+    def read() -> None:
+        while not stop.is_set():
+            for m in reader.consume(1000, 0.05):
+                now = time.time()
+                if m.error() is not None:
+                    continue
+                a = json.loads(m.value())
+                ids = a.get("trigger_event_ids") or []
+                if a.get("detector") == "large_value" and ids and ids[-1].startswith(run_id):
+                    received.setdefault(ids[-1], now)
+                else:
+                    other_alerts[0] += 1
+
+    th = threading.Thread(target=read, daemon=True)
+    th.start()
+    time.sleep(1.0)  # reader assigned and fetching before the first event
+
+    producer = Producer(quiet({
+        **conf, "partitioner": "murmur2_random", "linger.ms": 1, "enable.idempotence": True,
+        "queue.buffering.max.messages": 2_000_000,
+    }, "latency", logdir))
+    m_before = worker.metrics()
+    in_hw_before = sum(high_watermarks(conf, topics.inputs(), topics.partitions).values())
+    cpu = CpuWatch({"worker": worker.pid, "broker": kafka_pid(), "bench": os.getpid()})
+    total = int(rate * seconds)
+    t0 = time.monotonic()
+    i = 0
+    n_trig = 0
+    trig_every = max(1, round(1 / trigger_share)) if trigger_share > 0 else 0
+    while i < total:
+        due = min(total, int((time.monotonic() - t0) * rate) + 1)
+        while i < due:
+            c = rng.randrange(customers)
+            now = time.time()
+            if trig_every and i % trig_every == trig_every // 2:
+                eid = f"{run_id}-x{i}"
+                v = tx_json(rng, c, eid, now, channel="cash", direction="credit",
+                            amount=rng.uniform(50_000, 60_000))
+                sent[eid] = time.time()
+                n_trig += 1
+            else:
+                v = tx_json(rng, c, f"{run_id}-n{i}", now)
+            while True:
+                try:
+                    producer.produce(topics.transactions, key=cid(c).encode(), value=v.encode())
+                    break
+                except BufferError:
+                    producer.poll(0.001)
+            i += 1
+        producer.poll(0)
+        time.sleep(0.001)
+    produce_secs = time.monotonic() - t0
+    producer.flush(60)
+    offered = total / produce_secs
+    target_total = in_hw_before + total
+    try:
+        wait_committed(progress, target_total, worker, timeout=grace, interval=0.2)
+        caught_up_after = time.monotonic() - t0 - produce_secs
+        kept_up = True
+    except RuntimeError:
+        caught_up_after = float("nan")
+        kept_up = False
+    deadline = time.monotonic() + 10
+    while len(received) < n_trig and time.monotonic() < deadline:
+        time.sleep(0.1)
+    stop.set()
+    th.join(5)
+    reader.close()
+    cpu_stats = cpu.stop()
+    m_after = worker.metrics()
+    lat = sorted(1000.0 * (received[e] - sent[e]) for e in received if e in sent)
+    res = {
+        "label": label,
+        "worker_env": worker.env,
+        "offered_rate": rate,
+        "achieved_offer_rate": offered,
+        "seconds": produce_secs,
+        "events": total,
+        "triggers": n_trig,
+        "matched": len(lat),
+        "missing": n_trig - len(lat),
+        "kept_up": kept_up,
+        "drain_after_produce_end_s": caught_up_after,
+        "p50_ms": percentile(lat, 50),
+        "p95_ms": percentile(lat, 95),
+        "p99_ms": percentile(lat, 99),
+        "max_ms": lat[-1] if lat else float("nan"),
+        "mean_ms": statistics.fmean(lat) if lat else float("nan"),
+        "other_alerts": other_alerts[0],
+        "batches": batch_stats(m_after, m_before),
+        "cpu": cpu_stats,
+        "worker_cpu_us_per_event": 1e6 * cpu_stats.get("worker_cpu_s", 0) / max(1, total),
+        "loadavg": loadavg(),
+    }
+    log(f"latency {label} @ {rate:,.0f}/s: p50={res['p50_ms']:.1f} p95={res['p95_ms']:.1f} "
+        f"p99={res['p99_ms']:.1f} max={res['max_ms']:.1f} ms, matched {len(lat)}/{n_trig}, kept_up={kept_up}, "
+        f"mean batch {res['batches']['mean_batch_size']:.0f} ev / {res['batches']['mean_batch_ms']:.1f} ms")
+    return res
+
+
+# -------------------------------------------------------------------------------------------- main
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--customers", type=int, default=100_000)
+    ap.add_argument("--events", type=int, default=1_000_000, help="total preloaded events incl. profiles")
+    ap.add_argument("--partitions", type=int, default=6)
+    ap.add_argument("--contact-share", type=float, default=0.03)
+    ap.add_argument("--days", type=float, default=14.0, help="event-time span of the preload")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--bare-repeats", type=int, default=3)
+    ap.add_argument("--rates", default="10000,1000", help="offered rates for the latency phase")
+    ap.add_argument("--latency-seconds", type=float, default=30.0)
+    ap.add_argument("--trigger-share", type=float, default=0.02)
+    ap.add_argument("--small-wait-ms", default="10", help="batch waits (ms) for restarted-worker latency runs; '' = none")
+    ap.add_argument("--batch-max-events", type=int, default=None, help="RISKWATCH_WORKER__BATCH_MAX_EVENTS (default: settings)")
+    ap.add_argument("--metrics-port", type=int, default=int(os.environ.get("RISKWATCH_WORKER__METRICS_PORT", "59464")))
+    ap.add_argument("--workdir", type=Path, default=Path("/tmp/rwbench"))
+    ap.add_argument("--reuse", action="store_true", help="reuse preloaded topics of --workdir/manifest.json")
+    ap.add_argument("--skip-bare", action="store_true")
+    ap.add_argument("--skip-latency", action="store_true")
+    ap.add_argument("--delete-topics", action="store_true", help="delete this run's topics at the end")
+    args = ap.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    logdir = args.workdir / "logs"
+    logdir.mkdir(exist_ok=True)
+    conf = quiet(kafka_conf(), "bench", logdir)
+    plain_conf = {k: v for k, v in conf.items() if k != "logger"}
+    print(hardware())
+    print(f"bootstrap={plain_conf['bootstrap.servers']}  broker pid={kafka_pid()}")
+    results: dict = {"hardware": hardware(), "args": {k: str(v) for k, v in vars(args).items()}}
+    manifest_path = args.workdir / "manifest.json"
+
+    # ---------------------------------------------------------------- 1. topics + preload
+    if args.reuse:
+        man = json.loads(manifest_path.read_text())
+        topics = BenchTopics(**man["topics"])
+        pre = man["preload"]
+        log(f"reusing topics {topics.inputs()} ({pre['events']:,} events)")
+    else:
+        prefix = f"bench-{uuid.uuid4().hex[:6]}"
+        topics = make_bench_topics(conf, prefix, args.partitions)
+        log(f"preloading {args.events:,} events for {args.customers:,} customers into {prefix}-*")
+        st = preload(conf, topics, customers=args.customers, events=args.events,
+                     contact_share=args.contact_share, days=args.days, seed=args.seed, run_id=prefix)
+        pre = st.__dict__
+        log(f"preloaded {st.events:,} events ({st.bytes / 2**20:.0f} MiB) in {st.seconds:.1f}s "
+            f"= {st.events / st.seconds:,.0f} ev/s (tx {st.transactions:,}, contact {st.contact_changes:,}, "
+            f"profiles {st.profiles:,})")
+        save_json(manifest_path, {"topics": topics.__dict__, "preload": pre})
+    results["preload"] = pre
+    hw = high_watermarks(conf, topics.inputs(), topics.partitions)
+    total = sum(hw.values())
+    customers = pre["customers"]
+    results["input_total"] = total
+
+    # ---------------------------------------------------------------- 2. the ceiling
+    bare: dict[str, list[dict]] = {"plain": [], "transactional": []}
+    if not args.skip_bare:
+        for r in range(args.bare_repeats):
+            for kind in ("plain", "transactional"):
+                out = f"{topics.transactions}-bare-out"
+                create_topics(conf, {out: False}, topics.partitions)
+                cw = CpuWatch({"broker": kafka_pid()})
+                res = bare_loop(conf, topics.inputs(), out, total, transactional=kind == "transactional",
+                                logdir=logdir)
+                res["cpu"] = cw.stop()
+                res["loadavg"] = loadavg()
+                bare[kind].append(res)
+                log(f"bare loop {kind} #{r + 1}: {res['events']:,} ev in {res['seconds']:.2f}s = "
+                    f"{res['events_per_second']:,.0f} ev/s, {res['cpu_us_per_event']:.1f} us CPU/ev, "
+                    f"others using {res['cpu']['others_cores']:.2f} cores, load {res['loadavg']}")
+        delete_topics(conf, [f"{topics.transactions}-bare-out"])
+    results["bare"] = bare
+
+    # ---------------------------------------------------------------- 3. idle worker baseline
+    empty = make_bench_topics(conf, f"bench-empty-{uuid.uuid4().hex[:6]}", topics.partitions)
+    idle_group = f"bench-idle-{uuid.uuid4().hex[:6]}"
+    idle = WorkerProc(empty, idle_group, "idle", args.metrics_port, logdir, {})
+    try:
+        idle.wait_ready(120)
+        time.sleep(3)
+        idle_rss = idle.rss_mib()
+    finally:
+        idle.stop()
+    delete_topics(conf, [empty.transactions, empty.contact_changes, empty.customer_profiles, empty.alerts,
+                         empty.customer_risk, empty.dead_letter, f"{idle_group}-customer-state-changelog"])
+    log(f"idle worker RSS {idle_rss:.1f} MiB")
+    results["idle_worker_rss_mib"] = idle_rss
+
+    # ---------------------------------------------------------------- 4. catch-up throughput
+    group = f"bench-rw-{uuid.uuid4().hex[:6]}"
+    base_env = {}
+    if args.batch_max_events:
+        base_env["RISKWATCH_WORKER__BATCH_MAX_EVENTS"] = str(args.batch_max_events)
+    progress = CommittedProgress(plain_conf, group, list(hw))
+    worker = WorkerProc(topics, group, "bench-w1", args.metrics_port, logdir, dict(base_env))
+    peak = {"rss": 0.0}
+
+    def sample(now: float, c: int) -> None:
+        peak["rss"] = max(peak["rss"], worker.rss_mib())
+
+    try:
+        cw = CpuWatch({"worker": worker.pid, "broker": kafka_pid(), "bench": os.getpid()})
+        t_spawn = worker.started
+        ready_s = worker.wait_ready(120)
+        samples = wait_committed(progress, total, worker, timeout=3600, on_sample=sample)
+        t_done = samples[-1][0]
+        first = next((s for s in samples if s[1] > 0), samples[-1])
+        cpu = cw.stop()
+        time.sleep(2)
+        m = worker.metrics()
+        end_rss = worker.rss_mib()
+        in_state = m.get("riskwatch_customers_in_state", float("nan"))
+        wres = {
+            "events": total,
+            "ready_after_spawn_s": ready_s,
+            "spawn_to_all_committed_s": t_done - t_spawn,
+            "first_commit_to_all_committed_s": t_done - first[0],
+            "rate_from_spawn": total / (t_done - t_spawn),
+            "rate_first_commit_to_end": (total - first[1]) / max(1e-9, t_done - first[0]),
+            "rate_10_to_90pct": rate_between(samples, 0.1, 0.9),
+            "rss_end_mib": end_rss,
+            "rss_peak_sampled_mib": max(peak["rss"], end_rss),
+            "vmhwm_mib": worker.hwm_mib(),
+            "customers_in_state": in_state,
+            "bytes_per_customer_total": end_rss * 2**20 / customers,
+            "bytes_per_customer_above_idle": (end_rss - idle_rss) * 2**20 / customers,
+            "cpu": cpu,
+            "worker_cpu_us_per_event": 1e6 * cpu["worker_cpu_s"] / total,
+            "broker_cpu_us_per_event": 1e6 * cpu["broker_cpu_s"] / total,
+            "batches": batch_stats(m, {}),
+            "alerts": sum(v for k, v in m.items() if k.startswith("riskwatch_alerts_total")),
+            "dead_letters": sum(v for k, v in m.items() if k.startswith("riskwatch_dead_letters_total")),
+            "loadavg": loadavg(),
+            "samples": [(round(t - t_spawn, 2), c) for t, c in samples],
+        }
+        results["worker"] = wres
+        log(f"worker: {total:,} events committed {wres['spawn_to_all_committed_s']:.1f}s after spawn; "
+            f"10-90% {wres['rate_10_to_90pct']:,.0f} ev/s; RSS {end_rss:.0f} MiB "
+            f"({wres['bytes_per_customer_above_idle']:,.0f} B/customer above idle); "
+            f"{wres['worker_cpu_us_per_event']:.0f} us worker CPU/event; others {cpu['others_cores']:.2f} cores")
+        save_json(args.workdir / "worker-results.json", results)
+
+        # ------------------------------------------------------------ 5. latency
+        lat_runs: list[dict] = []
+        if not args.skip_latency:
+            rates = [float(r) for r in args.rates.split(",") if r]
+            for rate in rates:
+                lat_runs.append(run_latency(
+                    conf, topics, worker, progress, customers=customers, rate=rate,
+                    seconds=args.latency_seconds, trigger_share=args.trigger_share, seed=args.seed + int(rate),
+                    logdir=logdir, label="batch_max_wait_ms=default(50)"))
+                save_json(args.workdir / "worker-results.json", {**results, "latency": lat_runs})
+            for wait in [w for w in args.small_wait_ms.split(",") if w]:
+                worker.stop()
+                env = {**base_env, "RISKWATCH_WORKER__BATCH_MAX_WAIT_MS": wait}
+                worker = WorkerProc(topics, group, "bench-w1", args.metrics_port, logdir, env)
+                ready_s = worker.wait_ready(600)
+                restore = re.findall(r"restored (\d+) state records for partitions \[[^\]]*\] in ([\d.]+)s",
+                                     worker.tail(200))
+                results.setdefault("restarts", []).append({
+                    "ready_after_spawn_s": ready_s, "restore_log": restore, "rss_after_restore_mib": worker.rss_mib()})
+                log(f"restarted worker with batch wait {wait} ms: ready after {ready_s:.1f}s, restore {restore}")
+                for rate in rates:
+                    lat_runs.append(run_latency(
+                        conf, topics, worker, progress, customers=customers, rate=rate,
+                        seconds=args.latency_seconds, trigger_share=args.trigger_share,
+                        seed=args.seed + int(rate) + 7, logdir=logdir, label=f"batch_max_wait_ms={wait}"))
+                    save_json(args.workdir / "worker-results.json", {**results, "latency": lat_runs})
+        results["latency"] = lat_runs
+        results["worker_rss_end_of_run_mib"] = worker.rss_mib()
+    finally:
+        rc = worker.stop()
+        progress.close()
+        results["worker_exit_code"] = rc
+        save_json(args.workdir / "worker-results.json", results)
+    if args.delete_topics:
+        delete_topics(conf, [topics.transactions, topics.contact_changes, topics.customer_profiles,
+                             topics.alerts, topics.customer_risk, topics.dead_letter,
+                             f"{group}-customer-state-changelog"])
+    print_report(results)
+    return 0
+
+
+def print_report(r: dict) -> None:
+    print()
+    print(hardware())
+    pre = r["preload"]
+    print(f"preload: {pre['events']:,} events, {pre['customers']:,} customers "
+          f"({pre['transactions']:,} tx, {pre['contact_changes']:,} contact changes, {pre['profiles']:,} profiles)")
+    print()
+    bare_p = [x["events_per_second"] for x in r["bare"]["plain"]]
+    bare_t = [x["events_per_second"] for x in r["bare"]["transactional"]]
+    ceiling = statistics.median(bare_p) if bare_p else float("nan")
+    w = r.get("worker", {})
+    print(f"{'throughput (events/s)':<52}{'median':>10}{'runs':>26}{'% of bare':>11}")
+    print("-" * 99)
+    if bare_p:
+        print(f"{'bare confluent loop, plain commit':<52}{ceiling:>10,.0f}{', '.join(f'{x:,.0f}' for x in bare_p):>26}{100.0:>10.0f}%")
+    if bare_t:
+        mt = statistics.median(bare_t)
+        print(f"{'bare confluent loop, 1 transaction per batch':<52}{mt:>10,.0f}{', '.join(f'{x:,.0f}' for x in bare_t):>26}{100 * mt / ceiling:>10.1f}%")
+    if w:
+        for k, label in (("rate_10_to_90pct", "riskwatch worker, 10%->90% of backlog"),
+                         ("rate_first_commit_to_end", "riskwatch worker, first commit -> end"),
+                         ("rate_from_spawn", "riskwatch worker, process spawn -> end")):
+            print(f"{label:<52}{w[k]:>10,.0f}{'1':>26}{100 * w[k] / ceiling:>10.1f}%")
+        print()
+        print(f"worker: {w['events']:,} events in {w['spawn_to_all_committed_s']:.1f}s after spawn "
+              f"(ready {w['ready_after_spawn_s']:.1f}s), {w['worker_cpu_us_per_event']:.0f} us worker CPU/event, "
+              f"{w['broker_cpu_us_per_event']:.0f} us broker CPU/event, other processes {w['cpu']['others_cores']:.2f} cores")
+        b = w["batches"]
+        print(f"        {b['batches']:.0f} batches, mean {b['mean_batch_size']:.0f} events / {b['mean_batch_ms']:.0f} ms; "
+              f"changelog {b['state_bytes_written'] / 2**20:,.0f} MiB = {b['state_bytes_per_event']:,.0f} B/event; "
+              f"alerts {w['alerts']:,.0f}, dead letters {w['dead_letters']:,.0f}")
+        print(f"        RSS idle {r['idle_worker_rss_mib']:.0f} MiB, end {w['rss_end_mib']:.0f} MiB, peak {w['vmhwm_mib']:.0f} MiB; "
+              f"customers in state {w['customers_in_state']:,.0f}; "
+              f"{w['bytes_per_customer_total']:,.0f} B/customer (total RSS), "
+              f"{w['bytes_per_customer_above_idle']:,.0f} B/customer (above idle)")
+    for rs in r.get("restarts", []):
+        print(f"restart: ready {rs['ready_after_spawn_s']:.1f}s after spawn, restore {rs['restore_log']}, "
+              f"RSS after restore {rs['rss_after_restore_mib']:.0f} MiB")
+    lat = r.get("latency", [])
+    if lat:
+        print()
+        print(f"{'latency, event produced -> alert consumed (ms)':<34}{'offered':>9}{'achieved':>10}{'p50':>8}{'p95':>8}"
+              f"{'p99':>8}{'max':>8}{'matched':>13}{'kept up':>8}{'batch ev/ms':>13}{'w.CPU':>7}")
+        print("-" * 126)
+        for x in lat:
+            b = x["batches"]
+            print(f"{x['label']:<34}{x['offered_rate']:>9,.0f}{x['achieved_offer_rate']:>10,.0f}{x['p50_ms']:>8.0f}"
+                  f"{x['p95_ms']:>8.0f}{x['p99_ms']:>8.0f}{x['max_ms']:>8.0f}{x['matched']:>7,}/{x['triggers']:<5,}"
+                  f"{'yes' if x['kept_up'] else 'NO':>8}{b['mean_batch_size']:>7.0f}/{b['mean_batch_ms']:<5.0f}"
+                  f"{x['cpu'].get('worker_cpu_s', 0) / x['cpu']['wall_s']:>7.2f}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,124 @@
+"""The synthetic traffic generator: deterministic, contract-valid, correctly labelled and time-ordered."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from config.detection import DetectionSettings
+from detectors.scorecard import Scorecard
+from scenarios.generator import Scenario, ScenarioConfig, generate
+from scenarios.patterns import KINDS
+from schemas.events import EventError, Transaction, parse_event, parse_event_json
+from schemas.outputs import DETECTOR_NAMES
+
+SETTINGS = DetectionSettings()
+CONFIG = ScenarioConfig(customers=150, days=30, seed=11, malformed=8)
+
+
+def _tier_of(profile: dict[str, Any]) -> str:
+    stub = {
+        "type": "customer_profile",
+        "event_id": "-",
+        "customer_id": "-",
+        "timestamp": "2025-01-01T00:00:00Z",
+    }
+    return Scorecard(SETTINGS.scorecard).score(parse_event({**stub, **profile})).tier  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def scenario() -> Scenario:
+    return generate(CONFIG, SETTINGS, _tier_of)
+
+
+def test_same_seed_same_stream(scenario: Scenario) -> None:
+    again = generate(CONFIG, SETTINGS, _tier_of)
+    assert list(again.json_lines()) == list(scenario.json_lines())
+    assert [lb.to_dict() for lb in again.labels] == [lb.to_dict() for lb in scenario.labels]
+
+
+def test_other_seed_other_stream(scenario: Scenario) -> None:
+    other = generate(ScenarioConfig(customers=150, days=30, seed=12), SETTINGS, _tier_of)
+    assert list(other.json_lines()) != list(scenario.json_lines())
+
+
+def test_every_event_parses_and_follows_the_contract(scenario: Scenario) -> None:
+    for event in scenario.events:
+        parsed = parse_event_json(json.dumps(event))
+        assert parsed.timestamp.utcoffset() is not None
+        assert event["timestamp"].endswith("+08:00")
+        if isinstance(parsed, Transaction):
+            assert isinstance(event["amount"], str)
+            assert parsed.currency in SETTINGS.fx_rates_to_base
+    currencies = Counter(e["currency"] for e in scenario.events if e["type"] == "transaction")
+    assert currencies.most_common(1)[0][0] == "CNY"
+    assert {"USD", "HKD"} <= set(currencies)
+    assert {e["type"] for e in scenario.events} == {"transaction", "contact_change", "customer_profile"}
+
+
+def test_malformed_lines_are_rejected_and_only_they() -> None:
+    small = generate(ScenarioConfig(customers=20, days=5, seed=3, malformed=8), SETTINGS)
+    rejected = 0
+    for line in small.json_lines():
+        try:
+            event = parse_event_json(line)
+        except EventError:
+            rejected += 1
+            continue
+        if isinstance(event, Transaction) and event.currency not in SETTINGS.fx_rates_to_base:
+            rejected += 1  # valid JSON, but no conversion rate: the engine dead-letters it
+    assert rejected == 8
+    assert len(list(small.json_lines())) == len(small.events) + 8
+
+
+def test_event_ids_are_unique_except_redeliveries(scenario: Scenario) -> None:
+    first: dict[str, dict[str, Any]] = {}
+    redelivered = 0
+    for event in scenario.events:
+        earlier = first.setdefault(event["event_id"], event)
+        if earlier is not event:
+            assert earlier == event, "a redelivery repeats the same event"
+            redelivered += 1
+    assert 0 < redelivered < len(scenario.events) * 0.01
+
+
+def test_labels_reference_events_of_their_customer(scenario: Scenario) -> None:
+    by_id = {e["event_id"]: e for e in scenario.events}
+    assert len({lb.pattern_id for lb in scenario.labels}) == len(scenario.labels)
+    assert {lb.kind for lb in scenario.labels} == set(KINDS)
+    for label in scenario.labels:
+        assert label.expected_detector in DETECTOR_NAMES
+        assert label.event_ids
+        for event_id in label.event_ids:
+            assert by_id[event_id]["customer_id"] == label.customer_id
+    assert len({lb.customer_id for lb in scenario.labels}) == len(scenario.labels), "one pattern per customer"
+
+
+def test_time_order_within_allowed_lateness(scenario: Scenario) -> None:
+    lateness = SETTINGS.allowed_lateness_seconds
+    newest = None
+    late = 0
+    for event in scenario.events:
+        ts = datetime.fromisoformat(event["timestamp"]).timestamp()
+        if newest is not None and ts < newest:
+            assert newest - ts <= lateness
+            late += 1
+        newest = ts if newest is None else max(newest, ts)
+    assert late > 0, "the stream includes a few slightly late events"
+
+
+def test_profile_comes_first_and_tiers_are_mixed(scenario: Scenario) -> None:
+    seen: set[str] = set()
+    for event in scenario.events:
+        if event["customer_id"] not in seen:
+            assert event["type"] == "customer_profile"
+            seen.add(event["customer_id"])
+    tiers = Counter(c.tier for c in scenario.customers)
+    segments = Counter(c.segment for c in scenario.customers)
+    assert set(tiers) == {"low", "medium", "high"}
+    assert tiers["low"] > tiers["medium"] > tiers["high"]
+    assert set(segments) == {"individual", "corporate"}
