@@ -39,6 +39,7 @@ import threading
 import time
 import urllib.request
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -217,6 +218,7 @@ def run_latency(conf: dict, topics: BenchTopics, worker: WorkerProc, progress: C
     rng = random.Random(seed)
     sent: dict[str, float] = {}
     received: dict[str, float] = {}
+    detected: dict[str, float] = {}
     stop = threading.Event()
 
     alerts_hw = high_watermarks(conf, [topics.alerts], topics.partitions)
@@ -238,6 +240,10 @@ def run_latency(conf: dict, topics: BenchTopics, worker: WorkerProc, progress: C
                 ids = a.get("trigger_event_ids") or []
                 if a.get("detector") == "large_value" and ids and ids[-1].startswith(run_id):
                     received.setdefault(ids[-1], now)
+                    try:
+                        detected.setdefault(ids[-1], datetime.fromisoformat(a["detected_at"]).timestamp())
+                    except (KeyError, ValueError):
+                        pass
                 else:
                     other_alerts[0] += 1
 
@@ -299,6 +305,9 @@ def run_latency(conf: dict, topics: BenchTopics, worker: WorkerProc, progress: C
     cpu_stats = cpu.stop()
     m_after = worker.metrics()
     lat = sorted(1000.0 * (received[e] - sent[e]) for e in received if e in sent)
+    # split at the worker's detected_at (its wall clock when it processed the trigger event)
+    to_detect = sorted(1000.0 * (detected[e] - sent[e]) for e in detected if e in sent)
+    after_detect = sorted(1000.0 * (received[e] - detected[e]) for e in detected if e in received)
     res = {
         "label": label,
         "worker_env": worker.env,
@@ -316,6 +325,8 @@ def run_latency(conf: dict, topics: BenchTopics, worker: WorkerProc, progress: C
         "p99_ms": percentile(lat, 99),
         "max_ms": lat[-1] if lat else float("nan"),
         "mean_ms": statistics.fmean(lat) if lat else float("nan"),
+        "produced_to_detected_ms": {q: percentile(to_detect, q) for q in (50, 95, 99)},
+        "detected_to_consumed_ms": {q: percentile(after_detect, q) for q in (50, 95, 99)},
         "other_alerts": other_alerts[0],
         "batches": batch_stats(m_after, m_before),
         "cpu": cpu_stats,
@@ -323,7 +334,9 @@ def run_latency(conf: dict, topics: BenchTopics, worker: WorkerProc, progress: C
         "loadavg": loadavg(),
     }
     log(f"latency {label} @ {rate:,.0f}/s: p50={res['p50_ms']:.1f} p95={res['p95_ms']:.1f} "
-        f"p99={res['p99_ms']:.1f} max={res['max_ms']:.1f} ms, matched {len(lat)}/{n_trig}, kept_up={kept_up}, "
+        f"p99={res['p99_ms']:.1f} max={res['max_ms']:.1f} ms (to detected_at p50/p99 "
+        f"{res['produced_to_detected_ms'][50]:.0f}/{res['produced_to_detected_ms'][99]:.0f}, after "
+        f"{res['detected_to_consumed_ms'][50]:.0f}/{res['detected_to_consumed_ms'][99]:.0f}), matched {len(lat)}/{n_trig}, kept_up={kept_up}, "
         f"mean batch {res['batches']['mean_batch_size']:.0f} ev / {res['batches']['mean_batch_ms']:.1f} ms")
     return res
 
@@ -390,7 +403,7 @@ def main() -> int:
             for kind in ("plain", "transactional"):
                 out = f"{topics.transactions}-bare-out"
                 create_topics(conf, {out: False}, topics.partitions)
-                cw = CpuWatch({"broker": kafka_pid()})
+                cw = CpuWatch({"broker": kafka_pid(), "bench": os.getpid()})
                 res = bare_loop(conf, topics.inputs(), out, total, transactional=kind == "transactional",
                                 logdir=logdir)
                 res["cpu"] = cw.stop()
@@ -562,6 +575,10 @@ def print_report(r: dict) -> None:
                   f"{x['p95_ms']:>8.0f}{x['p99_ms']:>8.0f}{x['max_ms']:>8.0f}{x['matched']:>7,}/{x['triggers']:<5,}"
                   f"{'yes' if x['kept_up'] else 'NO':>8}{b['mean_batch_size']:>7.0f}/{b['mean_batch_ms']:<5.0f}"
                   f"{x['cpu'].get('worker_cpu_s', 0) / x['cpu']['wall_s']:>7.2f}")
+            pd = "/".join(f"{x['produced_to_detected_ms'][q]:.0f}" for q in (50, 95, 99))
+            dc = "/".join(f"{x['detected_to_consumed_ms'][q]:.0f}" for q in (50, 95, 99))
+            print(f"{'':<34}split at detected_at: produced->detected p50/p95/p99 = {pd} ms, "
+                  f"detected->consumed {dc} ms; others {x['cpu']['others_cores']:.2f} cores, load {x['loadavg']}")
 
 
 if __name__ == "__main__":

@@ -89,6 +89,9 @@ class AccountTakeoverSettings(_Section):
     min_amount_base: TierMoney = TierMoney(low=Decimal(20000), medium=Decimal(10000), high=Decimal(5000))
     min_ratio_to_median: TierValues = TierValues(low=3.0, medium=3.0, high=2.0)
     min_history_events: int = Field(default=5, ge=1)
+    # A payee paid before (a supplier, payroll, a landlord) is only suspicious far above what it was paid.
+    known_payee_min_payments: int = Field(default=1, ge=1)
+    known_payee_min_ratio_to_largest: float = Field(default=2.0, ge=1)
     cooldown_seconds: int = Field(default=24 * 3600, ge=0)
 
 
@@ -121,7 +124,9 @@ class TierLimitSettings(_Section):
     per_transaction_limit_base: TierMoney = TierMoney(
         low=Decimal(1000000), medium=Decimal(200000), high=Decimal(50000)
     )
-    daily_limit_base: TierMoney = TierMoney(low=Decimal(2000000), medium=Decimal(500000), high=Decimal(100000))
+    daily_limit_base: TierMoney = TierMoney(
+        low=Decimal(2000000), medium=Decimal(500000), high=Decimal(100000)
+    )
     corporate_limit_multiplier: Decimal = Decimal(10)
     cooldown_seconds: int = Field(default=86400, ge=0)
 
@@ -131,7 +136,13 @@ def _default_industry_risk() -> dict[str, Tier]:
     groups: dict[Tier, tuple[str, ...]] = {
         "high": ("gambling", "cryptocurrency", "money_services", "precious_metals", "arms", "shell_company"),
         "medium": (
-            "real_estate", "construction", "retail", "hospitality", "logistics", "trading", "automotive"
+            "real_estate",
+            "construction",
+            "retail",
+            "hospitality",
+            "logistics",
+            "trading",
+            "automotive",
         ),
         "low": ("utilities", "education", "healthcare", "manufacturing", "government", "agriculture"),
     }
@@ -162,7 +173,9 @@ class ScorecardSettings(_Section):
     @model_validator(mode="after")
     def _bands_ordered(self) -> ScorecardSettings:
         if not 0 <= self.medium_tier_min_score <= self.high_tier_min_score <= 100:
-            raise ValueError("tier bands must satisfy 0 <= medium_tier_min_score <= high_tier_min_score <= 100")
+            raise ValueError(
+                "tier bands must satisfy 0 <= medium_tier_min_score <= high_tier_min_score <= 100"
+            )
         return self
 
 
@@ -189,8 +202,8 @@ class DetectionSettings(_Section):
     default_tier: Tier = "medium"
     default_home_country: str = "CN"
     allowed_lateness_seconds: int = Field(default=600, ge=0)
-    seen_event_ids_max: int = Field(default=512, ge=16)
-    known_counterparties_max: int = Field(default=200, ge=1)
+    seen_event_ids_max: int = Field(default=128, ge=16)
+    known_counterparties_max: int = Field(default=100, ge=1)
     contact_hash_key: SecretStr = SecretStr("riskwatch-development-key-change-me")
     amount_spike: AmountSpikeSettings = AmountSpikeSettings()
     velocity_spike: VelocitySpikeSettings = VelocitySpikeSettings()

@@ -79,7 +79,14 @@ class TopicSettings(_Section):
 
     def all_topics(self) -> dict[str, bool]:
         """Topic name -> whether it is compacted, for every topic of the contract."""
-        names = ("transactions", "contact_changes", "customer_profiles", "alerts", "customer_risk", "dead_letter")
+        names = (
+            "transactions",
+            "contact_changes",
+            "customer_profiles",
+            "alerts",
+            "customer_risk",
+            "dead_letter",
+        )
         return {getattr(self, n): n in self.COMPACTED for n in names}
 
     def input_topics(self) -> list[str]:
@@ -103,7 +110,9 @@ class StackSettings(_Section):
     redis_port: int = 16379
     kafka_heap_mb: int = Field(default=384, ge=128)
     cache_dir: Path = Path(os.environ.get("XDG_CACHE_HOME", str(Path.home() / ".cache"))) / "riskwatch"
-    state_dir: Path = Path(os.environ.get("XDG_STATE_HOME", str(Path.home() / ".local" / "state"))) / "riskwatch"
+    state_dir: Path = (
+        Path(os.environ.get("XDG_STATE_HOME", str(Path.home() / ".local" / "state"))) / "riskwatch"
+    )
     ready_timeout_seconds: float = 90.0
 
 

@@ -67,7 +67,14 @@ class AccountTakeover(Detector[TakeoverState]):
             threshold = max(threshold, self.s.min_ratio_to_median.for_tier(ctx.tier) * median)
         if obs.amount_f < threshold:
             return NO_FINDINGS
-        new_payee = not ctx.knows_counterparty(obs.counterparty_id)
+        payee = ctx.counterparties.get(obs.counterparty_id) if obs.counterparty_id is not None else None
+        if (
+            payee is not None
+            and payee[0] >= self.s.known_payee_min_payments
+            and obs.amount_f < self.s.known_payee_min_ratio_to_largest * payee[3]
+        ):
+            return NO_FINDINGS  # an ordinary payment to a payee the customer already pays this much
+        new_payee = payee is None
         payload: list[Any] = [str(obs.amount), obs.channel, threshold, median, new_payee, False]
         state.transfers.add(obs.ts, obs.event_id, payload)
         self._evict(state, obs.ts)

@@ -3,7 +3,7 @@
 The baseline is the shared ``DebitBaseline`` (median and MAD of log amounts over the last N debits), so one
 earlier spike moves it little, and the engine keeps alerted amounts out of it altogether. A debit must
 clear three bars at once: an absolute floor, a ratio to the median, and a robust z-score; repeat payments
-of a similar amount to a payee already paid several times (rent, tuition) are not spikes.
+to a payee already paid a similar or larger amount (rent, tuition, invoices) are not spikes.
 """
 
 from __future__ import annotations
@@ -76,7 +76,9 @@ class AmountSpike(Detector[None]):
         entry = ctx.counterparties.get(obs.counterparty_id)
         if entry is None or entry[0] < self.s.recurring_min_occurrences:
             return False
-        return abs(obs.amount_f - entry[1]) <= self.s.recurring_tolerance_ratio * entry[1]
+        # Within tolerance of the largest amount this payee has been paid: a variable invoice or rent, not a
+        # spike. (The first large payment to a payee is judged on its own; only repeats are excused.)
+        return obs.amount_f <= (1.0 + self.s.recurring_tolerance_ratio) * entry[3]
 
     def state_to_json(self, state: None) -> Any:
         return None

@@ -18,14 +18,26 @@ class DebitBaseline:
 
     max_events: int
     amounts: deque[float] = field(default_factory=deque)
+    event_ids: deque[str] = field(default_factory=deque)
     _stats: tuple[float, float] | None = None
 
-    def add(self, amount: float) -> None:
+    def add(self, amount: float, event_id: str) -> None:
         if amount <= 0:
             return
         self.amounts.append(amount)
+        self.event_ids.append(event_id)
         if len(self.amounts) > self.max_events:
             self.amounts.popleft()
+            self.event_ids.popleft()
+        self._stats = None
+
+    def forget(self, event_ids: set[str]) -> None:
+        """Take amounts back out once they turn out to belong to an anomaly (e.g. a card-testing burst)."""
+        if not event_ids.intersection(self.event_ids):
+            return
+        kept = [(e, a) for e, a in zip(self.event_ids, self.amounts, strict=True) if e not in event_ids]
+        self.event_ids = deque(e for e, _ in kept)
+        self.amounts = deque(a for _, a in kept)
         self._stats = None
 
     def __len__(self) -> int:
@@ -65,7 +77,8 @@ class CustomerContext:
     has_profile: bool = False
     profile_ts: float | None = None
     watermark: float | None = None
-    # counterparty id -> [payments so far, last amount, last event time]; insertion order is recency (LRU)
+    # counterparty id -> [payments so far, last amount, last event time, largest amount]; insertion order is
+    # recency (LRU)
     counterparties: dict[str, list[float]] = field(default_factory=dict)
 
     def knows_counterparty(self, counterparty_id: str | None) -> bool:
@@ -74,10 +87,11 @@ class CustomerContext:
     def remember_counterparty(self, counterparty_id: str, amount: float, ts: float) -> None:
         entry = self.counterparties.pop(counterparty_id, None)
         if entry is None:
-            entry = [0.0, amount, ts]
+            entry = [0.0, amount, ts, amount]
         entry[0] += 1
         entry[1] = amount
         entry[2] = max(entry[2], ts)
+        entry[3] = max(entry[3], amount)
         self.counterparties[counterparty_id] = entry
         while len(self.counterparties) > self.max_counterparties:
             del self.counterparties[next(iter(self.counterparties))]
@@ -93,15 +107,18 @@ class CustomerContext:
             "has_profile": self.has_profile,
             "profile_ts": self.profile_ts,
             "watermark": self.watermark,
-            "debits": list(self.debit_baseline.amounts),
+            "debits": [
+                [e, a]
+                for e, a in zip(self.debit_baseline.event_ids, self.debit_baseline.amounts, strict=True)
+            ],
             "counterparties": [[k, *v] for k, v in self.counterparties.items()],
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any], *, max_debits: int, max_counterparties: int) -> CustomerContext:
         baseline = DebitBaseline(max_debits)
-        for a in data["debits"][-max_debits:]:
-            baseline.add(float(a))
+        for e, a in data["debits"][-max_debits:]:
+            baseline.add(float(a), str(e))
         return cls(
             customer_id=data["customer_id"],
             tier=data["tier"],
@@ -114,5 +131,7 @@ class CustomerContext:
             has_profile=data["has_profile"],
             profile_ts=data["profile_ts"],
             watermark=data["watermark"],
-            counterparties={k: [float(c), float(a), float(t)] for k, c, a, t in data["counterparties"]},
+            counterparties={
+                k: [float(c), float(a), float(t), float(m)] for k, c, a, t, m in data["counterparties"]
+            },
         )

@@ -185,12 +185,14 @@ class RiskEngine:
             anomalous = anomalous or f.anomalous_amount
             if self._cooled_down(state, f, obs.ts):
                 alerts.append(self._alert(ctx, f, event, detected_at))
+                if f.unlearn_event_ids:
+                    ctx.debit_baseline.forget(set(f.unlearn_event_ids))
 
         if ctx.watermark is None or obs.ts > ctx.watermark:
             ctx.watermark = obs.ts
         if isinstance(obs, TxObservation) and obs.debit:
             if not anomalous:
-                ctx.debit_baseline.add(obs.amount_f)
+                ctx.debit_baseline.add(obs.amount_f, obs.event_id)
             if obs.counterparty_id is not None:
                 ctx.remember_counterparty(obs.counterparty_id, obs.amount_f, obs.ts)
         return Outcome(alerts=alerts)

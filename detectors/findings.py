@@ -20,6 +20,8 @@ class Finding:
     dedup_key: str = ""
     # Whether the triggering event should stay out of the customer's learned baseline.
     anomalous_amount: bool = False
+    # Earlier events already learned that turn out to be part of the anomaly (taken back out when it alerts).
+    unlearn_event_ids: tuple[str, ...] = ()
 
     @property
     def severity_rank(self) -> int:

@@ -89,6 +89,9 @@ class VelocitySpike(Detector[VelocityState]):
                     "rate_multiplier": s.rate_multiplier.for_tier(ctx.tier),
                 },
                 dedup_key="velocity",
+                # a burst's (often tiny, card-testing) debits must not drag the amount baseline down
+                anomalous_amount=True,
+                unlearn_event_ids=tuple(eid for _, eid, _ in in_window),
             )
         ]
 

@@ -123,7 +123,7 @@ class NormalGenerator:
         i = next(k for k, cum in enumerate(_CAT_CUM) if r < cum)
         mcc, median, sigma, _ = CATEGORIES[i]
         # Lognormal within the category's price range: a phone costs a few thousand, never a hundred thousand.
-        amount = round(median * c.spend_scale * scale * math.exp(sigma * min(rng.gauss(0, 1), 2.2)), 2)
+        amount = round(median * c.spend_scale * scale * math.exp(sigma * min(rng.gauss(0, 1), 2.0)), 2)
         merchant = rng.choice(c.merchants) if rng.random() < 0.7 else f"M{rng.randrange(1, 60000):05d}"
         channel = "online" if rng.random() < c.online_share else "card"
         if c.foreign_share and rng.random() < c.foreign_share:
@@ -283,7 +283,7 @@ class NormalGenerator:
                     t,
                     cid,
                     acct,
-                    round(typical * rng.lognormvariate(0, 0.3), 2),
+                    round(typical * rng.lognormvariate(0, 0.15), 2),
                     "debit",
                     "transfer",
                     supplier,

@@ -242,7 +242,7 @@ def _corporate_behaviour(rng: random.Random, c: Customer, limits: Limits) -> Non
     c.inflow_median = 6000 * c.scale
     c.supplier_payments_per_day = rng.uniform(1, 3.5)
     c.suppliers = [
-        (f"SUP{rng.randrange(1, 90000):05d}", 8000 * c.scale * rng.lognormvariate(0, 1.0))
+        (f"SUP{rng.randrange(1, 90000):05d}", 8000 * c.scale * rng.lognormvariate(0, 0.6))
         for _ in range(rng.randint(4, 15))
     ]
     c.daily_rate = rng.uniform(0.5, 2.0)  # smaller operating expenses

@@ -56,7 +56,7 @@ class PacedProducer(threading.Thread):
         self.error: str | None = None
         self.finished = threading.Event()
         self._stop_event = threading.Event()
-        self._producer = Producer(
+        self._producer: Producer | None = Producer(
             {
                 **conf,
                 "client.id": "riskwatch-demo-producer",
@@ -90,10 +90,13 @@ class PacedProducer(threading.Thread):
         except Exception as exc:  # reported to the main thread, which prints it
             self.error = f"producer failed: {exc}"
         finally:
+            self._producer = None  # closes the client now: the caller may stop the broker next
             self.finished.set()
 
     def _run(self) -> None:
         producer = self._producer
+        if producer is None:
+            return
         started = time.monotonic()
         last_ts = 0
         for i, line in enumerate(self.lines):
