@@ -7,11 +7,20 @@ credit record, financial condition, business size, industry risk, and politicall
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from config.detection import ScorecardSettings
-from schemas.events import CustomerProfile
+from schemas.events import CustomerProfile, parse_event
+
+_PROFILE_STUB = {
+    "type": "customer_profile",
+    "event_id": "-",
+    "customer_id": "-",
+    "timestamp": "2025-01-01T00:00:00Z",
+}
 
 BUSINESS_SIZE_RISK = {"micro": 1.0, "small": 0.7, "medium": 0.4, "large": 0.1}
 INDUSTRY_TIER_RISK = {"high": 1.0, "medium": 0.5, "low": 0.1}
@@ -64,6 +73,14 @@ class Scorecard:
             tier = "high"
             reason = f"Politically exposed person: high risk regardless of scorecard ({score:.1f}/100)."
         return ScoreResult(score=score, tier=tier, factors=factors, reason=reason)
+
+    def tier_of_fields(self, fields: Mapping[str, Any]) -> str:
+        """The tier of a profile given as contract fields: lets a traffic generator aim at a customer's real
+        tier without depending on the detectors itself."""
+        profile = parse_event({**_PROFILE_STUB, **fields})
+        if not isinstance(profile, CustomerProfile):
+            raise TypeError("not a customer profile")
+        return self.score(profile).tier
 
     def _credit_risk(self, p: CustomerProfile) -> float:
         parts: list[float] = []

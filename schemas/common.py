@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Final, Literal
 
@@ -36,7 +36,7 @@ def _require_rfc3339(value: Any) -> Any:
 def _within_range(value: datetime) -> datetime:
     """Keep event times convertible to any time zone (the reporting day, UTC epoch) without overflow."""
     try:
-        year = value.astimezone(timezone.utc).year
+        year = value.astimezone(UTC).year
     except OverflowError:
         year = 0
     if not 2 <= year <= 9998:

@@ -192,7 +192,7 @@ class Demo:
                 flush=True,
             )
             return
-        command._up(settings)  # idempotent: waits for readiness and creates missing topics either way
+        command.up(settings)  # idempotent: waits for readiness and creates missing topics either way
         self.stack_started = [n for n, up in (("kafka", kafka_running), ("redis", redis_running)) if not up]
 
     def _external_stack_answers(self) -> bool:
@@ -233,21 +233,11 @@ class Demo:
         the rest in emission order with the malformed lines mixed in."""
         from detectors.scorecard import Scorecard
         from scenarios.generator import ScenarioConfig, generate
-        from schemas.events import parse_event
         from streams.traffic import encode
 
         args = self.args
         detection = self.settings.detection
-        scorecard = Scorecard(detection.scorecard)
-
-        def tier_of(profile: dict[str, Any]) -> str:
-            stub = {
-                "type": "customer_profile",
-                "event_id": "-",
-                "customer_id": "-",
-                "timestamp": "2025-01-01T00:00:00Z",
-            }
-            return scorecard.score(parse_event({**stub, **profile})).tier  # type: ignore[arg-type]
+        tier_of = Scorecard(detection.scorecard).tier_of_fields
 
         config = ScenarioConfig(
             customers=args.customers, days=args.days, seed=args.seed, malformed=args.malformed

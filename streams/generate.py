@@ -18,7 +18,6 @@ from typing import IO, Any
 from config.settings import Settings
 from detectors.scorecard import Scorecard
 from scenarios.generator import ScenarioConfig, generate
-from schemas.events import parse_event
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,16 +46,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print("riskwatch generate: --rate-per-second must be positive", file=sys.stderr)
         return 2
     detection = settings.detection
-    scorecard = Scorecard(detection.scorecard)
-
-    def tier_of(profile: dict[str, Any]) -> str:
-        stub = {
-            "type": "customer_profile",
-            "event_id": "-",
-            "customer_id": "-",
-            "timestamp": "2025-01-01T00:00:00Z",
-        }
-        return scorecard.score(parse_event({**stub, **profile})).tier  # type: ignore[arg-type]
+    tier_of = Scorecard(detection.scorecard).tier_of_fields
 
     config = ScenarioConfig(
         customers=args.customers,

@@ -10,7 +10,7 @@ import base64
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 from detectors.engine import RiskEngine
 from detectors.state import CustomerState
@@ -88,6 +88,7 @@ def make_dead_letter(
     key: bytes | None,
     received_at: datetime,
 ) -> DeadLetter:
+    encoding: Literal["utf-8", "base64"]
     try:
         text, encoding = raw.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -102,7 +103,7 @@ def make_dead_letter(
         offset=offset,
         key=key_text,
         raw=text,
-        raw_encoding=encoding,  # type: ignore[arg-type]
+        raw_encoding=encoding,
         error=error,
         received_at=received_at,
     )

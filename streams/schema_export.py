@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import TypeAdapter
 
@@ -12,7 +13,7 @@ from config.settings import Settings
 from schemas.events import ContactChange, CustomerProfile, InputEvent, Transaction
 from schemas.outputs import Alert, CustomerRisk, DeadLetter
 
-MESSAGE_TYPES: dict[str, object] = {
+MESSAGE_TYPES: dict[str, Any] = {
     "transaction": Transaction,
     "contact_change": ContactChange,
     "customer_profile": CustomerProfile,
@@ -21,6 +22,9 @@ MESSAGE_TYPES: dict[str, object] = {
     "customer_risk": CustomerRisk,
     "dead_letter": DeadLetter,
 }
+
+
+OUTPUTS = frozenset({"alert", "customer_risk", "dead_letter"})
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,11 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def json_schemas() -> dict[str, dict[str, object]]:
     schemas: dict[str, dict[str, object]] = {}
     for name, model in MESSAGE_TYPES.items():
-        mode = (
-            "validation"
-            if name in ("transaction", "contact_change", "customer_profile", "input_event")
-            else "serialization"
-        )
+        mode: Literal["validation", "serialization"] = "serialization" if name in OUTPUTS else "validation"
         schema = TypeAdapter(model).json_schema(mode=mode)
         schema["$id"] = f"https://riskwatch.dev/schemas/v1/{name}.schema.json"
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

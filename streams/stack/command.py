@@ -46,7 +46,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     action: str = args.stack_action
     try:
         if action == "up":
-            return _up(settings)
+            return up(settings)
         if action == "down":
             return _down(settings, purge=bool(args.purge))
         if action == "status":
@@ -85,7 +85,7 @@ def _check_port(host: str, port: int, what: str, setting: str) -> None:
         )
 
 
-def _up(settings: Settings) -> int:
+def up(settings: Settings) -> int:
     started_at = time.monotonic()
     stack = settings.stack
     root = stack_root(settings)

@@ -25,14 +25,14 @@ from confluent_kafka import (
     Producer,
     TopicPartition,
 )
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from config.settings import Settings
 from detectors.engine import RiskEngine
 from streams.processor import Processor, Result, reject_category, utc_now
 from streams.worker.health import Health
 from streams.worker.metrics import WorkerMetrics
-from streams.worker.ordering import TimestampOrderer
+from streams.worker.ordering import TimestampOrderer, coordinates
 from streams.worker.state_store import PartitionState, changelog_topic
 
 log = logging.getLogger("riskwatch.worker")
@@ -185,7 +185,7 @@ class Worker:
         self.producer.begin_transaction()
         try:
             for msg in msgs:
-                topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+                topic, partition, offset = coordinates(msg)
                 offsets[(topic, partition)] = offset + 1
                 self.metrics.events_consumed.labels(topic).inc()
                 result = self._processor(partition).handle(
@@ -345,7 +345,8 @@ class Worker:
                 key = msg.key()
                 if key is None:
                     continue
-                stores[msg.partition()].load(key.decode(), msg.value())
+                _, partition, _ = coordinates(msg)
+                stores[partition].load(key.decode(), msg.value())
                 records += 1
             self.health.beat()
         self.restorer.unassign()
@@ -357,7 +358,7 @@ class Worker:
         log.info("restored %d state records for partitions %s in %.2fs", records, partitions, elapsed)
 
     def _ensure_changelog(self) -> None:
-        admin = AdminClient(self._base)
+        admin = AdminClient(dict(self._base))
         metadata = admin.list_topics(timeout=30)
         inputs = [metadata.topics.get(t) for t in self.expected_type]
         missing = [

@@ -22,6 +22,14 @@ from confluent_kafka import Message
 CaughtUp = Callable[[str, int], bool]
 
 
+def coordinates(msg: Message) -> tuple[str, int, int]:
+    """Topic, partition and offset of a consumed record (always set on a message without an error)."""
+    topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+    if topic is None or partition is None or offset is None:
+        raise ValueError("a consumed record without topic, partition or offset")
+    return topic, partition, offset
+
+
 class PartitionBuffer:
     __slots__ = ("blocked_since", "queues")
 
@@ -45,11 +53,11 @@ class TimestampOrderer:
 
     def add(self, msgs: Iterable[Message]) -> None:
         for msg in msgs:
-            partition = msg.partition()
+            topic, partition, _ = coordinates(msg)
             buffer = self.buffers.get(partition)
             if buffer is None:
                 buffer = self.buffers[partition] = PartitionBuffer(self.topics)
-            buffer.queues[msg.topic()].append(msg)
+            buffer.queues[topic].append(msg)
 
     def drain(self, caught_up: CaughtUp, limit: int) -> list[Message]:
         """Messages ready to process, oldest first within each partition, at most ``limit`` of them."""

@@ -105,15 +105,7 @@ def _lv_kind(t: Transaction, segment: str, home: str) -> tuple[str, Decimal]:
 def run() -> Run:
     settings = load_settings().detection
     scorecard = Scorecard(settings.scorecard)
-
-    def tier_of(profile: dict[str, Any]) -> str:
-        stub = {
-            "type": "customer_profile",
-            "event_id": "-",
-            "customer_id": "-",
-            "timestamp": "2025-01-01T00:00:00Z",
-        }
-        return scorecard.score(parse_event({**stub, **profile})).tier
+    tier_of = scorecard.tier_of_fields
 
     t0 = time.perf_counter()
     scenario = generate(ScenarioConfig(customers=CUSTOMERS, days=DAYS, seed=SEED), settings, tier_of)

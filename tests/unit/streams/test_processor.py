@@ -1,0 +1,86 @@
+"""The processor shared by replay and the worker: bad input becomes a dead letter, never an exception."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from config.settings import load_settings
+from detectors.engine import RiskEngine
+from streams.processor import MemoryStateStore, Processor, reject_category
+
+FIXED = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def processor() -> Processor:
+    return Processor(RiskEngine(load_settings().detection), MemoryStateStore(), clock=lambda: FIXED)
+
+
+def _tx(**extra: object) -> bytes:
+    event = {
+        "type": "transaction",
+        "event_id": "t-1",
+        "customer_id": "c-1",
+        "timestamp": "2026-03-02T10:00:00+08:00",
+        "account_id": "a-1",
+        "amount": "60000",
+        "currency": "CNY",
+        "direction": "debit",
+        "channel": "cash",
+        **extra,
+    }
+    return json.dumps(event).encode()
+
+
+@pytest.mark.parametrize(
+    ("raw", "key", "expected_type", "category"),
+    [
+        (b"{", b"c-1", None, "invalid_json"),
+        (_tx(currency="QQQ"), b"c-1", None, "unknown_currency"),
+        (_tx(), b"c-2", None, "key_mismatch"),
+        (_tx(), b"", None, "key_mismatch"),
+        (_tx(), b"c-1", "contact_change", "wrong_type"),
+        (_tx(amount="0"), b"c-1", None, "invalid_field"),
+        (json.dumps({"type": "transaction", "customer_id": "c-1"}).encode(), b"c-1", None, "missing_field"),
+    ],
+)
+def test_rejections_become_dead_letters_with_a_category(
+    processor: Processor, raw: bytes, key: bytes, expected_type: str | None, category: str
+) -> None:
+    result = processor.handle(
+        raw, source="transactions", partition=3, offset=42, key=key, expected_type=expected_type
+    )
+    assert result.dead_letter is not None
+    assert result.alerts == []
+    assert reject_category(result.dead_letter.error) == category
+    assert (result.dead_letter.partition, result.dead_letter.offset) == (3, 42)
+    assert result.dead_letter.received_at == FIXED
+    assert len(processor.store) == 0  # type: ignore[arg-type]
+
+
+def test_a_good_event_alerts_and_a_redelivery_is_a_duplicate(processor: Processor) -> None:
+    first = processor.handle(_tx(), source="transactions", key=b"c-1")
+    assert [a.detector for a in first.alerts] == ["large_value"]
+    assert first.alerts[0].detected_at == FIXED
+    again = processor.handle(_tx(), source="transactions", key=b"c-1")
+    assert again.duplicate
+    assert again.alerts == []
+
+
+def test_contact_values_never_reach_a_dead_letter_reason(processor: Processor) -> None:
+    raw = json.dumps(
+        {
+            "type": "contact_change",
+            "event_id": "c-9",
+            "customer_id": "c-1",
+            "timestamp": "not a time",
+            "field": "phone",
+            "new_value": "+86 138 0013 8000",
+        }
+    ).encode()
+    result = processor.handle(raw, source="contact-changes", key=b"c-1")
+    assert result.dead_letter is not None
+    assert "138" not in result.dead_letter.error
