@@ -299,7 +299,7 @@ def test_worker_alerts_equal_replay(
 def test_crash_and_restart_gives_the_same_alerts_once(
     kafka_conf, topics, workers, group_id, scenario_lines, expected_alerts
 ) -> None:
-    small_batches = {"RISKWATCH_WORKER__BATCH_MAX_EVENTS": "50"}
+    small_batches = {"RISKWATCH_WORKER__BATCH_MAX_EVENTS": "10"}
     feed(kafka_conf, topics, scenario_lines)
     w = workers("w-crash", **small_batches)
     third = max(1, len(expected_alerts) // 3)
@@ -328,23 +328,28 @@ def test_crash_and_restart_gives_the_same_alerts_once(
 def test_scale_out_and_in_keeps_the_alerts(
     kafka_conf, topics, workers, group_id, scenario_lines, expected_alerts
 ) -> None:
-    small_batches = {"RISKWATCH_WORKER__BATCH_MAX_EVENTS": "50"}
-    w1 = workers("w-a", **small_batches)
-    w2 = workers("w-b", **small_batches)
-    w1.wait_ready()
-    w2.wait_ready()
-
-    def both_assigned() -> bool:
-        def assigned(w: WorkerProcess) -> float:
-            for line in w.metrics().splitlines():
-                if line.startswith("riskwatch_assigned_partitions "):
-                    return float(line.split()[1])
-            return 0.0
-
-        return assigned(w1) > 0 and assigned(w2) > 0
-
-    wait_for(both_assigned, WAIT_SECONDS, "both workers to own partitions", w1, w2)
+    """Scale out: a second worker joins while the first is busy and takes half the partitions (state
+    handed over through the changelog); scale in: the first leaves mid-stream and the second takes all."""
+    small_batches = {"RISKWATCH_WORKER__BATCH_MAX_EVENTS": "10"}
     feed(kafka_conf, topics, scenario_lines)
+    w1 = workers("w-a", **small_batches)
+    w1.wait_ready()
+    w2 = workers("w-b", **small_batches)
+
+    def assigned(w: WorkerProcess) -> float:
+        w.assert_running()
+        try:
+            text = w.metrics()
+        except OSError:
+            return 0.0  # its HTTP endpoint is not up yet
+        for line in text.splitlines():
+            if line.startswith("riskwatch_assigned_partitions "):
+                return float(line.split()[1])
+        return 0.0
+
+    wait_for(
+        lambda: assigned(w1) > 0 and assigned(w2) > 0, WAIT_SECONDS, "both workers own partitions", w1, w2
+    )
     third = max(1, len(expected_alerts) // 3)
     wait_for(
         lambda: len(read_all(kafka_conf, topics["alerts"], timeout=0)) >= third,
@@ -354,6 +359,7 @@ def test_scale_out_and_in_keeps_the_alerts(
         w2,
     )
     assert w1.terminate() == 0, w1.tail()
+    assert len(read_all(kafka_conf, topics["alerts"], timeout=0)) < len(expected_alerts), "stopped too late"
     wait_for(
         committed_everything(kafka_conf, group_id, topics),
         WAIT_SECONDS,
