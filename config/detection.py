@@ -51,6 +51,8 @@ class AmountSpikeSettings(_Section):
     min_ratio_to_median: TierValues = TierValues(low=6.0, medium=5.0, high=4.0)
     min_robust_z: TierValues = TierValues(low=5.0, medium=4.5, high=4.0)
     min_amount_base: TierMoney = TierMoney(low=Decimal(3000), medium=Decimal(2000), high=Decimal(1000))
+    # Corporates move larger sums as a matter of course: their floor is this multiple of the tier's.
+    corporate_min_amount_multiplier: Decimal = Field(default=Decimal(10), ge=1)
     min_log_mad: float = Field(default=0.25, gt=0)
     recurring_tolerance_ratio: float = Field(default=0.2, ge=0, le=1)
     # One earlier payment of a similar amount to the same payee makes a repeat (rent, a loan instalment).
@@ -87,6 +89,7 @@ class AccountTakeoverSettings(_Section):
     window_seconds: int = Field(default=24 * 3600, ge=60)
     transfer_channels: tuple[str, ...] = ("transfer", "online")
     min_amount_base: TierMoney = TierMoney(low=Decimal(20000), medium=Decimal(10000), high=Decimal(5000))
+    corporate_min_amount_multiplier: Decimal = Field(default=Decimal(10), ge=1)
     min_ratio_to_median: TierValues = TierValues(low=3.0, medium=3.0, high=2.0)
     min_history_events: int = Field(default=5, ge=1)
     # A payee paid before (a supplier, payroll, a landlord) is only suspicious far above what it was paid.

@@ -58,7 +58,10 @@ class AccountTakeover(Detector[TakeoverState]):
             return NO_FINDINGS
         if not obs.debit or obs.channel not in self._channels:
             return NO_FINDINGS
-        threshold = float(self.s.min_amount_base.for_tier(ctx.tier))
+        floor = self.s.min_amount_base.for_tier(ctx.tier)
+        if ctx.segment == "corporate":
+            floor *= self.s.corporate_min_amount_multiplier
+        threshold = float(floor)
         if obs.amount_f < threshold:
             return NO_FINDINGS  # below the floor: no need for the baseline at all
         median = None

@@ -33,7 +33,10 @@ class AmountSpike(Detector[None]):
             return NO_FINDINGS
         s = self.s
         baseline = ctx.debit_baseline
-        if len(baseline) < s.min_history_events or obs.amount < s.min_amount_base.for_tier(ctx.tier):
+        floor = s.min_amount_base.for_tier(ctx.tier)
+        if ctx.segment == "corporate":
+            floor *= s.corporate_min_amount_multiplier
+        if len(baseline) < s.min_history_events or obs.amount < floor:
             return NO_FINDINGS
         log_median, log_mad = baseline.log_median_and_mad()
         median = math.exp(log_median)
