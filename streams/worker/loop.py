@@ -182,12 +182,13 @@ class Worker:
         offsets: dict[tuple[str, int], int] = {}
         alert_timestamps: list[float] = []
         event_timestamps: list[float] = []
+        consumed: dict[str, int] = {}
         self.producer.begin_transaction()
         try:
             for msg in msgs:
                 topic, partition, offset = coordinates(msg)
                 offsets[(topic, partition)] = offset + 1
-                self.metrics.events_consumed.labels(topic).inc()
+                consumed[topic] = consumed.get(topic, 0) + 1
                 result = self._processor(partition).handle(
                     msg.value() or b"",
                     source=topic,
@@ -217,6 +218,8 @@ class Worker:
         done = time.time()
         for ts in alert_timestamps:
             self.metrics.processing_latency.labels("alert").observe(max(0.0, done - ts))
+        for topic, n in consumed.items():
+            self.metrics.events_consumed.labels(topic).inc(n)
         hist = self.metrics.processing_latency.labels("event")
         for ts in event_timestamps:
             hist.observe(max(0.0, done - ts))
