@@ -120,7 +120,11 @@ class WorkerSettings(_Section):
     metrics_port: int = 9464
     metrics_host: str = "127.0.0.1"
     batch_max_events: int = Field(default=2000, ge=1)
-    batch_max_wait_ms: int = Field(default=50, ge=1)
+    batch_max_wait_ms: int = Field(default=20, ge=1)
+    # per input partition: customers kept decoded in memory; the rest stay as compact JSON
+    max_decoded_customers_per_partition: int = Field(default=20000, ge=1)
+    # how long a partition may wait for unread data on another input topic before processing out of order
+    max_idle_ms: int = Field(default=1000, ge=0)
     log_json: bool = False
     log_level: str = "INFO"
 

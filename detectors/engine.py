@@ -32,7 +32,8 @@ from schemas.common import SEVERITY_RANK
 from schemas.events import ContactChange, CustomerProfile, EventError, Transaction
 from schemas.outputs import Alert, CustomerRisk
 
-STATE_FORMAT_VERSION = 1
+# 2: debits carry their event ids, counterparties their largest amount. Older formats are migrated on read.
+STATE_FORMAT_VERSION = 2
 
 
 @dataclass(slots=True)
@@ -53,6 +54,14 @@ def build_detectors(s: DetectionSettings) -> list[Detector[Any]]:
         LargeValue(s.large_value),
         TierLimit(s.tier_limit),
     ]
+
+
+def migrate_state_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 (before debits had ids): a state written by an older worker must never crash a newer one."""
+    ctx = dict(data["ctx"])
+    ctx["debits"] = [[f"v1-{i}", a] for i, a in enumerate(ctx["debits"])]
+    ctx["counterparties"] = [[k, c, a, t, a] for k, c, a, t in ctx["counterparties"]]
+    return {**data, "v": STATE_FORMAT_VERSION, "ctx": ctx}
 
 
 def alert_id(detector: str, customer_id: str, trigger_event_ids: tuple[str, ...] | list[str]) -> str:
@@ -101,8 +110,11 @@ class RiskEngine:
         }
 
     def state_from_json(self, data: dict[str, Any]) -> CustomerState:
-        if data.get("v") != STATE_FORMAT_VERSION:
-            raise ValueError(f"unsupported customer state format {data.get('v')!r}")
+        version = data.get("v")
+        if version == 1:
+            data = migrate_state_v1(data)
+        elif version != STATE_FORMAT_VERSION:
+            raise ValueError(f"unsupported customer state format {version!r}")
         s = self.settings
         ctx = CustomerContext.from_json(
             data["ctx"], max_debits=self._debit_window, max_counterparties=s.known_counterparties_max

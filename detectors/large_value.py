@@ -120,11 +120,13 @@ class LargeValue(Detector[dict[str, DayTotal]]):
         )
 
     def _expire(self, state: dict[str, DayTotal], current_day: str) -> None:
-        days = sorted({k.rsplit("|", 1)[1] for k in state})
+        if len(state) <= self.s.max_tracked_days:
+            return  # every tracked day has at least one key: nothing can be over the limit
+        days = {k[-10:] for k in state}  # keys end in the ISO date
         if len(days) <= self.s.max_tracked_days:
             return
-        keep = set(days[-self.s.max_tracked_days :]) | {current_day}
-        for k in [k for k in state if k.rsplit("|", 1)[1] not in keep]:
+        keep = set(sorted(days)[-self.s.max_tracked_days :]) | {current_day}
+        for k in [k for k in state if k[-10:] not in keep]:
             del state[k]
 
     def state_to_json(self, state: dict[str, DayTotal]) -> Any:

@@ -18,8 +18,11 @@ class EventWindow:
 
     def __init__(self, max_entries: int, entries: list[tuple[float, str, Any]] | None = None) -> None:
         self.max_entries = max_entries
-        self._entries: list[tuple[float, str, Any]] = sorted(entries or [], key=lambda e: (e[0], e[1]))
-        self._keys: list[tuple[float, str]] = [(e[0], e[1]) for e in self._entries]
+        if entries:
+            self._entries: list[tuple[float, str, Any]] = sorted(entries, key=lambda e: (e[0], e[1]))
+            self._keys: list[tuple[float, str]] = [(e[0], e[1]) for e in self._entries]
+        else:
+            self._entries, self._keys = [], []
 
     def add(self, ts: float, event_id: str, payload: Any = None) -> None:
         key = (ts, event_id)

@@ -42,6 +42,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         group=args.group or settings.kafka.consumer_group,
         batch_max_events=settings.worker.batch_max_events,
         batch_max_wait_seconds=settings.worker.batch_max_wait_ms / 1000.0,
+        max_idle_seconds=settings.worker.max_idle_ms / 1000.0,
+        max_decoded_customers_per_partition=settings.worker.max_decoded_customers_per_partition,
     )
     worker = Worker(settings, options, metrics, health)
 

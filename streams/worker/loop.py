@@ -50,6 +50,7 @@ class WorkerOptions:
     batch_max_wait_seconds: float = 0.05
     session_timeout_ms: int = 10000
     max_idle_seconds: float = 1.0
+    max_decoded_customers_per_partition: int = 20000
     extra_consumer_config: dict[str, str] = field(default_factory=dict)
 
 
@@ -276,10 +277,13 @@ class Worker:
             return self._committed.get((topic, partition), 0) >= high
         return position >= high
 
+    def _new_partition_state(self) -> PartitionState:
+        return PartitionState(self.engine, self.options.max_decoded_customers_per_partition)
+
     def _processor(self, partition: int) -> Processor:
         processor = self.processors.get(partition)
         if processor is None:
-            store = self.partitions.setdefault(partition, PartitionState(self.engine))
+            store = self.partitions.setdefault(partition, self._new_partition_state())
             processor = self.processors[partition] = Processor(self.engine, store, self.clock)
         return processor
 
@@ -328,7 +332,7 @@ class Worker:
         if not partitions:
             return
         started = time.perf_counter()
-        stores = {p: PartitionState(self.engine) for p in partitions}
+        stores = {p: self._new_partition_state() for p in partitions}
         self.restorer.assign([TopicPartition(self.changelog, p, OFFSET_BEGINNING) for p in partitions])
         pending = set(partitions)
         deadline = time.monotonic() + RESTORE_TIMEOUT_SECONDS

@@ -8,33 +8,43 @@ rather than decoding every customer up front.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
+from collections import OrderedDict
+
+import orjson
 
 from detectors.engine import RiskEngine
 from detectors.state import CustomerState
 
 
 class PartitionState:
-    """One input partition's customers (the same partition number of every co-partitioned input topic)."""
+    """One input partition's customers (the same partition number of every co-partitioned input topic).
 
-    def __init__(self, engine: RiskEngine) -> None:
+    Hot customers are kept decoded, at most ``max_decoded`` of them (least recently used leave first);
+    everyone else is kept as the compact JSON last written to the changelog. Memory is then roughly
+    ``max_decoded`` x a decoded state plus the JSON of the rest, instead of every customer decoded.
+    """
+
+    def __init__(self, engine: RiskEngine, max_decoded: int = 20000) -> None:
         self.engine = engine
+        self.max_decoded = max_decoded
         self.raw: dict[str, bytes] = {}
-        self.states: dict[str, CustomerState] = {}
+        self.states: OrderedDict[str, CustomerState] = OrderedDict()
         self.dirty: set[str] = set()
 
     def get(self, customer_id: str) -> CustomerState | None:
         state = self.states.get(customer_id)
-        if state is None:
-            raw = self.raw.pop(customer_id, None)
-            if raw is not None:
-                state = self.engine.state_from_json(json.loads(raw))
-                self.states[customer_id] = state
+        if state is not None:
+            self.states.move_to_end(customer_id)
+            return state
+        raw = self.raw.pop(customer_id, None)
+        if raw is None:
+            return None
+        state = self.states[customer_id] = self.engine.state_from_json(orjson.loads(raw))
         return state
 
     def put(self, customer_id: str, state: CustomerState) -> None:
         self.states[customer_id] = state
+        self.states.move_to_end(customer_id)
         self.dirty.add(customer_id)
 
     def load(self, customer_id: str, raw: bytes | None) -> None:
@@ -45,10 +55,18 @@ class PartitionState:
         else:
             self.raw[customer_id] = raw
 
-    def take_dirty(self) -> Iterator[tuple[str, bytes]]:
-        dirty, self.dirty = self.dirty, set()
-        for cid in sorted(dirty):
-            yield cid, json.dumps(self.engine.state_to_json(self.states[cid]), separators=(",", ":")).encode()
+    def take_dirty(self) -> list[tuple[str, bytes]]:
+        """The JSON of every customer changed since the last call, then eviction down to ``max_decoded``."""
+        out = [(cid, orjson.dumps(self.engine.state_to_json(self.states[cid]))) for cid in sorted(self.dirty)]
+        self.dirty = set()
+        excess = len(self.states) - self.max_decoded
+        if excess > 0:
+            written = dict(out)
+            for _ in range(excess):
+                cid, state = self.states.popitem(last=False)
+                blob = written.get(cid)
+                self.raw[cid] = blob if blob is not None else orjson.dumps(self.engine.state_to_json(state))
+        return out
 
     def discard_dirty(self) -> None:
         self.dirty.clear()

@@ -1,0 +1,95 @@
+"""The worker's per-partition state: LRU of decoded customers, compact JSON for the rest, exact round trip."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import orjson
+
+from config.settings import load_settings
+from detectors.engine import RiskEngine, migrate_state_v1
+from schemas.events import parse_event
+from streams.worker.state_store import PartitionState
+
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def _tx(customer: str, n: int, amount: str = "120.50") -> object:
+    return parse_event(
+        {
+            "type": "transaction",
+            "event_id": f"{customer}-{n}",
+            "customer_id": customer,
+            # five hours apart: ordinary spending, no velocity burst
+            "timestamp": (datetime(2026, 3, 1, 8, tzinfo=UTC) + timedelta(hours=5 * n)).isoformat(),
+            "account_id": "a",
+            "amount": amount,
+            "currency": "CNY",
+            "direction": "debit",
+            "channel": "card",
+            "counterparty_id": f"m-{n % 7}",
+        }
+    )
+
+
+def _feed(store: PartitionState, engine: RiskEngine, customer: str, n: int) -> None:
+    state = store.get(customer) or engine.new_state(customer)
+    engine.process(state, _tx(customer, n), NOW)  # type: ignore[arg-type]
+    store.put(customer, state)
+
+
+def test_eviction_keeps_every_customer_and_their_exact_state() -> None:
+    engine = RiskEngine(load_settings().detection)
+    small = PartitionState(engine, max_decoded=3)
+    large = PartitionState(engine, max_decoded=1000)
+    customers = [f"c{i}" for i in range(10)]
+    for n in range(30):
+        for c in customers:
+            _feed(small, engine, c, n)
+            _feed(large, engine, c, n)
+        written_small = dict(small.take_dirty())
+        written_large = dict(large.take_dirty())
+        assert written_small == written_large  # eviction never changes what is written to the changelog
+        assert len(small) == len(large) == len(customers)
+        assert len(small.states) <= 3
+    for c in customers:
+        a, b = small.get(c), large.get(c)
+        assert a is not None
+        assert b is not None
+        assert engine.state_to_json(a) == engine.state_to_json(b)
+
+
+def test_restore_then_decode_on_first_use() -> None:
+    engine = RiskEngine(load_settings().detection)
+    first = PartitionState(engine)
+    for n in range(5):
+        _feed(first, engine, "c1", n)
+    ((cid, blob),) = first.take_dirty()
+    restored = PartitionState(engine)
+    restored.load(cid, blob)
+    assert len(restored) == 1
+    assert not restored.states
+    state = restored.get("c1")
+    assert state is not None
+    assert state.events_processed == 5
+    restored.load("c1", None)  # tombstone
+    assert restored.get("c1") is None
+    assert len(restored) == 0
+
+
+def test_a_version_1_state_is_migrated_not_rejected() -> None:
+    engine = RiskEngine(load_settings().detection)
+    state = engine.new_state("c1")
+    for n in range(40):
+        engine.process(state, _tx("c1", n), NOW)  # type: ignore[arg-type]
+    current = engine.state_to_json(state)
+    v1 = json.loads(json.dumps(current))
+    v1["v"] = 1
+    v1["ctx"]["debits"] = [a for _, a in current["ctx"]["debits"]]
+    v1["ctx"]["counterparties"] = [row[:4] for row in current["ctx"]["counterparties"]]
+    migrated = engine.state_from_json(orjson.loads(orjson.dumps(v1)))
+    assert list(migrated.ctx.debit_baseline.amounts) == list(state.ctx.debit_baseline.amounts)
+    assert migrate_state_v1(v1)["v"] == 2
+    again = engine.process(migrated, _tx("c1", 99, amount="90000"), NOW)
+    assert [a.detector for a in again.alerts] == ["amount_spike"]  # the migrated baseline still works
