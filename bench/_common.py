@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -83,7 +84,7 @@ class CpuWatch:
 
     def stop(self) -> dict[str, float]:
         wall = time.monotonic() - self.t0
-        busy1, tot1 = system_cpu_busy()
+        busy1, _tot1 = system_cpu_busy()
         tck = os.sysconf("SC_CLK_TCK")
         machine_cpu_s = (busy1 - self.sys0[0]) / tck
         out = {"wall_s": wall, "machine_cpu_s": machine_cpu_s}
@@ -143,7 +144,14 @@ class BenchTopics:
         return [self.transactions, self.contact_changes, self.customer_profiles]
 
     def env(self) -> dict[str, str]:
-        roles = ("transactions", "contact_changes", "customer_profiles", "alerts", "customer_risk", "dead_letter")
+        roles = (
+            "transactions",
+            "contact_changes",
+            "customer_profiles",
+            "alerts",
+            "customer_risk",
+            "dead_letter",
+        )
         env = {f"RISKWATCH_TOPICS__{r.upper()}": getattr(self, r) for r in roles}
         env["RISKWATCH_TOPICS__PARTITIONS"] = str(self.partitions)
         return env
@@ -153,11 +161,15 @@ def create_topics(conf: dict, names: dict[str, bool], partitions: int) -> None:
     """names: topic -> compacted."""
     admin = AdminClient(conf)
     new = [
-        NewTopic(n, num_partitions=partitions, replication_factor=1,
-                 config={"cleanup.policy": "compact"} if compacted else {})
+        NewTopic(
+            n,
+            num_partitions=partitions,
+            replication_factor=1,
+            config={"cleanup.policy": "compact"} if compacted else {},
+        )
         for n, compacted in names.items()
     ]
-    for name, fut in admin.create_topics(new, operation_timeout=30).items():
+    for _name, fut in admin.create_topics(new, operation_timeout=30).items():
         try:
             fut.result(30)
         except KafkaException as exc:
@@ -167,8 +179,10 @@ def create_topics(conf: dict, names: dict[str, bool], partitions: int) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         md = admin.list_topics(timeout=10)
-        if all(n in md.topics and md.topics[n].error is None and len(md.topics[n].partitions) == partitions
-               for n in names):
+        if all(
+            n in md.topics and md.topics[n].error is None and len(md.topics[n].partitions) == partitions
+            for n in names
+        ):
             return
         time.sleep(0.2)
     raise RuntimeError(f"topics {list(names)} did not appear")
@@ -177,22 +191,32 @@ def create_topics(conf: dict, names: dict[str, bool], partitions: int) -> None:
 def delete_topics(conf: dict, names: list[str]) -> None:
     admin = AdminClient(conf)
     for fut in admin.delete_topics(names, operation_timeout=30).values():
-        try:
+        with contextlib.suppress(KafkaException):
             fut.result(30)
-        except KafkaException:
-            pass
 
 
 def make_bench_topics(conf: dict, prefix: str, partitions: int) -> BenchTopics:
     t = BenchTopics(
-        transactions=f"{prefix}-tx", contact_changes=f"{prefix}-cc", customer_profiles=f"{prefix}-cp",
-        alerts=f"{prefix}-alerts", customer_risk=f"{prefix}-risk", dead_letter=f"{prefix}-dlq",
+        transactions=f"{prefix}-tx",
+        contact_changes=f"{prefix}-cc",
+        customer_profiles=f"{prefix}-cp",
+        alerts=f"{prefix}-alerts",
+        customer_risk=f"{prefix}-risk",
+        dead_letter=f"{prefix}-dlq",
         partitions=partitions,
     )
-    create_topics(conf, {
-        t.transactions: False, t.contact_changes: False, t.customer_profiles: True,
-        t.alerts: False, t.customer_risk: True, t.dead_letter: False,
-    }, partitions)
+    create_topics(
+        conf,
+        {
+            t.transactions: False,
+            t.contact_changes: False,
+            t.customer_profiles: True,
+            t.alerts: False,
+            t.customer_risk: True,
+            t.dead_letter: False,
+        },
+        partitions,
+    )
     return t
 
 
@@ -211,8 +235,9 @@ class CommittedProgress:
     committed count as 0)."""
 
     def __init__(self, conf: dict, group: str, tps: list[tuple[str, int]]) -> None:
-        self.consumer = Consumer({**conf, "group.id": group, "enable.auto.commit": False,
-                                  "isolation.level": "read_committed"})
+        self.consumer = Consumer(
+            {**conf, "group.id": group, "enable.auto.commit": False, "isolation.level": "read_committed"}
+        )
         self.tps = [TopicPartition(t, p) for t, p in tps]
 
     def total(self) -> int | None:
@@ -228,8 +253,20 @@ class CommittedProgress:
 
 # -------------------------------------------------------------------------------- synthetic events
 CHANNELS = (("card", 0.55), ("transfer", 0.2), ("online", 0.15), ("atm", 0.06), ("cash", 0.04))
-INDUSTRIES = ("retail", "education", "healthcare", "manufacturing", "logistics", "trading", "real_estate",
-              "utilities", "hospitality", "construction", "gambling", "money_services")
+INDUSTRIES = (
+    "retail",
+    "education",
+    "healthcare",
+    "manufacturing",
+    "logistics",
+    "trading",
+    "real_estate",
+    "utilities",
+    "hospitality",
+    "construction",
+    "gambling",
+    "money_services",
+)
 CONTACT_FIELDS = ("phone", "email", "address", "device")
 
 
@@ -256,8 +293,16 @@ def profile_json(rng: random.Random, i: int, event_id: str, ts: float) -> str:
     )
 
 
-def tx_json(rng: random.Random, i: int, event_id: str, ts: float, *, channel: str | None = None,
-            amount: float | None = None, direction: str | None = None) -> str:
+def tx_json(
+    rng: random.Random,
+    i: int,
+    event_id: str,
+    ts: float,
+    *,
+    channel: str | None = None,
+    amount: float | None = None,
+    direction: str | None = None,
+) -> str:
     r = rng.random()
     if channel is None:
         acc = 0.0
@@ -275,7 +320,11 @@ def tx_json(rng: random.Random, i: int, event_id: str, ts: float, *, channel: st
     if cur == "USD":
         amount = amount / 7.1
     cc = "CN" if rng.random() < 0.96 else rng.choice(("HK", "SG", "US", "JP"))
-    mcc = f',"merchant_category":"{rng.choice(("5411", "5812", "5999", "4111", "5732"))}"' if channel == "card" else ""
+    mcc = (
+        f',"merchant_category":"{rng.choice(("5411", "5812", "5999", "4111", "5732"))}"'
+        if channel == "card"
+        else ""
+    )
     return (
         f'{{"type":"transaction","event_id":"{event_id}","customer_id":"{cid(i)}","timestamp":"{iso(ts)}",'
         f'"account_id":"A{i:07d}","amount":"{amount:.2f}","currency":"{cur}","direction":"{direction}",'
@@ -293,11 +342,18 @@ def contact_json(rng: random.Random, i: int, event_id: str, ts: float) -> str:
 
 
 def make_producer(conf: dict, **extra: object) -> Producer:
-    return Producer({
-        **conf, "partitioner": "murmur2_random", "linger.ms": 20, "batch.size": 1_000_000,
-        "queue.buffering.max.messages": 2_000_000, "queue.buffering.max.kbytes": 1_048_576,
-        "enable.idempotence": True, **extra,
-    })
+    return Producer(
+        {
+            **conf,
+            "partitioner": "murmur2_random",
+            "linger.ms": 20,
+            "batch.size": 1_000_000,
+            "queue.buffering.max.messages": 2_000_000,
+            "queue.buffering.max.kbytes": 1_048_576,
+            "enable.idempotence": True,
+            **extra,
+        }
+    )
 
 
 def _produce(p: Producer, topic: str, key: bytes, value: bytes, ts_ms: int) -> None:
@@ -321,8 +377,17 @@ class PreloadStats:
     per_topic: dict[str, int] = field(default_factory=dict)
 
 
-def preload(conf: dict, topics: BenchTopics, *, customers: int, events: int, contact_share: float,
-            days: float, seed: int, run_id: str) -> PreloadStats:
+def preload(
+    conf: dict,
+    topics: BenchTopics,
+    *,
+    customers: int,
+    events: int,
+    contact_share: float,
+    days: float,
+    seed: int,
+    run_id: str,
+) -> PreloadStats:
     """Profiles for every customer first, then transactions and contact changes of random customers in
     event-time order; record timestamps increase in produce order (as the integration tests do)."""
     rng = random.Random(seed)
@@ -364,26 +429,56 @@ def preload(conf: dict, topics: BenchTopics, *, customers: int, events: int, con
     left = p.flush(120)
     if left:
         raise RuntimeError(f"preload: {left} messages not delivered")
-    return PreloadStats(events=k, customers=customers, profiles=counts["profiles"],
-                        transactions=counts["transactions"], contact_changes=counts["contact_changes"],
-                        seconds=time.perf_counter() - t0, bytes=nbytes)
+    return PreloadStats(
+        events=k,
+        customers=customers,
+        profiles=counts["profiles"],
+        transactions=counts["transactions"],
+        contact_changes=counts["contact_changes"],
+        seconds=time.perf_counter() - t0,
+        bytes=nbytes,
+    )
 
 
 # ----------------------------------------------------------------------------------- the bare loop
-def bare_loop(conf: dict, inputs: list[str], out_topic: str, total: int, *, batch: int = 2000,
-              transactional: bool = False, parse_json: bool = False, timeout_s: float = 600.0,
-              logdir: Path = Path("/tmp/rwbench")) -> dict:
+def bare_loop(
+    conf: dict,
+    inputs: list[str],
+    out_topic: str,
+    total: int,
+    *,
+    batch: int = 2000,
+    transactional: bool = False,
+    parse_json: bool = False,
+    timeout_s: float = 600.0,
+    logdir: Path = Path("/tmp/rwbench"),
+) -> dict:
     """The ceiling: consume in batches, produce every value (same key) to ``out_topic``, commit per batch.
     Plain: async offset commit per batch. Transactional: one transaction per batch with the offsets in it
     (what the riskwatch worker does, minus the detectors, the ordering and the state changelog)."""
     import orjson  # noqa: F401  (only when parse_json)
 
     group = f"bench-bare-{uuid.uuid4().hex[:8]}"
-    consumer = Consumer(quiet({
-        **conf, "group.id": group, "enable.auto.commit": False, "auto.offset.reset": "earliest",
-        "isolation.level": "read_committed", "partition.assignment.strategy": "range",
-    }, "bare", logdir))
-    pconf = {**conf, "partitioner": "murmur2_random", "linger.ms": 5, "queue.buffering.max.messages": 1_000_000}
+    consumer = Consumer(
+        quiet(
+            {
+                **conf,
+                "group.id": group,
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "isolation.level": "read_committed",
+                "partition.assignment.strategy": "range",
+            },
+            "bare",
+            logdir,
+        )
+    )
+    pconf = {
+        **conf,
+        "partitioner": "murmur2_random",
+        "linger.ms": 5,
+        "queue.buffering.max.messages": 1_000_000,
+    }
     if transactional:
         pconf.update({"transactional.id": f"{group}-tx", "enable.idempotence": True})
     producer = Producer(quiet(pconf, "bare", logdir))
@@ -430,10 +525,20 @@ def bare_loop(conf: dict, inputs: list[str], out_topic: str, total: int, *, batc
     cpu = time.process_time() - cpu0
     consumer.close()
     secs = t_end - (t_first or t_end)
-    return {"events": n, "seconds": secs, "events_per_second": n / secs if secs > 0 else 0.0,
-            "process_cpu_s": cpu, "cpu_us_per_event": 1e6 * cpu / max(1, n), "complete": n >= total}
+    return {
+        "events": n,
+        "seconds": secs,
+        "events_per_second": n / secs if secs > 0 else 0.0,
+        "process_cpu_s": cpu,
+        "cpu_us_per_event": 1e6 * cpu / max(1, n),
+        "complete": n >= total,
+    }
 
 
 def save_json(path: Path, data: object) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, default=lambda o: asdict(o) if hasattr(o, "__dataclass_fields__") else str(o)))
+    path.write_text(
+        json.dumps(
+            data, indent=2, default=lambda o: asdict(o) if hasattr(o, "__dataclass_fields__") else str(o)
+        )
+    )

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import statistics
 import subprocess
@@ -34,36 +33,50 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 # -------------------------------------------------------------------------------- the faust child
-def build_app(broker: str, app_id: str, inputs: list[str], out_topic: str, partitions: int, variant: str,
-              datadir: str):
+def build_app(
+    broker: str, app_id: str, inputs: list[str], out_topic: str, partitions: int, variant: str, datadir: str
+):
+    import socket
+
     import faust
 
+    with socket.socket() as sock:  # web server disabled; the setting still wants a valid, free port
+        sock.bind(("127.0.0.1", 0))
+        web_port = sock.getsockname()[1]
     app = faust.App(
         app_id,
         broker=f"aiokafka://{broker}",
         store="memory://",
         web_enabled=False,
-        web_port=0,
+        web_port=web_port,
         datadir=datadir,
         topic_partitions=partitions,
         topic_allow_declare=True,
         consumer_auto_offset_reset="earliest",
     )
     src = app.topic(*inputs, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
-    out = app.topic(out_topic, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw",
-                    partitions=partitions)
+    out = app.topic(
+        out_topic,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=partitions,
+    )
     loads = json.loads
 
     if variant == "take":
+
         @app.agent(src)
-        async def forward(stream):  # noqa: ANN001
+        async def forward(stream):
             async for batch in stream.take_events(2000, within=0.05):
                 for event in batch:
                     loads(event.value)
                     await out.send(key=event.key, value=event.value)
     else:
+
         @app.agent(src)
-        async def forward(stream):  # noqa: ANN001
+        async def forward(stream):
             async for key, value in stream.items():
                 loads(value)
                 await out.send(key=key, value=value)
@@ -76,8 +89,15 @@ def child(args: argparse.Namespace) -> int:
 
     from faust.worker import Worker
 
-    app = build_app(args.broker, args.app_id, args.inputs.split(","), args.out, args.partitions, args.variant,
-                    args.datadir)
+    app = build_app(
+        args.broker,
+        args.app_id,
+        args.inputs.split(","),
+        args.out,
+        args.partitions,
+        args.variant,
+        args.datadir,
+    )
     logging.basicConfig(level=logging.WARNING)
     worker = Worker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()
@@ -107,8 +127,21 @@ def main() -> int:
         return child(args)
 
     from _common import (
-        BenchTopics, CpuWatch, bare_loop, create_topics, delete_topics, hardware, high_watermarks, kafka_conf,
-        kafka_pid, loadavg, make_bench_topics, preload, proc_cpu_seconds, proc_status_kib, quiet, save_json,
+        BenchTopics,
+        CpuWatch,
+        bare_loop,
+        create_topics,
+        delete_topics,
+        hardware,
+        high_watermarks,
+        kafka_conf,
+        kafka_pid,
+        loadavg,
+        make_bench_topics,
+        preload,
+        proc_status_kib,
+        quiet,
+        save_json,
     )
 
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -125,8 +158,16 @@ def main() -> int:
             worker_res = json.loads(wr.read_text()).get("worker")
     else:
         topics = make_bench_topics(conf, f"bench-f-{uuid.uuid4().hex[:6]}", args.partitions)
-        st = preload(conf, topics, customers=args.customers, events=args.events, contact_share=0.03, days=14,
-                     seed=3, run_id="f")
+        st = preload(
+            conf,
+            topics,
+            customers=args.customers,
+            events=args.events,
+            contact_share=0.03,
+            days=14,
+            seed=3,
+            run_id="f",
+        )
         print(f"preloaded {st.events:,} events in {st.seconds:.1f}s")
     parts = topics.partitions
     total = sum(high_watermarks(conf, topics.inputs(), parts).values())
@@ -141,8 +182,11 @@ def main() -> int:
         res["loadavg"] = loadavg()
         results["bare"].append(res)
         delete_topics(conf, [out])
-        print(f"bare loop (+json.loads) #{r + 1}: {res['events_per_second']:,.0f} ev/s, "
-              f"{res['cpu_us_per_event']:.1f} us CPU/ev, load {res['loadavg']}", flush=True)
+        print(
+            f"bare loop (+json.loads) #{r + 1}: {res['events_per_second']:,.0f} ev/s, "
+            f"{res['cpu_us_per_event']:.1f} us CPU/ev, load {res['loadavg']}",
+            flush=True,
+        )
 
     # ---------------------------------------------------------------- faust
     for variant in [v for v in args.variants.split(",") if v]:
@@ -151,12 +195,31 @@ def main() -> int:
         create_topics(conf, {out: False}, parts)
         log_path = logdir / f"{app_id}.log"
         datadir = args.workdir / "data" / app_id
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--_child", "--broker", broker, "--app-id", app_id,
-               "--inputs", ",".join(topics.inputs()), "--out", out, "--partitions", str(parts),
-               "--variant", variant, "--datadir", str(datadir)]
+        datadir.parent.mkdir(parents=True, exist_ok=True)  # faust creates only the last level
+        cmd = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--_child",
+            "--broker",
+            broker,
+            "--app-id",
+            app_id,
+            "--inputs",
+            ",".join(topics.inputs()),
+            "--out",
+            out,
+            "--partitions",
+            str(parts),
+            "--variant",
+            variant,
+            "--datadir",
+            str(datadir),
+        ]
         with log_path.open("wb") as lf:
             t_spawn = time.monotonic()
-            proc = subprocess.Popen(cmd, stdout=lf, stderr=subprocess.STDOUT, cwd=str(Path(__file__).resolve().parent.parent))
+            proc = subprocess.Popen(
+                cmd, stdout=lf, stderr=subprocess.STDOUT, cwd=str(Path(__file__).resolve().parent.parent)
+            )
             cw = CpuWatch({"faust": proc.pid, "broker": kafka_pid()})
             samples: list[tuple[float, int]] = []
             peak_rss = 0
@@ -183,46 +246,72 @@ def main() -> int:
                     proc.wait(10)
         n_end = samples[-1][1] if samples else 0
         first = next((s for s in samples if s[1] > 0), None)
-        res = {"variant": variant, "status": status, "forwarded": n_end, "loadavg": loadavg(),
-               "spawn_to_first_output_s": (first[0] - t_spawn) if first else None, "peak_rss_mib": peak_rss / 1024,
-               "cpu": cpu, "log": str(log_path)}
+        res = {
+            "variant": variant,
+            "status": status,
+            "forwarded": n_end,
+            "loadavg": loadavg(),
+            "spawn_to_first_output_s": (first[0] - t_spawn) if first else None,
+            "peak_rss_mib": peak_rss / 1024,
+            "cpu": cpu,
+            "log": str(log_path),
+        }
         if first and n_end > first[1] and samples[-1][0] > first[0]:
             res["events_per_second"] = (n_end - first[1]) / (samples[-1][0] - first[0])
             lo = next((s for s in samples if s[1] >= 0.1 * total), None)
             hi = next((s for s in samples if s[1] >= 0.9 * total), None)
-            res["rate_10_to_90pct"] = (hi[1] - lo[1]) / (hi[0] - lo[0]) if lo and hi and hi[0] > lo[0] else None
+            res["rate_10_to_90pct"] = (
+                (hi[1] - lo[1]) / (hi[0] - lo[0]) if lo and hi and hi[0] > lo[0] else None
+            )
             res["cpu_us_per_event"] = 1e6 * cpu["faust_cpu_s"] / max(1, n_end)
         else:
             res["events_per_second"] = 0.0
         tail = log_path.read_text(errors="replace").splitlines()
-        errors = [ln for ln in tail if any(w in ln for w in ("Error", "ERROR", "Traceback", "Exception", "error"))]
+        errors = [
+            ln for ln in tail if any(w in ln for w in ("Error", "ERROR", "Traceback", "Exception", "error"))
+        ]
         res["error_lines"] = errors[:20]
         results["faust"].append(res)
-        print(f"faust {variant}: {status}, forwarded {n_end:,}/{total:,}, {res['events_per_second']:,.0f} ev/s "
-              f"(first output {res['spawn_to_first_output_s']}s after spawn), "
-              f"{res.get('cpu_us_per_event', float('nan')):.1f} us CPU/ev, peak RSS {res['peak_rss_mib']:.0f} MiB, "
-              f"others {cpu['others_cores']:.2f} cores, load {res['loadavg']}", flush=True)
+        print(
+            f"faust {variant}: {status}, forwarded {n_end:,}/{total:,}, {res['events_per_second']:,.0f} ev/s "
+            f"(first output {res['spawn_to_first_output_s']}s after spawn), "
+            f"{res.get('cpu_us_per_event', float('nan')):.1f} us CPU/ev, peak RSS {res['peak_rss_mib']:.0f} MiB, "
+            f"others {cpu['others_cores']:.2f} cores, load {res['loadavg']}",
+            flush=True,
+        )
         if errors:
             print("  faust log errors:\n    " + "\n    ".join(errors[:10]))
         delete_topics(conf, [out])
         save_json(args.workdir / "faust-results.json", results)
 
     # ---------------------------------------------------------------- table
-    bare = statistics.median(r["events_per_second"] for r in results["bare"]) if results["bare"] else float("nan")
+    bare = (
+        statistics.median(r["events_per_second"] for r in results["bare"])
+        if results["bare"]
+        else float("nan")
+    )
     print()
     print(hardware())
-    print(f"{'consumer (same topics, ' + format(total, ',') + ' events)':<58}{'events/s':>10}{'% of bare':>11}{'CPU us/ev':>11}")
+    print(
+        f"{'consumer (same topics, ' + format(total, ',') + ' events)':<58}{'events/s':>10}{'% of bare':>11}{'CPU us/ev':>11}"
+    )
     print("-" * 90)
-    print(f"{'bare confluent-kafka loop (json.loads + produce, commit)':<58}{bare:>10,.0f}{100.0:>10.0f}%"
-          f"{statistics.median(r['cpu_us_per_event'] for r in results['bare']):>11.1f}")
+    print(
+        f"{'bare confluent-kafka loop (json.loads + produce, commit)':<58}{bare:>10,.0f}{100.0:>10.0f}%"
+        f"{statistics.median(r['cpu_us_per_event'] for r in results['bare']):>11.1f}"
+    )
     for r in results["faust"]:
         label = f"faust-streaming 0.15.3 aiokafka, agent '{r['variant']}' ({r['status']})"
-        print(f"{label:<58}{r['events_per_second']:>10,.0f}{100 * r['events_per_second'] / bare:>10.1f}%"
-              f"{r.get('cpu_us_per_event', float('nan')):>11.1f}")
+        print(
+            f"{label:<58}{r['events_per_second']:>10,.0f}{100 * r['events_per_second'] / bare:>10.1f}%"
+            f"{r.get('cpu_us_per_event', float('nan')):>11.1f}"
+        )
     if worker_res:
         w = worker_res["rate_10_to_90pct"]
-        print(f"{'riskwatch worker (full detectors, EOS; worker_bench run)':<58}{w:>10,.0f}{100 * w / bare:>10.1f}%"
-              f"{worker_res['worker_cpu_us_per_event']:>11.1f}")
+        print(
+            f"{'riskwatch worker (full detectors, EOS; worker_bench run)':<58}{w:>10,.0f}{100 * w / bare:>10.1f}%"
+            f"{worker_res['worker_cpu_us_per_event']:>11.1f}"
+        )
     save_json(args.workdir / "faust-results.json", results)
     return 0
 

@@ -30,8 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from config.settings import load_settings  # noqa: E402
-from streams.replay import replay_file  # noqa: E402
+from config.settings import load_settings
+from streams.replay import replay_file
 
 
 def hardware() -> str:
@@ -64,7 +64,10 @@ def scenario_file(workdir: Path, customers: int, days: int, seed: int) -> Path:
             f.write(line)
             f.write("\n")
     tmp.rename(path)
-    print(f"generated {len(scenario.events):,} events in {time.perf_counter() - t:.1f}s -> {path}", file=sys.stderr)
+    print(
+        f"generated {len(scenario.events):,} events in {time.perf_counter() - t:.1f}s -> {path}",
+        file=sys.stderr,
+    )
     return path
 
 
@@ -127,9 +130,22 @@ def main() -> int:
         )
     # peak RSS of a single replay on a warm cache, in a fresh process
     child = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--customers", str(args.customers), "--days", str(args.days),
-         "--seed", str(args.seed), "--workdir", str(args.workdir), "--_rss-only"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--customers",
+            str(args.customers),
+            "--days",
+            str(args.days),
+            "--seed",
+            str(args.seed),
+            "--workdir",
+            str(args.workdir),
+            "--_rss-only",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     child_rss = json.loads(child.stdout.strip().splitlines()[-1])["peak_rss_mib"]
 
@@ -143,7 +159,9 @@ def main() -> int:
     print(f"{'customers':<56}{runs[0]['customers']:>16,}")
     print(f"{'alerts':<56}{runs[0]['alerts']:>16,}")
     print(f"{'events/s (median of ' + str(len(runs)) + ')':<56}{eps:>16,.0f}")
-    print(f"{'  min / max events/s':<56}{min(r['events_per_second'] for r in runs):>8,.0f}/{max(r['events_per_second'] for r in runs):>7,.0f}")
+    print(
+        f"{'  min / max events/s':<56}{min(r['events_per_second'] for r in runs):>8,.0f}/{max(r['events_per_second'] for r in runs):>7,.0f}"
+    )
     print(f"{'us per event (median)':<56}{1e6 * secs / max(1, lines):>16.1f}")
     print(f"{'peak RSS (ru_maxrss) this process incl. generator (MiB)':<56}{peak_rss_mib():>16.1f}")
     print(f"{'peak RSS (VmHWM) of 1 replay, fresh proc (MiB)':<56}{child_rss:>16.1f}")
@@ -157,12 +175,22 @@ def main() -> int:
         out = io.StringIO()
         st = pstats.Stats(prof, stream=out).strip_dirs().sort_stats(args.profile_sort)
         st.print_stats(args.profile_top)
-        print(f"\ncProfile of one replay ({s['lines']:,} lines, {s['seconds']:.2f}s under the profiler), "
-              f"top {args.profile_top} by {args.profile_sort}:")
+        print(
+            f"\ncProfile of one replay ({s['lines']:,} lines, {s['seconds']:.2f}s under the profiler), "
+            f"top {args.profile_top} by {args.profile_sort}:"
+        )
         print(out.getvalue())
     if args.json:
-        print(json.dumps({"events": lines, "events_per_second": eps, "us_per_event": 1e6 * secs / max(1, lines),
-                          "peak_rss_mib_alone": child_rss}))
+        print(
+            json.dumps(
+                {
+                    "events": lines,
+                    "events_per_second": eps,
+                    "us_per_event": 1e6 * secs / max(1, lines),
+                    "peak_rss_mib_alone": child_rss,
+                }
+            )
+        )
     return 0
 
 

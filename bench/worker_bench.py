@@ -44,22 +44,23 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402
+import contextlib
+
+from _common import (
     REPO,
     BenchTopics,
     CommittedProgress,
     CpuWatch,
+    bare_loop,
     cid,
+    create_topics,
     delete_topics,
     hardware,
     high_watermarks,
-    iso,
     kafka_conf,
     kafka_pid,
     loadavg,
     make_bench_topics,
-    bare_loop,
-    create_topics,
     preload,
     proc_cpu_seconds,
     proc_status_kib,
@@ -67,7 +68,7 @@ from _common import (  # noqa: E402
     save_json,
     tx_json,
 )
-from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 
 def log(msg: str) -> None:
@@ -76,18 +77,33 @@ def log(msg: str) -> None:
 
 # ------------------------------------------------------------------------------------ worker process
 class WorkerProc:
-    def __init__(self, topics: BenchTopics, group: str, instance: str, port: int, logdir: Path,
-                 extra_env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        topics: BenchTopics,
+        group: str,
+        instance: str,
+        port: int,
+        logdir: Path,
+        extra_env: dict[str, str],
+    ) -> None:
         self.port = port
         self.log_path = logdir / f"worker-{instance}-{uuid.uuid4().hex[:4]}.log"
         self._log = self.log_path.open("wb")
-        env = {**os.environ, **topics.env(), "RISKWATCH_KAFKA__CONSUMER_GROUP": group,
-               "RISKWATCH_WORKER__METRICS_PORT": str(port), **extra_env}
+        env = {
+            **os.environ,
+            **topics.env(),
+            "RISKWATCH_KAFKA__CONSUMER_GROUP": group,
+            "RISKWATCH_WORKER__METRICS_PORT": str(port),
+            **extra_env,
+        }
         self.env = extra_env
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streams.cli", "worker", "--instance-id", instance],
-            env=env, cwd=str(REPO), stdout=self._log, stderr=subprocess.STDOUT,
+            env=env,
+            cwd=str(REPO),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
         self.pid = self.proc.pid
 
@@ -129,10 +145,8 @@ class WorkerProc:
         for line in text.splitlines():
             if line and not line.startswith("#"):
                 k, _, v = line.rpartition(" ")
-                try:
+                with contextlib.suppress(ValueError):
                     out[k] = float(v)
-                except ValueError:
-                    pass
         return out
 
     def rss_mib(self) -> float:
@@ -174,8 +188,14 @@ def batch_stats(after: dict, before: dict) -> dict:
     }
 
 
-def wait_committed(progress: CommittedProgress, total: int, worker: WorkerProc, timeout: float,
-                   on_sample=None, interval: float = 0.5) -> list[tuple[float, int]]:
+def wait_committed(
+    progress: CommittedProgress,
+    total: int,
+    worker: WorkerProc,
+    timeout: float,
+    on_sample=None,
+    interval: float = 0.5,
+) -> list[tuple[float, int]]:
     samples: list[tuple[float, int]] = []
     deadline = time.monotonic() + timeout
     while True:
@@ -207,13 +227,25 @@ def rate_between(samples: list[tuple[float, int]], lo: float, hi: float) -> floa
 def percentile(sorted_vals: list[float], q: float) -> float:
     if not sorted_vals:
         return float("nan")
-    k = min(len(sorted_vals) - 1, max(0, int(round(q / 100.0 * (len(sorted_vals) - 1)))))
+    k = min(len(sorted_vals) - 1, max(0, round(q / 100.0 * (len(sorted_vals) - 1))))
     return sorted_vals[k]
 
 
-def run_latency(conf: dict, topics: BenchTopics, worker: WorkerProc, progress: CommittedProgress, *,
-                customers: int, rate: float, seconds: float, trigger_share: float, seed: int,
-                logdir: Path, grace: float = 120.0, label: str = "") -> dict:
+def run_latency(
+    conf: dict,
+    topics: BenchTopics,
+    worker: WorkerProc,
+    progress: CommittedProgress,
+    *,
+    customers: int,
+    rate: float,
+    seconds: float,
+    trigger_share: float,
+    seed: int,
+    logdir: Path,
+    grace: float = 120.0,
+    label: str = "",
+) -> dict:
     run_id = f"L{uuid.uuid4().hex[:6]}"
     rng = random.Random(seed)
     sent: dict[str, float] = {}
@@ -222,12 +254,23 @@ def run_latency(conf: dict, topics: BenchTopics, worker: WorkerProc, progress: C
     stop = threading.Event()
 
     alerts_hw = high_watermarks(conf, [topics.alerts], topics.partitions)
-    reader = Consumer(quiet({
-        **conf, "group.id": f"bench-lat-{run_id}", "enable.auto.commit": False,
-        "isolation.level": "read_committed", "fetch.wait.max.ms": 5, "fetch.min.bytes": 1,
-    }, "latency", logdir))
-    reader.assign([TopicPartition(topics.alerts, p, alerts_hw[(topics.alerts, p)])
-                   for p in range(topics.partitions)])
+    reader = Consumer(
+        quiet(
+            {
+                **conf,
+                "group.id": f"bench-lat-{run_id}",
+                "enable.auto.commit": False,
+                "isolation.level": "read_committed",
+                "fetch.wait.max.ms": 5,
+                "fetch.min.bytes": 1,
+            },
+            "latency",
+            logdir,
+        )
+    )
+    reader.assign(
+        [TopicPartition(topics.alerts, p, alerts_hw[(topics.alerts, p)]) for p in range(topics.partitions)]
+    )
     other_alerts = [0]
 
     def read() -> None:
@@ -240,10 +283,8 @@ def run_latency(conf: dict, topics: BenchTopics, worker: WorkerProc, progress: C
                 ids = a.get("trigger_event_ids") or []
                 if a.get("detector") == "large_value" and ids and ids[-1].startswith(run_id):
                     received.setdefault(ids[-1], now)
-                    try:
+                    with contextlib.suppress(KeyError, ValueError):
                         detected.setdefault(ids[-1], datetime.fromisoformat(a["detected_at"]).timestamp())
-                    except (KeyError, ValueError):
-                        pass
                 else:
                     other_alerts[0] += 1
 
@@ -251,10 +292,19 @@ def run_latency(conf: dict, topics: BenchTopics, worker: WorkerProc, progress: C
     th.start()
     time.sleep(1.0)  # reader assigned and fetching before the first event
 
-    producer = Producer(quiet({
-        **conf, "partitioner": "murmur2_random", "linger.ms": 1, "enable.idempotence": True,
-        "queue.buffering.max.messages": 2_000_000,
-    }, "latency", logdir))
+    producer = Producer(
+        quiet(
+            {
+                **conf,
+                "partitioner": "murmur2_random",
+                "linger.ms": 1,
+                "enable.idempotence": True,
+                "queue.buffering.max.messages": 2_000_000,
+            },
+            "latency",
+            logdir,
+        )
+    )
     m_before = worker.metrics()
     in_hw_before = sum(high_watermarks(conf, topics.inputs(), topics.partitions).values())
     cpu = CpuWatch({"worker": worker.pid, "broker": kafka_pid(), "bench": os.getpid()})
@@ -270,8 +320,9 @@ def run_latency(conf: dict, topics: BenchTopics, worker: WorkerProc, progress: C
             now = time.time()
             if trig_every and i % trig_every == trig_every // 2:
                 eid = f"{run_id}-x{i}"
-                v = tx_json(rng, c, eid, now, channel="cash", direction="credit",
-                            amount=rng.uniform(50_000, 60_000))
+                v = tx_json(
+                    rng, c, eid, now, channel="cash", direction="credit", amount=rng.uniform(50_000, 60_000)
+                )
                 sent[eid] = time.time()
                 n_trig += 1
             else:
@@ -333,11 +384,13 @@ def run_latency(conf: dict, topics: BenchTopics, worker: WorkerProc, progress: C
         "worker_cpu_us_per_event": 1e6 * cpu_stats.get("worker_cpu_s", 0) / max(1, total),
         "loadavg": loadavg(),
     }
-    log(f"latency {label} @ {rate:,.0f}/s: p50={res['p50_ms']:.1f} p95={res['p95_ms']:.1f} "
+    log(
+        f"latency {label} @ {rate:,.0f}/s: p50={res['p50_ms']:.1f} p95={res['p95_ms']:.1f} "
         f"p99={res['p99_ms']:.1f} max={res['max_ms']:.1f} ms (to detected_at p50/p99 "
         f"{res['produced_to_detected_ms'][50]:.0f}/{res['produced_to_detected_ms'][99]:.0f}, after "
         f"{res['detected_to_consumed_ms'][50]:.0f}/{res['detected_to_consumed_ms'][99]:.0f}), matched {len(lat)}/{n_trig}, kept_up={kept_up}, "
-        f"mean batch {res['batches']['mean_batch_size']:.0f} ev / {res['batches']['mean_batch_ms']:.1f} ms")
+        f"mean batch {res['batches']['mean_batch_size']:.0f} ev / {res['batches']['mean_batch_ms']:.1f} ms"
+    )
     return res
 
 
@@ -354,15 +407,30 @@ def main() -> int:
     ap.add_argument("--rates", default="10000,1000", help="offered rates for the latency phase")
     ap.add_argument("--latency-seconds", type=float, default=30.0)
     ap.add_argument("--trigger-share", type=float, default=0.02)
-    ap.add_argument("--small-wait-ms", default="10", help="batch waits (ms) for restarted-worker latency runs; '' = none")
-    ap.add_argument("--batch-max-events", type=int, default=None, help="RISKWATCH_WORKER__BATCH_MAX_EVENTS (default: settings)")
-    ap.add_argument("--metrics-port", type=int, default=int(os.environ.get("RISKWATCH_WORKER__METRICS_PORT", "59464")))
+    ap.add_argument(
+        "--small-wait-ms", default="10", help="batch waits (ms) for restarted-worker latency runs; '' = none"
+    )
+    ap.add_argument(
+        "--batch-max-events",
+        type=int,
+        default=None,
+        help="RISKWATCH_WORKER__BATCH_MAX_EVENTS (default: settings)",
+    )
+    ap.add_argument(
+        "--metrics-port", type=int, default=int(os.environ.get("RISKWATCH_WORKER__METRICS_PORT", "59464"))
+    )
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/rwbench"))
     ap.add_argument("--reuse", action="store_true", help="reuse preloaded topics of --workdir/manifest.json")
     ap.add_argument("--skip-bare", action="store_true")
     ap.add_argument("--skip-latency", action="store_true")
     ap.add_argument("--delete-topics", action="store_true", help="delete this run's topics at the end")
+    ap.add_argument(
+        "--report-only", action="store_true", help="print the table of --workdir/worker-results.json"
+    )
     args = ap.parse_args()
+    if args.report_only:
+        print_report(json.loads((args.workdir / "worker-results.json").read_text()))
+        return 0
     args.workdir.mkdir(parents=True, exist_ok=True)
     logdir = args.workdir / "logs"
     logdir.mkdir(exist_ok=True)
@@ -383,12 +451,22 @@ def main() -> int:
         prefix = f"bench-{uuid.uuid4().hex[:6]}"
         topics = make_bench_topics(conf, prefix, args.partitions)
         log(f"preloading {args.events:,} events for {args.customers:,} customers into {prefix}-*")
-        st = preload(conf, topics, customers=args.customers, events=args.events,
-                     contact_share=args.contact_share, days=args.days, seed=args.seed, run_id=prefix)
+        st = preload(
+            conf,
+            topics,
+            customers=args.customers,
+            events=args.events,
+            contact_share=args.contact_share,
+            days=args.days,
+            seed=args.seed,
+            run_id=prefix,
+        )
         pre = st.__dict__
-        log(f"preloaded {st.events:,} events ({st.bytes / 2**20:.0f} MiB) in {st.seconds:.1f}s "
+        log(
+            f"preloaded {st.events:,} events ({st.bytes / 2**20:.0f} MiB) in {st.seconds:.1f}s "
             f"= {st.events / st.seconds:,.0f} ev/s (tx {st.transactions:,}, contact {st.contact_changes:,}, "
-            f"profiles {st.profiles:,})")
+            f"profiles {st.profiles:,})"
+        )
         save_json(manifest_path, {"topics": topics.__dict__, "preload": pre})
     results["preload"] = pre
     hw = high_watermarks(conf, topics.inputs(), topics.partitions)
@@ -404,14 +482,17 @@ def main() -> int:
                 out = f"{topics.transactions}-bare-out"
                 create_topics(conf, {out: False}, topics.partitions)
                 cw = CpuWatch({"broker": kafka_pid(), "bench": os.getpid()})
-                res = bare_loop(conf, topics.inputs(), out, total, transactional=kind == "transactional",
-                                logdir=logdir)
+                res = bare_loop(
+                    conf, topics.inputs(), out, total, transactional=kind == "transactional", logdir=logdir
+                )
                 res["cpu"] = cw.stop()
                 res["loadavg"] = loadavg()
                 bare[kind].append(res)
-                log(f"bare loop {kind} #{r + 1}: {res['events']:,} ev in {res['seconds']:.2f}s = "
+                log(
+                    f"bare loop {kind} #{r + 1}: {res['events']:,} ev in {res['seconds']:.2f}s = "
                     f"{res['events_per_second']:,.0f} ev/s, {res['cpu_us_per_event']:.1f} us CPU/ev, "
-                    f"others using {res['cpu']['others_cores']:.2f} cores, load {res['loadavg']}")
+                    f"others using {res['cpu']['others_cores']:.2f} cores, load {res['loadavg']}"
+                )
         delete_topics(conf, [f"{topics.transactions}-bare-out"])
     results["bare"] = bare
 
@@ -425,8 +506,18 @@ def main() -> int:
         idle_rss = idle.rss_mib()
     finally:
         idle.stop()
-    delete_topics(conf, [empty.transactions, empty.contact_changes, empty.customer_profiles, empty.alerts,
-                         empty.customer_risk, empty.dead_letter, f"{idle_group}-customer-state-changelog"])
+    delete_topics(
+        conf,
+        [
+            empty.transactions,
+            empty.contact_changes,
+            empty.customer_profiles,
+            empty.alerts,
+            empty.customer_risk,
+            empty.dead_letter,
+            f"{idle_group}-customer-state-changelog",
+        ],
+    )
     log(f"idle worker RSS {idle_rss:.1f} MiB")
     results["idle_worker_rss_mib"] = idle_rss
 
@@ -478,10 +569,12 @@ def main() -> int:
             "samples": [(round(t - t_spawn, 2), c) for t, c in samples],
         }
         results["worker"] = wres
-        log(f"worker: {total:,} events committed {wres['spawn_to_all_committed_s']:.1f}s after spawn; "
+        log(
+            f"worker: {total:,} events committed {wres['spawn_to_all_committed_s']:.1f}s after spawn; "
             f"10-90% {wres['rate_10_to_90pct']:,.0f} ev/s; RSS {end_rss:.0f} MiB "
             f"({wres['bytes_per_customer_above_idle']:,.0f} B/customer above idle); "
-            f"{wres['worker_cpu_us_per_event']:.0f} us worker CPU/event; others {cpu['others_cores']:.2f} cores")
+            f"{wres['worker_cpu_us_per_event']:.0f} us worker CPU/event; others {cpu['others_cores']:.2f} cores"
+        )
         save_json(args.workdir / "worker-results.json", results)
 
         # ------------------------------------------------------------ 5. latency
@@ -489,26 +582,56 @@ def main() -> int:
         if not args.skip_latency:
             rates = [float(r) for r in args.rates.split(",") if r]
             for rate in rates:
-                lat_runs.append(run_latency(
-                    conf, topics, worker, progress, customers=customers, rate=rate,
-                    seconds=args.latency_seconds, trigger_share=args.trigger_share, seed=args.seed + int(rate),
-                    logdir=logdir, label="batch_max_wait_ms=default(50)"))
+                lat_runs.append(
+                    run_latency(
+                        conf,
+                        topics,
+                        worker,
+                        progress,
+                        customers=customers,
+                        rate=rate,
+                        seconds=args.latency_seconds,
+                        trigger_share=args.trigger_share,
+                        seed=args.seed + int(rate),
+                        logdir=logdir,
+                        label="batch_max_wait_ms=default(50)",
+                    )
+                )
                 save_json(args.workdir / "worker-results.json", {**results, "latency": lat_runs})
             for wait in [w for w in args.small_wait_ms.split(",") if w]:
                 worker.stop()
                 env = {**base_env, "RISKWATCH_WORKER__BATCH_MAX_WAIT_MS": wait}
                 worker = WorkerProc(topics, group, "bench-w1", args.metrics_port, logdir, env)
                 ready_s = worker.wait_ready(600)
-                restore = re.findall(r"restored (\d+) state records for partitions \[[^\]]*\] in ([\d.]+)s",
-                                     worker.tail(200))
-                results.setdefault("restarts", []).append({
-                    "ready_after_spawn_s": ready_s, "restore_log": restore, "rss_after_restore_mib": worker.rss_mib()})
-                log(f"restarted worker with batch wait {wait} ms: ready after {ready_s:.1f}s, restore {restore}")
+                restore = re.findall(
+                    r"restored (\d+) state records for partitions \[[^\]]*\] in ([\d.]+)s", worker.tail(200)
+                )
+                results.setdefault("restarts", []).append(
+                    {
+                        "ready_after_spawn_s": ready_s,
+                        "restore_log": restore,
+                        "rss_after_restore_mib": worker.rss_mib(),
+                    }
+                )
+                log(
+                    f"restarted worker with batch wait {wait} ms: ready after {ready_s:.1f}s, restore {restore}"
+                )
                 for rate in rates:
-                    lat_runs.append(run_latency(
-                        conf, topics, worker, progress, customers=customers, rate=rate,
-                        seconds=args.latency_seconds, trigger_share=args.trigger_share,
-                        seed=args.seed + int(rate) + 7, logdir=logdir, label=f"batch_max_wait_ms={wait}"))
+                    lat_runs.append(
+                        run_latency(
+                            conf,
+                            topics,
+                            worker,
+                            progress,
+                            customers=customers,
+                            rate=rate,
+                            seconds=args.latency_seconds,
+                            trigger_share=args.trigger_share,
+                            seed=args.seed + int(rate) + 7,
+                            logdir=logdir,
+                            label=f"batch_max_wait_ms={wait}",
+                        )
+                    )
                     save_json(args.workdir / "worker-results.json", {**results, "latency": lat_runs})
         results["latency"] = lat_runs
         results["worker_rss_end_of_run_mib"] = worker.rss_mib()
@@ -518,9 +641,18 @@ def main() -> int:
         results["worker_exit_code"] = rc
         save_json(args.workdir / "worker-results.json", results)
     if args.delete_topics:
-        delete_topics(conf, [topics.transactions, topics.contact_changes, topics.customer_profiles,
-                             topics.alerts, topics.customer_risk, topics.dead_letter,
-                             f"{group}-customer-state-changelog"])
+        delete_topics(
+            conf,
+            [
+                topics.transactions,
+                topics.contact_changes,
+                topics.customer_profiles,
+                topics.alerts,
+                topics.customer_risk,
+                topics.dead_letter,
+                f"{group}-customer-state-changelog",
+            ],
+        )
     print_report(results)
     return 0
 
@@ -529,56 +661,86 @@ def print_report(r: dict) -> None:
     print()
     print(hardware())
     pre = r["preload"]
-    print(f"preload: {pre['events']:,} events, {pre['customers']:,} customers "
-          f"({pre['transactions']:,} tx, {pre['contact_changes']:,} contact changes, {pre['profiles']:,} profiles)")
+    print(
+        f"preload: {pre['events']:,} events, {pre['customers']:,} customers "
+        f"({pre['transactions']:,} tx, {pre['contact_changes']:,} contact changes, {pre['profiles']:,} profiles)"
+    )
     print()
-    bare_p = [x["events_per_second"] for x in r["bare"]["plain"]]
-    bare_t = [x["events_per_second"] for x in r["bare"]["transactional"]]
+    bare_p = [x["events_per_second"] for x in r.get("bare", {}).get("plain", [])]
+    bare_t = [x["events_per_second"] for x in r.get("bare", {}).get("transactional", [])]
     ceiling = statistics.median(bare_p) if bare_p else float("nan")
     w = r.get("worker", {})
     print(f"{'throughput (events/s)':<52}{'median':>10}{'runs':>26}{'% of bare':>11}")
     print("-" * 99)
     if bare_p:
-        print(f"{'bare confluent loop, plain commit':<52}{ceiling:>10,.0f}{', '.join(f'{x:,.0f}' for x in bare_p):>26}{100.0:>10.0f}%")
+        print(
+            f"{'bare confluent loop, plain commit':<52}{ceiling:>10,.0f}{', '.join(f'{x:,.0f}' for x in bare_p):>26}{100.0:>10.0f}%"
+        )
     if bare_t:
         mt = statistics.median(bare_t)
-        print(f"{'bare confluent loop, 1 transaction per batch':<52}{mt:>10,.0f}{', '.join(f'{x:,.0f}' for x in bare_t):>26}{100 * mt / ceiling:>10.1f}%")
+        print(
+            f"{'bare confluent loop, 1 transaction per batch':<52}{mt:>10,.0f}{', '.join(f'{x:,.0f}' for x in bare_t):>26}{100 * mt / ceiling:>10.1f}%"
+        )
     if w:
-        for k, label in (("rate_10_to_90pct", "riskwatch worker, 10%->90% of backlog"),
-                         ("rate_first_commit_to_end", "riskwatch worker, first commit -> end"),
-                         ("rate_from_spawn", "riskwatch worker, process spawn -> end")):
+        for k, label in (
+            ("rate_10_to_90pct", "riskwatch worker, 10%->90% of backlog"),
+            ("rate_first_commit_to_end", "riskwatch worker, first commit -> end"),
+            ("rate_from_spawn", "riskwatch worker, process spawn -> end"),
+        ):
             print(f"{label:<52}{w[k]:>10,.0f}{'1':>26}{100 * w[k] / ceiling:>10.1f}%")
         print()
-        print(f"worker: {w['events']:,} events in {w['spawn_to_all_committed_s']:.1f}s after spawn "
-              f"(ready {w['ready_after_spawn_s']:.1f}s), {w['worker_cpu_us_per_event']:.0f} us worker CPU/event, "
-              f"{w['broker_cpu_us_per_event']:.0f} us broker CPU/event, other processes {w['cpu']['others_cores']:.2f} cores")
+        print(
+            f"worker: {w['events']:,} events in {w['spawn_to_all_committed_s']:.1f}s after spawn "
+            f"(ready {w['ready_after_spawn_s']:.1f}s), {w['worker_cpu_us_per_event']:.0f} us worker CPU/event, "
+            f"{w['broker_cpu_us_per_event']:.0f} us broker CPU/event, other processes {w['cpu']['others_cores']:.2f} cores"
+        )
         b = w["batches"]
-        print(f"        {b['batches']:.0f} batches, mean {b['mean_batch_size']:.0f} events / {b['mean_batch_ms']:.0f} ms; "
-              f"changelog {b['state_bytes_written'] / 2**20:,.0f} MiB = {b['state_bytes_per_event']:,.0f} B/event; "
-              f"alerts {w['alerts']:,.0f}, dead letters {w['dead_letters']:,.0f}")
-        print(f"        RSS idle {r['idle_worker_rss_mib']:.0f} MiB, end {w['rss_end_mib']:.0f} MiB, peak {w['vmhwm_mib']:.0f} MiB; "
-              f"customers in state {w['customers_in_state']:,.0f}; "
-              f"{w['bytes_per_customer_total']:,.0f} B/customer (total RSS), "
-              f"{w['bytes_per_customer_above_idle']:,.0f} B/customer (above idle)")
+        print(
+            f"        {b['batches']:.0f} batches, mean {b['mean_batch_size']:.0f} events / {b['mean_batch_ms']:.0f} ms; "
+            f"changelog {b['state_bytes_written'] / 2**20:,.0f} MiB = {b['state_bytes_per_event']:,.0f} B/event; "
+            f"alerts {w['alerts']:,.0f}, dead letters {w['dead_letters']:,.0f}"
+        )
+        print(
+            f"        RSS idle {r['idle_worker_rss_mib']:.0f} MiB, end {w['rss_end_mib']:.0f} MiB, peak {w['vmhwm_mib']:.0f} MiB; "
+            f"customers in state {w['customers_in_state']:,.0f}; "
+            f"{w['bytes_per_customer_total']:,.0f} B/customer (total RSS), "
+            f"{w['bytes_per_customer_above_idle']:,.0f} B/customer (above idle)"
+        )
     for rs in r.get("restarts", []):
-        print(f"restart: ready {rs['ready_after_spawn_s']:.1f}s after spawn, restore {rs['restore_log']}, "
-              f"RSS after restore {rs['rss_after_restore_mib']:.0f} MiB")
+        print(
+            f"restart: ready {rs['ready_after_spawn_s']:.1f}s after spawn, restore {rs['restore_log']}, "
+            f"RSS after restore {rs['rss_after_restore_mib']:.0f} MiB"
+        )
     lat = r.get("latency", [])
     if lat:
         print()
-        print(f"{'latency, event produced -> alert consumed (ms)':<34}{'offered':>9}{'achieved':>10}{'p50':>8}{'p95':>8}"
-              f"{'p99':>8}{'max':>8}{'matched':>13}{'kept up':>8}{'batch ev/ms':>13}{'w.CPU':>7}")
+        print(
+            f"{'latency, event produced -> alert consumed (ms)':<34}{'offered':>9}{'achieved':>10}{'p50':>8}{'p95':>8}"
+            f"{'p99':>8}{'max':>8}{'matched':>13}{'drain s':>8}{'batch ev/ms':>13}{'w.CPU':>7}"
+        )
         print("-" * 126)
+        print(
+            "(drain s: seconds after the last produced event until the worker had committed everything;"
+            " >0.5 s means the offered rate was not sustained)"
+        )
         for x in lat:
             b = x["batches"]
-            print(f"{x['label']:<34}{x['offered_rate']:>9,.0f}{x['achieved_offer_rate']:>10,.0f}{x['p50_ms']:>8.0f}"
-                  f"{x['p95_ms']:>8.0f}{x['p99_ms']:>8.0f}{x['max_ms']:>8.0f}{x['matched']:>7,}/{x['triggers']:<5,}"
-                  f"{'yes' if x['kept_up'] else 'NO':>8}{b['mean_batch_size']:>7.0f}/{b['mean_batch_ms']:<5.0f}"
-                  f"{x['cpu'].get('worker_cpu_s', 0) / x['cpu']['wall_s']:>7.2f}")
-            pd = "/".join(f"{x['produced_to_detected_ms'][q]:.0f}" for q in (50, 95, 99))
-            dc = "/".join(f"{x['detected_to_consumed_ms'][q]:.0f}" for q in (50, 95, 99))
-            print(f"{'':<34}split at detected_at: produced->detected p50/p95/p99 = {pd} ms, "
-                  f"detected->consumed {dc} ms; others {x['cpu']['others_cores']:.2f} cores, load {x['loadavg']}")
+            print(
+                f"{x['label']:<34}{x['offered_rate']:>9,.0f}{x['achieved_offer_rate']:>10,.0f}{x['p50_ms']:>8.0f}"
+                f"{x['p95_ms']:>8.0f}{x['p99_ms']:>8.0f}{x['max_ms']:>8.0f}{x['matched']:>7,}/{x['triggers']:<5,}"
+                f"{x['drain_after_produce_end_s'] if x['kept_up'] else float('inf'):>8.1f}"
+                f"{b['mean_batch_size']:>7.0f}/{b['mean_batch_ms']:<5.0f}"
+                f"{x['cpu'].get('worker_cpu_s', 0) / x['cpu']['wall_s']:>7.2f}"
+            )
+            # keys are ints in memory, strings after a JSON round trip (--report-only)
+            ptd = {str(k): v for k, v in x["produced_to_detected_ms"].items()}
+            dtc = {str(k): v for k, v in x["detected_to_consumed_ms"].items()}
+            pd = "/".join(f"{ptd[q]:.0f}" for q in ("50", "95", "99"))
+            dc = "/".join(f"{dtc[q]:.0f}" for q in ("50", "95", "99"))
+            print(
+                f"{'':<34}split at detected_at: produced->detected p50/p95/p99 = {pd} ms, "
+                f"detected->consumed {dc} ms; others {x['cpu']['others_cores']:.2f} cores, load {x['loadavg']}"
+            )
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import cid, contact_json, hardware, profile_json, tx_json  # noqa: E402
+from _common import cid, contact_json, hardware, profile_json, tx_json
 
 
 def synthetic(customers: int, events: int, contact_share: float, days: float, seed: int, run_id: str):
@@ -42,7 +42,13 @@ def synthetic(customers: int, events: int, contact_share: float, days: float, se
     start = datetime(2025, 3, 3, tzinfo=CST).timestamp()
     out = []
     for i in range(customers):
-        out.append((cid(i).encode(), profile_json(rng, i, f"{run_id}-p{i}", start + i * 0.01).encode(), "customer_profile"))
+        out.append(
+            (
+                cid(i).encode(),
+                profile_json(rng, i, f"{run_id}-p{i}", start + i * 0.01).encode(),
+                "customer_profile",
+            )
+        )
     n_rest = max(0, events - customers)
     span = days * 86400.0
     t_start = start + 3600.0
@@ -50,7 +56,9 @@ def synthetic(customers: int, events: int, contact_share: float, days: float, se
         i = rng.randrange(customers)
         ts = t_start + span * j / max(1, n_rest)
         if rng.random() < contact_share:
-            out.append((cid(i).encode(), contact_json(rng, i, f"{run_id}-c{j}", ts).encode(), "contact_change"))
+            out.append(
+                (cid(i).encode(), contact_json(rng, i, f"{run_id}-c{j}", ts).encode(), "contact_change")
+            )
         else:
             out.append((cid(i).encode(), tx_json(rng, i, f"{run_id}-t{j}", ts).encode(), "transaction"))
     return out
@@ -79,12 +87,18 @@ def main() -> int:
     print(hardware())
     t = time.perf_counter()
     msgs = synthetic(args.customers, args.events, args.contact_share, args.days, args.seed, "prof")
-    print(f"generated {len(msgs):,} events for {args.customers:,} customers in {time.perf_counter() - t:.1f}s")
+    print(
+        f"generated {len(msgs):,} events for {args.customers:,} customers in {time.perf_counter() - t:.1f}s"
+    )
     settings = load_settings()
     engine = RiskEngine(settings.detection)
     parts = {p: PartitionState(engine) for p in range(args.partitions)}
     procs = {p: Processor(engine, s) for p, s in parts.items()}
-    topic = {"transaction": "transactions", "contact_change": "contact-changes", "customer_profile": "customer-profiles"}
+    topic = {
+        "transaction": "transactions",
+        "contact_change": "contact-changes",
+        "customer_profile": "customer-profiles",
+    }
 
     timing = {"handle": 0.0, "emit": 0.0, "changelog": 0.0}
     changelog_bytes = 0
@@ -100,8 +114,11 @@ def main() -> int:
             results = []
             for k, (key, value, etype) in enumerate(batch):
                 p = hash(key) % args.partitions
-                results.append(procs[p].handle(value, source=topic[etype], partition=p, offset=b + k,
-                                               key=key, expected_type=etype))
+                results.append(
+                    procs[p].handle(
+                        value, source=topic[etype], partition=p, offset=b + k, key=key, expected_type=etype
+                    )
+                )
             t1 = pc()
             for r in results:
                 for a in r.alerts:
@@ -132,22 +149,31 @@ def main() -> int:
     n = len(msgs)
     customers = sum(len(s) for s in parts.values())
     print()
-    print(f"{'per-event cost of the worker batch body' + (' (under cProfile)' if prof else ''):<48}{'us/event':>10}{'share':>8}")
+    print(
+        f"{'per-event cost of the worker batch body' + (' (under cProfile)' if prof else ''):<48}{'us/event':>10}{'share':>8}"
+    )
     print("-" * 66)
     tot = sum(timing.values())
-    for k, label in (("handle", "Processor.handle (parse + detectors)"), ("emit", "alerts/risk model_dump_json"),
-                     ("changelog", "changelog: take_dirty (state_to_json+dumps)")):
+    for k, label in (
+        ("handle", "Processor.handle (parse + detectors)"),
+        ("emit", "alerts/risk model_dump_json"),
+        ("changelog", "changelog: take_dirty (state_to_json+dumps)"),
+    ):
         print(f"{label:<48}{1e6 * timing[k] / n:>10.1f}{100 * timing[k] / tot:>7.0f}%")
     print(f"{'total':<48}{1e6 * tot / n:>10.1f}   -> {n / tot:,.0f} events/s on one core")
-    print(f"changelog: {changelog_records:,} records for {n:,} events ({changelog_records / n:.2f}/event), "
-          f"{changelog_bytes / 2**20:,.0f} MiB, {changelog_bytes / max(1, changelog_records):,.0f} B/record; "
-          f"alerts {alerts:,}; customers {customers:,}")
+    print(
+        f"changelog: {changelog_records:,} records for {n:,} events ({changelog_records / n:.2f}/event), "
+        f"{changelog_bytes / 2**20:,.0f} MiB, {changelog_bytes / max(1, changelog_records):,.0f} B/record; "
+        f"alerts {alerts:,}; customers {customers:,}"
+    )
     if args.memory:
-        cur, peak = tracemalloc.get_traced_memory()
+        cur, _peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        print(f"tracemalloc: {cur / 2**20:.0f} MiB live Python objects at the end -> {cur / max(1, customers):,.0f} "
-              f"B/customer (includes the {n:,} generated messages: "
-              f"{sum(len(v) + len(k) + 66 for k, v, _ in msgs) / 2**20:.0f} MiB of bytes)")
+        print(
+            f"tracemalloc: {cur / 2**20:.0f} MiB live Python objects at the end -> {cur / max(1, customers):,.0f} "
+            f"B/customer (includes the {n:,} generated messages: "
+            f"{sum(len(v) + len(k) + 66 for k, v, _ in msgs) / 2**20:.0f} MiB of bytes)"
+        )
     if prof:
         out = io.StringIO()
         pstats.Stats(prof, stream=out).strip_dirs().sort_stats(args.sort).print_stats(args.top)
