@@ -70,6 +70,8 @@ from _common import (
 )
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+from config.settings import WorkerSettings
+
 
 def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
@@ -594,7 +596,7 @@ def main() -> int:
                         trigger_share=args.trigger_share,
                         seed=args.seed + int(rate),
                         logdir=logdir,
-                        label="batch_max_wait_ms=default(50)",
+                        label=f"batch_max_wait_ms=default({WorkerSettings().batch_max_wait_ms})",
                     )
                 )
                 save_json(args.workdir / "worker-results.json", {**results, "latency": lat_runs})

@@ -12,16 +12,9 @@ from scenarios.events import DAY, HOUR, Ev, EventFactory, local_day_start
 from scenarios.limits import Limits
 from scenarios.normal import contact_value
 from scenarios.population import Customer
+from schemas.outputs import DETECTOR_NAMES
 
-KINDS = (
-    "amount_spike",
-    "velocity_spike",
-    "contact_change_burst",
-    "account_takeover",
-    "structuring",
-    "large_value",
-    "tier_limit",
-)
+KINDS = DETECTOR_NAMES  # one injected pattern kind per detector
 
 
 @dataclass(slots=True)

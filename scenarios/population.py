@@ -9,19 +9,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from config.detection import ScorecardSettings
 from scenarios.limits import Limits
 
-HIGH_INDUSTRIES = ("gambling", "cryptocurrency", "money_services", "precious_metals", "arms", "shell_company")
-MEDIUM_INDUSTRIES = (
-    "real_estate",
-    "construction",
-    "retail",
-    "hospitality",
-    "logistics",
-    "trading",
-    "automotive",
-)
-LOW_INDUSTRIES = ("utilities", "education", "healthcare", "manufacturing", "government", "agriculture")
+
+def _industries(tier: str) -> tuple[str, ...]:
+    """The default industry-risk table of the settings, so the generator and the scorecard never disagree."""
+    table = ScorecardSettings().industry_risk
+    return tuple(name for name, t in table.items() if t == tier)
+
+
+HIGH_INDUSTRIES = _industries("high")
+MEDIUM_INDUSTRIES = _industries("medium")
+LOW_INDUSTRIES = _industries("low")
 CASH_HEAVY_INDUSTRIES = frozenset({"retail", "hospitality", "agriculture", "precious_metals", "automotive"})
 
 #: (tier archetype, share) per segment; the scorecard decides the real tier.
