@@ -7,6 +7,7 @@ file of history and on the live topics. State lives behind ``StateStore``; the p
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,6 +19,8 @@ from schemas.events import EventError, parse_event_json
 from schemas.outputs import Alert, CustomerRisk, DeadLetter
 
 MAX_RAW_CHARS = 65536
+
+log = logging.getLogger("riskwatch.processor")
 
 
 class StateStore(Protocol):
@@ -51,6 +54,8 @@ class MemoryStateStore:
 
 def reject_category(error: str) -> str:
     """A small fixed set of reasons for the ``events_rejected_total`` metric (labels must stay few)."""
+    if error.startswith("internal:"):
+        return "internal_error"
     if "is not valid JSON" in error:
         return "invalid_json"
     if error.startswith("currency: no conversion rate"):
@@ -139,7 +144,20 @@ class Processor:
             state = self.store.get(event.customer_id)
             if state is None:
                 state = self.engine.new_state(event.customer_id)
-            outcome = self.engine.process(state, event, self.clock())
+            try:
+                outcome = self.engine.process(state, event, self.clock())
+            except EventError:
+                raise
+            except Exception as exc:  # a bug must not stop the stream: dead-letter the event, log, count
+                log.exception(
+                    "internal error on event %s of customer %s (%s); sent to the dead-letter output",
+                    event.event_id,
+                    event.customer_id,
+                    type(exc).__name__,
+                )
+                raise EventError(
+                    f"internal: {type(exc).__name__} while processing event {event.event_id}; see the worker log"
+                ) from None
         except EventError as exc:
             dl = make_dead_letter(
                 raw,

@@ -84,3 +84,21 @@ def test_contact_values_never_reach_a_dead_letter_reason(processor: Processor) -
     result = processor.handle(raw, source="contact-changes", key=b"c-1")
     assert result.dead_letter is not None
     assert "138" not in result.dead_letter.error
+
+
+def test_a_bug_in_detection_dead_letters_the_event_and_the_stream_goes_on(
+    processor: Processor, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(processor.engine, "process", broken)
+    result = processor.handle(_tx(), source="transactions", partition=1, offset=7, key=b"c-1")
+    assert result.dead_letter is not None
+    assert reject_category(result.dead_letter.error) == "internal_error"
+    assert "ZeroDivisionError" in result.dead_letter.error
+    assert "internal error on event t-1" in caplog.text
+    monkeypatch.undo()
+    assert [
+        a.detector for a in processor.handle(_tx(event_id="t-2"), source="transactions", key=b"c-1").alerts
+    ] == ["large_value"]
