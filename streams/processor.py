@@ -116,11 +116,17 @@ def make_dead_letter(
 
 class Processor:
     def __init__(
-        self, engine: RiskEngine, store: StateStore, clock: Callable[[], datetime] = utc_now
+        self,
+        engine: RiskEngine,
+        store: StateStore,
+        clock: Callable[[], datetime] = utc_now,
+        partition_of: Callable[[str], int] | None = None,
     ) -> None:
         self.engine = engine
         self.store = store
         self.clock = clock
+        # where Kafka's default partitioner puts a customer: checked on each customer's first event here
+        self.partition_of = partition_of
 
     def handle(
         self,
@@ -143,6 +149,14 @@ class Processor:
                 )
             state = self.store.get(event.customer_id)
             if state is None:
+                if self.partition_of is not None and partition is not None:
+                    expected = self.partition_of(event.customer_id)
+                    if expected != partition:
+                        raise EventError(
+                            f"key: customer_id belongs on partition {expected} under Kafka's murmur2 "
+                            f"partitioner, not {partition}; the producer must partition with murmur2 "
+                            "(confluent-kafka: partitioner=murmur2_random)"
+                        )
                 state = self.engine.new_state(event.customer_id)
             try:
                 outcome = self.engine.process(state, event, self.clock())

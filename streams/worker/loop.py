@@ -29,6 +29,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 
 from config.settings import Settings
 from detectors.engine import RiskEngine
+from streams.partitioning import kafka_partition
 from streams.processor import Processor, Result, reject_category, utc_now
 from streams.worker.health import Health
 from streams.worker.metrics import WorkerMetrics
@@ -87,6 +88,7 @@ class Worker:
         # where each assigned input partition starts (committed offset, or 0): "caught up" before any fetch
         self._committed: dict[tuple[str, int], int] = {}
         self.assigned: set[tuple[str, int]] = set()
+        self.partition_count = 0  # of every input topic, known once the topics are checked at start
         self._next_lag_update = 0.0
         base = settings.kafka.client_config()
         self._base = base
@@ -280,11 +282,17 @@ class Worker:
     def _new_partition_state(self) -> PartitionState:
         return PartitionState(self.engine, self.options.max_decoded_customers_per_partition)
 
+    def _new_processor(self, store: PartitionState) -> Processor:
+        count = self.partition_count
+        return Processor(
+            self.engine, store, self.clock, partition_of=lambda cid: kafka_partition(cid.encode(), count)
+        )
+
     def _processor(self, partition: int) -> Processor:
         processor = self.processors.get(partition)
         if processor is None:
             store = self.partitions.setdefault(partition, self._new_partition_state())
-            processor = self.processors[partition] = Processor(self.engine, store, self.clock)
+            processor = self.processors[partition] = self._new_processor(store)
         return processor
 
     def _recover(self, exc: KafkaException) -> None:
@@ -359,7 +367,7 @@ class Worker:
         self.restorer.unassign()
         for p, store in stores.items():
             self.partitions[p] = store
-            self.processors[p] = Processor(self.engine, store, self.clock)
+            self.processors[p] = self._new_processor(store)
         elapsed = time.perf_counter() - started
         self.metrics.state_restore_seconds.observe(elapsed)
         log.info("restored %d state records for partitions %s in %.2fs", records, partitions, elapsed)
@@ -379,6 +387,7 @@ class Worker:
         if len(counts) != 1:
             raise WorkerError(f"input topics are not co-partitioned: partition counts {sorted(counts)}")
         partitions = counts.pop()
+        self.partition_count = partitions
         existing = metadata.topics.get(self.changelog)
         if existing is not None and existing.error is None:
             if len(existing.partitions) != partitions:

@@ -26,6 +26,7 @@ from confluent_kafka.admin import AdminClient
 
 from config.settings import Settings
 from scenarios.generator import ScenarioConfig, generate
+from streams.partitioning import kafka_partition
 from streams.replay import replay_file
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -402,12 +403,20 @@ def test_bad_input_goes_to_dead_letter_and_is_counted(kafka_conf, topics, worker
     ]
     for topic, key, value in bad:
         producer.produce(topic, key=key, value=value)
+    # partitioned with another hash than Kafka's murmur2 (e.g. confluent-kafka's default CRC32)
+    misplaced = (kafka_partition(b"c-9", PARTITIONS) + 1) % PARTITIONS
+    producer.produce(
+        topics["transactions"],
+        key=b"c-9",
+        value=json.dumps({**good, "event_id": "b-6", "customer_id": "c-9"}).encode(),
+        partition=misplaced,
+    )
     producer.produce(topics["transactions"], key=b"c-1", value=json.dumps(good).encode())
     assert producer.flush(30) == 0
     wait_for(committed_everything(kafka_conf, group_id, topics), WAIT_SECONDS, "all input committed", w)
     w.assert_running()
-    letters = read_all(kafka_conf, topics["dead_letter"], expected=len(bad))
-    assert len(letters) == len(bad)
+    letters = read_all(kafka_conf, topics["dead_letter"], expected=len(bad) + 1)
+    assert len(letters) == len(bad) + 1
     errors = sorted(d["error"] for d in letters)
     assert any(e.startswith("amount:") for e in errors)
     assert any(e.startswith("currency:") for e in errors)
@@ -428,4 +437,5 @@ def test_bad_input_goes_to_dead_letter_and_is_counted(kafka_conf, topics, worker
         for line in metrics.splitlines()
         if line.startswith("riskwatch_events_rejected_total{")
     )
-    assert rejected == len(bad)
+    assert rejected == len(bad) + 1
+    assert any("murmur2" in d["error"] and d["partition"] == misplaced for d in letters)

@@ -102,3 +102,18 @@ def test_a_bug_in_detection_dead_letters_the_event_and_the_stream_goes_on(
     assert [
         a.detector for a in processor.handle(_tx(event_id="t-2"), source="transactions", key=b"c-1").alerts
     ] == ["large_value"]
+
+
+def test_a_customer_on_the_wrong_partition_is_a_dead_letter() -> None:
+    placed = Processor(
+        RiskEngine(load_settings().detection),
+        MemoryStateStore(),
+        clock=lambda: FIXED,
+        partition_of=lambda customer_id: 2,
+    )
+    wrong = placed.handle(_tx(), source="transactions", partition=5, offset=1, key=b"c-1")
+    assert wrong.dead_letter is not None
+    assert "belongs on partition 2" in wrong.dead_letter.error
+    assert reject_category(wrong.dead_letter.error) == "key_mismatch"
+    right = placed.handle(_tx(), source="transactions", partition=2, offset=2, key=b"c-1")
+    assert [a.detector for a in right.alerts] == ["large_value"]
