@@ -20,6 +20,7 @@ from detectors.observation import Observation, TxObservation
 
 class AmountSpike(Detector[None]):
     name = "amount_spike"
+    kinds = frozenset({"transaction"})
 
     def __init__(self, settings: AmountSpikeSettings) -> None:
         self.s = settings

@@ -21,6 +21,8 @@ NO_FINDINGS: list[Finding] = []
 
 class Detector(ABC, Generic[S]):
     name: ClassVar[str]
+    #: which observations ``update`` can act on; the engine calls it for these kinds only
+    kinds: ClassVar[frozenset[str]] = frozenset({"transaction", "contact_change"})
     #: Findings with the same dedup key within this many seconds of event time are one pattern.
     cooldown_seconds: int = 0
 

@@ -18,6 +18,7 @@ from detectors.window import EventWindow
 
 class ContactChangeBurst(Detector[EventWindow]):
     name = "contact_change_burst"
+    kinds = frozenset({"contact_change"})
 
     def __init__(self, settings: ContactChangeBurstSettings, allowed_lateness_seconds: int) -> None:
         self.s = settings

@@ -79,6 +79,11 @@ class RiskEngine:
         self._rates = dict(settings.fx_rates_to_base)
         self._hash_key = settings.contact_hash_key.get_secret_value().encode()
         self._debit_window = settings.amount_spike.baseline_window_events
+        self._updates = {
+            kind: [(d.name, d.update) for d in self.detectors if kind in d.kinds]
+            for kind in ("transaction", "contact_change")
+        }
+        self._day: tuple[float, float, str] = (0.0, 0.0, "")
         self._cooldowns = {d.name: d.cooldown_seconds for d in self.detectors}
         self._longest_cooldown = max(self._cooldowns.values())
 
@@ -150,7 +155,7 @@ class RiskEngine:
             return TxObservation(
                 event_id=event.event_id,
                 ts=ts,
-                day=event.timestamp.astimezone(self._tz).date().isoformat(),
+                day=self._reporting_day(event.timestamp, ts),
                 amount=amount,
                 amount_f=amount_f,
                 debit=event.direction == "debit",
@@ -165,6 +170,18 @@ class RiskEngine:
         return ContactObservation(
             event_id=event.event_id, ts=ts, field=event.field, value_hash=value_hash, channel=event.channel
         )
+
+    def _reporting_day(self, timestamp: datetime, ts: float) -> str:
+        """The calendar day in the reporting time zone; the last day's bounds are cached, since most events
+        of a stream fall on the same day."""
+        start, end, day = self._day
+        if start <= ts < end:
+            return day
+        local = timestamp.astimezone(self._tz)
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        next_midnight = midnight + timedelta(days=1)  # wall-clock arithmetic: the next local midnight
+        self._day = (midnight.timestamp(), next_midnight.timestamp(), local.date().isoformat())
+        return self._day[2]
 
     def process(
         self,
@@ -186,8 +203,9 @@ class RiskEngine:
         state.events_processed += 1
 
         findings: list[Finding] = []
-        for detector in self.detectors:
-            found = detector.update(state.detectors[detector.name], obs, ctx)
+        states = state.detectors
+        for name, update in self._updates[obs.kind]:
+            found = update(states[name], obs, ctx)
             if found:
                 findings.extend(found)
 

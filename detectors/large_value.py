@@ -34,6 +34,7 @@ class LargeValue(Detector[dict[str, DayTotal]]):
     """State: ``"kind|direction|day"`` -> that day's running total, for the last few days only."""
 
     name = "large_value"
+    kinds = frozenset({"transaction"})
 
     def __init__(self, settings: LargeValueSettings) -> None:
         self.s = settings

@@ -18,6 +18,7 @@ class Structuring(Detector[dict[str, EventWindow]]):
     """State: one window per direction (deposits and withdrawals are structured separately)."""
 
     name = "structuring"
+    kinds = frozenset({"transaction"})
 
     def __init__(
         self, settings: StructuringSettings, cash_threshold_base: Decimal, allowed_lateness_seconds: int

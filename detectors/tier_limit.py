@@ -20,6 +20,7 @@ class TierLimit(Detector[dict[str, list[Any]]]):
     """State: reporting day -> [debit total as decimal string, event ids over the limit so far]."""
 
     name = "tier_limit"
+    kinds = frozenset({"transaction"})
 
     def __init__(self, settings: TierLimitSettings) -> None:
         self.s = settings

@@ -30,6 +30,7 @@ class VelocityState:
 
 class VelocitySpike(Detector[VelocityState]):
     name = "velocity_spike"
+    kinds = frozenset({"transaction"})
 
     def __init__(self, settings: VelocitySpikeSettings, allowed_lateness_seconds: int) -> None:
         self.s = settings

@@ -121,3 +121,21 @@ def test_redelivered_event_counts_once() -> None:
     assert (
         alerts([tx(half, channel="cash", event_id="same"), tx(half, channel="cash", event_id="same")]) == []
     )
+
+
+def test_reporting_day_cache_follows_local_midnight_in_both_directions() -> None:
+    from datetime import datetime
+
+    from config.settings import load_settings
+    from detectors.engine import RiskEngine
+
+    engine = RiskEngine(load_settings().detection)
+    for text, day in [
+        ("2026-03-01T15:59:59+00:00", "2026-03-01"),  # 23:59:59 in Shanghai
+        ("2026-03-01T16:00:00+00:00", "2026-03-02"),  # midnight in Shanghai
+        ("2026-03-01T15:59:59+00:00", "2026-03-01"),  # back across the boundary (a late event)
+        ("2026-03-02T01:00:00+08:00", "2026-03-02"),
+        ("2026-02-28T23:30:00-05:00", "2026-03-01"),
+    ]:
+        when = datetime.fromisoformat(text)
+        assert engine._reporting_day(when, when.timestamp()) == day
