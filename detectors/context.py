@@ -76,7 +76,6 @@ class CustomerContext:
     factors: dict[str, float] = field(default_factory=dict)
     has_profile: bool = False
     profile_ts: float | None = None
-    watermark: float | None = None
     # counterparty id -> [payments so far, last amount, last event time, largest amount]; insertion order is
     # recency (LRU)
     counterparties: dict[str, list[float]] = field(default_factory=dict)
@@ -106,7 +105,6 @@ class CustomerContext:
             "factors": dict(self.factors),
             "has_profile": self.has_profile,
             "profile_ts": self.profile_ts,
-            "watermark": self.watermark,
             "debits": [
                 [e, a]
                 for e, a in zip(self.debit_baseline.event_ids, self.debit_baseline.amounts, strict=True)
@@ -130,7 +128,6 @@ class CustomerContext:
             factors=dict(data["factors"]),
             has_profile=data["has_profile"],
             profile_ts=data["profile_ts"],
-            watermark=data["watermark"],
             counterparties={
                 k: [float(c), float(a), float(t), float(m)] for k, c, a, t, m in data["counterparties"]
             },

@@ -218,8 +218,6 @@ class RiskEngine:
                 if f.unlearn_event_ids:
                     ctx.debit_baseline.forget(set(f.unlearn_event_ids))
 
-        if ctx.watermark is None or obs.ts > ctx.watermark:
-            ctx.watermark = obs.ts
         if isinstance(obs, TxObservation) and obs.debit:
             if not anomalous:
                 ctx.debit_baseline.add(obs.amount_f, obs.event_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, Protocol
@@ -30,23 +30,16 @@ class StateStore(Protocol):
 
 
 class MemoryStateStore:
-    """Customer states in a dict; ``dirty`` tracks what changed since the last ``take_dirty``."""
+    """Customer states in a dict: what ``replay`` needs (the worker's store is ``PartitionState``)."""
 
     def __init__(self) -> None:
         self.states: dict[str, CustomerState] = {}
-        self.dirty: set[str] = set()
 
     def get(self, customer_id: str) -> CustomerState | None:
         return self.states.get(customer_id)
 
     def put(self, customer_id: str, state: CustomerState) -> None:
         self.states[customer_id] = state
-        self.dirty.add(customer_id)
-
-    def take_dirty(self) -> Iterator[tuple[str, CustomerState]]:
-        dirty, self.dirty = self.dirty, set()
-        for cid in sorted(dirty):
-            yield cid, self.states[cid]
 
     def __len__(self) -> int:
         return len(self.states)

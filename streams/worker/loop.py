@@ -9,6 +9,7 @@ alerts with the same ids, which read_committed consumers see exactly once.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -218,6 +219,12 @@ class Worker:
         except KafkaException as exc:
             self._recover(exc)
             return
+        # Customer states live long and hold no reference cycles (refcounting frees them): keep the cyclic
+        # collector off them. A full collection over 100k customers' objects measured 2.4 s, which was the
+        # whole p99 latency tail. Young garbage cycles are collected first (cheap: only this batch's objects
+        # are not frozen), then freeze() moves the survivors out of the collector's way in O(1).
+        gc.collect(1)
+        gc.freeze()
         done = time.time()
         for ts in alert_timestamps:
             self.metrics.processing_latency.labels("alert").observe(max(0.0, done - ts))
@@ -368,6 +375,7 @@ class Worker:
         for p, store in stores.items():
             self.partitions[p] = store
             self.processors[p] = self._new_processor(store)
+        gc.freeze()
         elapsed = time.perf_counter() - started
         self.metrics.state_restore_seconds.observe(elapsed)
         log.info("restored %d state records for partitions %s in %.2fs", records, partitions, elapsed)

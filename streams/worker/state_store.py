@@ -68,9 +68,6 @@ class PartitionState:
                 self.raw[cid] = blob if blob is not None else orjson.dumps(self.engine.state_to_json(state))
         return out
 
-    def discard_dirty(self) -> None:
-        self.dirty.clear()
-
     def __len__(self) -> int:
         return len(self.raw) + len(self.states)
 
