@@ -327,7 +327,9 @@ class NormalGenerator:
             r = r * 3
         count = 2 if r < 0.03 else 1 if r < 0.15 else 0
         times: list[int] = []
-        while len(times) < count:
+        for _ in range(50 * count):  # bounded: a short scenario may not have room for two changes 10 days apart
+            if len(times) == count:
+                break
             t = self.start + rng.randrange(self.days * DAY)
             if all(abs(t - o) > 10 * DAY for o in times):
                 times.append(t)

@@ -122,3 +122,11 @@ def test_profile_comes_first_and_tiers_are_mixed(scenario: Scenario) -> None:
     assert set(tiers) == {"low", "medium", "high"}
     assert tiers["low"] > tiers["medium"] > tiers["high"]
     assert set(segments) == {"individual", "corporate"}
+
+
+@pytest.mark.parametrize("days", [1, 3, 10])
+def test_short_scenarios_finish(days: int) -> None:
+    """Every placement loop is bounded: a scenario too short for some spacing rule still completes."""
+    scenario = generate(ScenarioConfig(customers=60, days=days, seed=5))
+    assert scenario.events
+    assert all(e["timestamp"] for e in scenario.events)
