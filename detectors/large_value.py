@@ -20,6 +20,12 @@ from detectors.findings import Finding, past_threshold_score
 from detectors.observation import Observation, TxObservation
 
 MAX_IDS_PER_DAY = 200
+KIND_WORDS = {
+    "cash": "cash",
+    "corporate_transfer": "corporate transfer",
+    "individual_transfer_domestic": "domestic individual transfer",
+    "individual_transfer_cross_border": "cross-border individual transfer",
+}
 
 
 @dataclass(slots=True)
@@ -95,12 +101,17 @@ class LargeValue(Detector[dict[str, DayTotal]]):
         dedup_key: str,
     ) -> Finding:
         single = count == 1
-        what = kind.replace("_", " ")
-        reason = (
-            f"{'A' if single else 'Same-day total of'} {what} {direction} "
-            f"{'of ' if single else ''}{amount:.2f}{'' if single else f' over {count} transactions'} "
-            f"on {obs.day} is at or above the large-value reporting threshold of {threshold:.0f}."
-        )
+        what = f"{KIND_WORDS[kind]} {direction}"
+        if single:
+            reason = (
+                f"{what[0].upper()}{what[1:]} of {amount:.2f} on {obs.day} is at or above the large-value "
+                f"reporting threshold of {threshold:.0f}."
+            )
+        else:
+            reason = (
+                f"Same-day total of {what}s on {obs.day}, {amount:.2f} over {count} transactions, is at or "
+                f"above the large-value reporting threshold of {threshold:.0f}."
+            )
         return Finding(
             detector=self.name,
             severity="high" if amount >= 4 * threshold else "medium",
