@@ -295,7 +295,7 @@ class Demo:
             {**conf, "group.id": self.settings.kafka.consumer_group, "enable.auto.commit": False}
         )
         try:
-            committed = probe.committed(tps, timeout=10)
+            committed = _committed_when_coordinator_ready(probe, tps)
         finally:
             probe.close()
         return f"{secrets.token_hex(2)}-" if any(tp.offset >= 0 for tp in committed) else ""
@@ -660,3 +660,29 @@ def ports_free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+COORDINATOR_WAIT_SECONDS = 30.0
+
+
+def _committed_when_coordinator_ready(probe: Any, tps: list[Any]) -> list[Any]:
+    """``committed()`` on a broker that has just started answers NOT_COORDINATOR (or "load in progress")
+    until the group coordinator is up: retry those, within a deadline; anything else is a real error."""
+    from confluent_kafka import KafkaError, KafkaException
+
+    waiting = {
+        KafkaError.NOT_COORDINATOR,
+        KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+        KafkaError.COORDINATOR_NOT_AVAILABLE,
+        KafkaError._TIMED_OUT,
+    }
+    deadline = time.monotonic() + COORDINATOR_WAIT_SECONDS
+    while True:
+        try:
+            return list(probe.committed(tps, timeout=10))
+        except KafkaException as exc:
+            err = exc.args[0] if exc.args else None
+            retry = isinstance(err, KafkaError) and (err.code() in waiting or err.retriable())
+            if not retry or time.monotonic() >= deadline:
+                raise
+        time.sleep(0.2)
