@@ -19,7 +19,6 @@ import cProfile
 import io
 import json
 import os
-import platform
 import pstats
 import resource
 import statistics
@@ -29,25 +28,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import hardware
 
 from config.settings import load_settings
 from streams.replay import replay_file
-
-
-def hardware() -> str:
-    model = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = os.getloadavg()
-    return (
-        f"nproc={os.cpu_count()}  cpu={model}  python={platform.python_version()} "
-        f"({platform.python_implementation()})  loadavg={load[0]:.2f}/{load[1]:.2f}/{load[2]:.2f}"
-    )
 
 
 def scenario_file(workdir: Path, customers: int, days: int, seed: int) -> Path:

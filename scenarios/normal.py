@@ -200,21 +200,7 @@ class NormalGenerator:
                         )
                     )
                 if c.cash_deposits_per_week and not weekend and rng.random() < c.cash_deposits_per_week / 5:
-                    amount = min(
-                        self.limits.cash_threshold * 0.75, c.cash_deposit_scale * rng.lognormvariate(0, 0.4)
-                    )
-                    ev.append(
-                        f.tx(
-                            day0 + rng.randint(9, 16) * HOUR + rng.randrange(HOUR),
-                            cid,
-                            acct,
-                            round(amount, -2),
-                            "credit",
-                            "cash",
-                            None,
-                            None,
-                        )
-                    )
+                    ev.append(self._cash_deposit(rng, c, day0, sigma=0.4, hours=(9, 16)))
             for m in c.monthly_debits:
                 if dom == m.day:
                     amount = m.amount * (1 + m.jitter * rng.uniform(-1, 1))
@@ -307,19 +293,16 @@ class NormalGenerator:
                 )
             )
         if c.cash_deposits_per_week and not weekend and rng.random() < c.cash_deposits_per_week / 5:
-            amount = min(self.limits.cash_threshold * 0.75, c.cash_deposit_scale * rng.lognormvariate(0, 0.3))
-            ev.append(
-                f.tx(
-                    day0 + rng.randint(16, 19) * HOUR + rng.randrange(HOUR),
-                    cid,
-                    acct,
-                    round(amount, -2),
-                    "credit",
-                    "cash",
-                    None,
-                    None,
-                )
-            )
+            ev.append(self._cash_deposit(rng, c, day0, sigma=0.3, hours=(16, 19)))
+
+    def _cash_deposit(
+        self, rng: random.Random, c: Customer, day0: int, *, sigma: float, hours: tuple[int, int]
+    ) -> Ev:
+        """An ordinary cash deposit, kept well under the reporting threshold (structuring near-misses are
+        injected deliberately elsewhere)."""
+        amount = min(self.limits.cash_threshold * 0.75, c.cash_deposit_scale * rng.lognormvariate(0, sigma))
+        ts = day0 + rng.randint(*hours) * HOUR + rng.randrange(HOUR)
+        return self.f.tx(ts, c.customer_id, c.account_id, round(amount, -2), "credit", "cash", None, None)
 
     def _contact_changes(self, rng: random.Random, c: Customer, out: NormalTraffic) -> None:
         r = rng.random()
@@ -327,7 +310,9 @@ class NormalGenerator:
             r = r * 3
         count = 2 if r < 0.03 else 1 if r < 0.15 else 0
         times: list[int] = []
-        for _ in range(50 * count):  # bounded: a short scenario may not have room for two changes 10 days apart
+        for _ in range(
+            50 * count
+        ):  # bounded: a short scenario may not have room for two changes 10 days apart
             if len(times) == count:
                 break
             t = self.start + rng.randrange(self.days * DAY)

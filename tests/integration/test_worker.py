@@ -275,6 +275,19 @@ def expected_alerts(
     return strip(alerts)
 
 
+def wait_for_a_third(
+    kafka_conf: dict[str, str], topics: Topics, expected: dict[str, Any], *workers: WorkerProcess
+) -> None:
+    """Mid-stream: a third of the expected alerts committed, so a crash or a stop lands in the middle."""
+    third = max(1, len(expected) // 3)
+    wait_for(
+        lambda: len(read_all(kafka_conf, topics["alerts"], timeout=0)) >= third,
+        WAIT_SECONDS,
+        "a third of the alerts",
+        *workers,
+    )
+
+
 def feed(kafka_conf: dict[str, str], topics: Topics, lines: tuple[list[bytes], list[bytes]]) -> None:
     """Profiles first (a compacted table that exists before the traffic), then the rest in file order."""
     profiles, rest = lines
@@ -303,13 +316,7 @@ def test_crash_and_restart_gives_the_same_alerts_once(
     small_batches = {"RISKWATCH_WORKER__BATCH_MAX_EVENTS": "10"}
     feed(kafka_conf, topics, scenario_lines)
     w = workers("w-crash", **small_batches)
-    third = max(1, len(expected_alerts) // 3)
-    wait_for(
-        lambda: len(read_all(kafka_conf, topics["alerts"], timeout=0)) >= third,
-        WAIT_SECONDS,
-        "a third of the alerts",
-        w,
-    )
+    wait_for_a_third(kafka_conf, topics, expected_alerts, w)
     w.kill()
     before_restart = len(read_all(kafka_conf, topics["alerts"], timeout=0))
     assert before_restart < len(expected_alerts), "the crash came too late to test anything"
@@ -351,14 +358,7 @@ def test_scale_out_and_in_keeps_the_alerts(
     wait_for(
         lambda: assigned(w1) > 0 and assigned(w2) > 0, WAIT_SECONDS, "both workers own partitions", w1, w2
     )
-    third = max(1, len(expected_alerts) // 3)
-    wait_for(
-        lambda: len(read_all(kafka_conf, topics["alerts"], timeout=0)) >= third,
-        WAIT_SECONDS,
-        "a third of the alerts",
-        w1,
-        w2,
-    )
+    wait_for_a_third(kafka_conf, topics, expected_alerts, w1, w2)
     assert w1.terminate() == 0, w1.tail()
     assert len(read_all(kafka_conf, topics["alerts"], timeout=0)) < len(expected_alerts), "stopped too late"
     wait_for(
