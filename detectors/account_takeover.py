@@ -124,6 +124,9 @@ class AccountTakeover(Detector[TakeoverState]):
     def state_to_json(self, state: TakeoverState) -> Any:
         return {"changes": state.changes.to_json(), "transfers": state.transfers.to_json()}
 
+    def state_view(self, state: TakeoverState) -> Any:
+        return {"changes": state.changes.view(), "transfers": state.transfers.view()}
+
     def state_from_json(self, data: Any) -> TakeoverState:
         return TakeoverState(
             EventWindow.from_json(data["changes"], MAX_RECENT),

@@ -72,5 +72,8 @@ class ContactChangeBurst(Detector[EventWindow]):
     def state_to_json(self, state: EventWindow) -> Any:
         return state.to_json()
 
+    def state_view(self, state: EventWindow) -> Any:
+        return state.view()
+
     def state_from_json(self, data: Any) -> EventWindow:
         return EventWindow.from_json(data, self.s.max_window_changes)

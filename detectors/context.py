@@ -112,6 +112,21 @@ class CustomerContext:
             "counterparties": [[k, *v] for k, v in self.counterparties.items()],
         }
 
+    def view(self) -> dict[str, Any]:
+        """``to_json`` sharing what it can with the live context (see ``Detector.state_view``)."""
+        return {
+            "customer_id": self.customer_id,
+            "tier": self.tier,
+            "segment": self.segment,
+            "home_country": self.home_country,
+            "score": self.score,
+            "factors": self.factors,
+            "has_profile": self.has_profile,
+            "profile_ts": self.profile_ts,
+            "debits": list(zip(self.debit_baseline.event_ids, self.debit_baseline.amounts, strict=True)),
+            "counterparties": [(k, *v) for k, v in self.counterparties.items()],
+        }
+
     @classmethod
     def from_json(cls, data: dict[str, Any], *, max_debits: int, max_counterparties: int) -> CustomerContext:
         baseline = DebitBaseline(max_debits)

@@ -114,6 +114,18 @@ class RiskEngine:
             "events_processed": state.events_processed,
         }
 
+    def state_view(self, state: CustomerState) -> dict[str, Any]:
+        """``state_to_json`` from the detectors' ``state_view``s, without defensive copies: for the worker's
+        changelog, which serialises it at once. Serialised, it reads back as what ``state_to_json`` gives."""
+        return {
+            "v": STATE_FORMAT_VERSION,
+            "ctx": state.ctx.view(),
+            "seen": list(state.seen.order),
+            "cooldowns": state.cooldowns,
+            "detectors": {d.name: d.state_view(state.detectors[d.name]) for d in self.detectors},
+            "events_processed": state.events_processed,
+        }
+
     def state_from_json(self, data: dict[str, Any]) -> CustomerState:
         version = data.get("v")
         if version == 1:

@@ -81,5 +81,8 @@ class Structuring(Detector[dict[str, EventWindow]]):
     def state_to_json(self, state: dict[str, EventWindow]) -> Any:
         return {direction: window.to_json() for direction, window in state.items()}
 
+    def state_view(self, state: dict[str, EventWindow]) -> Any:
+        return {direction: window.view() for direction, window in state.items()}
+
     def state_from_json(self, data: Any) -> dict[str, EventWindow]:
         return {d: EventWindow.from_json(w, self.s.max_window_events) for d, w in data.items()}

@@ -99,5 +99,8 @@ class TierLimit(Detector[dict[str, list[Any]]]):
     def state_to_json(self, state: dict[str, list[Any]]) -> Any:
         return {d: [t, list(ids)] for d, (t, ids) in state.items()}
 
+    def state_view(self, state: dict[str, list[Any]]) -> Any:
+        return state  # day -> [total as a string, event ids]: JSON already
+
     def state_from_json(self, data: Any) -> dict[str, list[Any]]:
         return {d: [str(t), list(ids)] for d, (t, ids) in data.items()}

@@ -117,6 +117,13 @@ class VelocitySpike(Detector[VelocityState]):
             "first_ts": state.first_ts,
         }
 
+    def state_view(self, state: VelocityState) -> Any:
+        return {
+            "window": state.window.view(),
+            "daily_counts": list(state.daily_counts.items()),
+            "first_ts": state.first_ts,
+        }
+
     def state_from_json(self, data: Any) -> VelocityState:
         return VelocityState(
             window=EventWindow.from_json(data["window"], self.s.max_window_events),

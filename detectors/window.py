@@ -65,6 +65,10 @@ class EventWindow:
     def to_json(self) -> list[list[Any]]:
         return [[ts, eid, payload] for ts, eid, payload in self._entries]
 
+    def view(self) -> list[tuple[float, str, Any]]:
+        """``to_json`` without the copy (see ``Detector.state_view``)."""
+        return self._entries
+
     @classmethod
     def from_json(cls, data: list[list[Any]], max_entries: int) -> EventWindow:
         return cls(max_entries, [(float(ts), str(eid), payload) for ts, eid, payload in data])

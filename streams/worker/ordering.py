@@ -65,20 +65,23 @@ class TimestampOrderer:
         now = self.clock()
         for partition, buffer in self.buffers.items():
             queues = buffer.queues
+            # nothing is consumed while draining: an empty topic's caught-up state is asked once (it costs
+            # two librdkafka calls), and a lone non-empty queue is taken whole, not compared message by message
+            empty_caught_up: dict[str, bool] = {}
             while len(out) < limit:
-                best: tuple[int, int, str] | None = None
-                waiting = False
-                for topic, queue in queues.items():
-                    if queue:
-                        ts_type, ts = queue[0].timestamp()
-                        key = (ts if ts_type else 0, self.rank[topic], topic)
-                        if best is None or key < best:
-                            best = key
-                    elif not caught_up(topic, partition):
-                        waiting = True
-                if best is None:
+                filled = [(topic, queue) for topic, queue in queues.items() if queue]
+                if not filled:
                     buffer.blocked_since = None
                     break
+                waiting = False
+                for topic, queue in queues.items():
+                    if not queue:
+                        known = empty_caught_up.get(topic)
+                        if known is None:
+                            known = empty_caught_up[topic] = caught_up(topic, partition)
+                        if not known:
+                            waiting = True
+                            break
                 if waiting:
                     if buffer.blocked_since is None:
                         buffer.blocked_since = now
@@ -86,8 +89,18 @@ class TimestampOrderer:
                         break
                 else:
                     buffer.blocked_since = None
-                out.append(queues[best[2]].popleft())
+                if len(filled) == 1:
+                    queue = filled[0][1]
+                    for _ in range(min(limit - len(out), len(queue))):
+                        out.append(queue.popleft())
+                    continue
+                _, oldest = min(filled, key=lambda tq: self._head_key(*tq))
+                out.append(oldest.popleft())
         return out
+
+    def _head_key(self, topic: str, queue: deque[Message]) -> tuple[int, int]:
+        ts_type, ts = queue[0].timestamp()
+        return (ts if ts_type else 0, self.rank[topic])
 
     def drop(self, partitions: Iterable[int]) -> None:
         for p in partitions:

@@ -57,7 +57,7 @@ class PartitionState:
 
     def take_dirty(self) -> list[tuple[str, bytes]]:
         """The JSON of every customer changed since the last call, then eviction down to ``max_decoded``."""
-        out = [(cid, orjson.dumps(self.engine.state_to_json(self.states[cid]))) for cid in sorted(self.dirty)]
+        out = [(cid, orjson.dumps(self.engine.state_view(self.states[cid]))) for cid in sorted(self.dirty)]
         self.dirty = set()
         excess = len(self.states) - self.max_decoded
         if excess > 0:
@@ -65,7 +65,7 @@ class PartitionState:
             for _ in range(excess):
                 cid, state = self.states.popitem(last=False)
                 blob = written.get(cid)
-                self.raw[cid] = blob if blob is not None else orjson.dumps(self.engine.state_to_json(state))
+                self.raw[cid] = blob if blob is not None else orjson.dumps(self.engine.state_view(state))
         return out
 
     def __len__(self) -> int:

@@ -190,6 +190,9 @@ class Recorder(Detector[Any]):
     def state_to_json(self, state: Any) -> Any:
         return self.inner.state_to_json(state)
 
+    def state_view(self, state: Any) -> Any:
+        return self.inner.state_view(state)
+
     def state_from_json(self, data: Any) -> Any:
         return self.inner.state_from_json(data)
 

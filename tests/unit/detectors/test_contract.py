@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -94,6 +95,15 @@ class TestDetectorContract:
         assert _json(detector.state_to_json(run.state.detectors[name])) == _json(json.loads(wire))
         feed(engine, events[split:], run)
         assert rec.findings == straight
+
+    @given(events=event_sequences())
+    def test_state_view_serialises_as_state_to_json(self, name: str, events: list[Event]) -> None:
+        """The worker writes ``state_view`` (no copies) to the changelog; it must read back the same."""
+        engine, rec = engine_recording(name)
+        state = feed(engine, events).state.detectors[name]
+        assert orjson.loads(orjson.dumps(rec.state_view(state))) == json.loads(
+            json.dumps(rec.state_to_json(state))
+        )
 
     def test_cold_start_on_every_kind_of_first_event(self, name: str) -> None:
         firsts: list[Event] = [
@@ -209,3 +219,10 @@ def test_engine_cold_start_baseline_detectors_silent() -> None:
 
 def by_name(run: Run, name: str) -> list[Any]:
     return [a for a in run.alerts if a.detector == name]
+
+
+def test_engine_state_view_serialises_as_state_to_json(traffic_run: Run) -> None:
+    engine = RiskEngine(DETECTION)
+    view = orjson.loads(orjson.dumps(engine.state_view(traffic_run.state)))
+    assert view == json.loads(json.dumps(engine.state_to_json(traffic_run.state)))
+    assert engine.state_from_json(view).events_processed == traffic_run.state.events_processed

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from streams.worker.ordering import TimestampOrderer
 
 TOPICS = ["transactions", "contact-changes", "customer-profiles"]
@@ -101,3 +104,53 @@ def test_dropping_a_revoked_partition_forgets_its_buffered_records() -> None:
     orderer.add([FakeRecord("transactions", 0, 0, 1), FakeRecord("transactions", 1, 0, 1)])
     orderer.drop([0])
     assert [r.partition() for r in orderer.drain(lambda t, p: True, limit=100)] == [1]
+
+
+def reference_drain(
+    queues: dict[int, dict[str, list[FakeRecord]]], caught_up: dict[tuple[str, int], bool], limit: int
+) -> list[tuple[str, int]]:
+    """The rule, one record at a time: per partition, the oldest head (ties by topic rank) while no
+    empty topic of that partition still has unread data (idle limit never reached here)."""
+    out: list[tuple[str, int]] = []
+    for partition, by_topic in queues.items():
+        qs = {t: list(by_topic.get(t, [])) for t in TOPICS}
+        while len(out) < limit:
+            if any(not q and not caught_up[(t, partition)] for t, q in qs.items()):
+                break
+            filled = [(q[0]._ts, TOPICS.index(t), t) for t, q in qs.items() if q]
+            if not filled:
+                break
+            topic = min(filled)[2]
+            r = qs[topic].pop(0)
+            out.append((r.topic(), r.offset()))
+    return out
+
+
+@given(
+    data=st.lists(st.tuples(st.integers(0, 2), st.sampled_from(TOPICS), st.integers(0, 50)), max_size=60),
+    caught=st.dictionaries(st.tuples(st.sampled_from(TOPICS), st.integers(0, 2)), st.booleans()),
+    limit=st.integers(1, 70),
+)
+def test_drain_matches_the_one_record_at_a_time_rule(
+    data: list[tuple[int, str, int]], caught: dict[tuple[str, int], bool], limit: int
+) -> None:
+    clock = Clock()
+    orderer = TimestampOrderer(TOPICS, max_idle_seconds=10.0, clock=clock)
+    queues: dict[int, dict[str, list[FakeRecord]]] = {}
+    offsets: dict[tuple[str, int], int] = {}
+    records = []
+    for partition, topic, ts in data:
+        offset = offsets[(topic, partition)] = offsets.get((topic, partition), -1) + 1
+        record = FakeRecord(topic, partition, offset, ts)
+        records.append(record)
+        queues.setdefault(partition, {}).setdefault(topic, []).append(record)
+    orderer.add(records)  # type: ignore[arg-type]
+    caught_up = {(t, p): caught.get((t, p), True) for t in TOPICS for p in range(3)}
+    asked: list[tuple[str, int]] = []
+
+    def is_caught_up(topic: str, partition: int) -> bool:
+        asked.append((topic, partition))
+        return caught_up[(topic, partition)]
+
+    assert ids(orderer.drain(is_caught_up, limit)) == reference_drain(queues, caught_up, limit)
+    assert len(asked) == len(set(asked)), "an empty topic's position was asked twice in one drain"
