@@ -40,6 +40,9 @@ class KafkaSettings(_Section):
     ssl_key_location: str | None = None
     consumer_group: str = "riskwatch"
     client_id: str = "riskwatch"
+    # compression of what the worker produces (alerts, tier changes, dead letters, the state changelog);
+    # lz4 cut the changelog the broker writes and compacts several-fold for little CPU (see README)
+    producer_compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "lz4"
 
     def client_config(self) -> dict[str, str]:
         conf: dict[str, str] = {
@@ -117,10 +120,17 @@ class StackSettings(_Section):
 
 
 class WorkerSettings(_Section):
+    # which stream runtime runs the detectors: the confluent-kafka batch worker (the default: much faster)
+    # or the faust-streaming app; same outputs, same guarantees (README, "Choosing the runtime")
+    runtime: Literal["confluent", "faust"] = "confluent"
     metrics_port: int = 9464
     metrics_host: str = "127.0.0.1"
     batch_max_events: int = Field(default=2000, ge=1)
-    batch_max_wait_ms: int = Field(default=20, ge=1)
+    # an idle worker blocks this long for the first message of a batch (shutdown and health wait on it)
+    batch_max_wait_ms: int = Field(default=100, ge=1)
+    # once a message is in, wait this long for more before processing; 0 takes what is already fetched,
+    # so batches grow with the load by themselves (lowest latency; more, smaller transactions when quiet)
+    batch_linger_ms: int = Field(default=0, ge=0)
     # per input partition: customers kept decoded in memory; the rest stay as compact JSON
     max_decoded_customers_per_partition: int = Field(default=20000, ge=1)
     # how long a partition may wait for unread data on another input topic before processing out of order

@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import sys
+from http.server import ThreadingHTTPServer
 from types import FrameType
 
 from config.settings import Settings
@@ -37,11 +38,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     health = Health()
     port = settings.worker.metrics_port if args.metrics_port is None else args.metrics_port
     server = serve(settings.worker.metrics_host, port, metrics.registry, health) if port else None
+    group = args.group or settings.kafka.consumer_group
+    if settings.worker.runtime == "faust":
+        return _run_faust(args, settings, group, metrics, health, server)
     options = WorkerOptions(
         instance_id=args.instance_id,
-        group=args.group or settings.kafka.consumer_group,
+        group=group,
         batch_max_events=settings.worker.batch_max_events,
         batch_max_wait_seconds=settings.worker.batch_max_wait_ms / 1000.0,
+        batch_linger_seconds=settings.worker.batch_linger_ms / 1000.0,
         max_idle_seconds=settings.worker.max_idle_ms / 1000.0,
         max_decoded_customers_per_partition=settings.worker.max_decoded_customers_per_partition,
     )
@@ -63,3 +68,27 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if server is not None:
             server.shutdown()
     return 0
+
+
+def _run_faust(
+    args: argparse.Namespace,
+    settings: Settings,
+    group: str,
+    metrics: WorkerMetrics,
+    health: Health,
+    server: ThreadingHTTPServer | None,
+) -> int:
+    """The faust-streaming runtime (``worker.runtime = "faust"``); faust is imported only here."""
+    from streams.faust_worker.runner import FaustWorkerError, run_faust_worker
+
+    try:
+        return run_faust_worker(
+            settings, instance_id=args.instance_id, group=group, metrics=metrics, health=health
+        )
+    except FaustWorkerError as exc:
+        log.error("%s", exc)
+        print(f"riskwatch worker: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if server is not None:
+            server.shutdown()

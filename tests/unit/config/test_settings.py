@@ -99,3 +99,16 @@ def test_unknown_keys_and_bad_bands_are_rejected(tmp_path: Path) -> None:
         load_settings(write(tmp_path, "[kafka]\nbootstrap_server = 'typo'\n"))
     with pytest.raises(ValidationError):
         load_settings(write(tmp_path, "[detection.scorecard]\nhigh_tier_min_score = 10\n"))
+
+
+def test_worker_runtime_defaults_to_confluent_and_faust_is_selectable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert load_settings().worker.runtime == "confluent"
+    monkeypatch.setenv("RISKWATCH_WORKER__RUNTIME", "faust")
+    assert load_settings().worker.runtime == "faust"
+    monkeypatch.delenv("RISKWATCH_WORKER__RUNTIME")
+    assert load_settings(write(tmp_path, '[worker]\nruntime = "faust"\n')).worker.runtime == "faust"
+    monkeypatch.setenv("RISKWATCH_WORKER__RUNTIME", "kafka-streams")
+    with pytest.raises(ValidationError):
+        load_settings()
