@@ -91,6 +91,7 @@ class Worker:
         # where each assigned input partition starts (committed offset, or 0): "caught up" before any fetch
         self._committed: dict[tuple[str, int], int] = {}
         self.assigned: set[tuple[str, int]] = set()
+        self._rebalances = 0  # assignments and revocations so far: tells _consume that one ran
         self.partition_count = 0  # of every input topic, known once the topics are checked at start
         self._next_lag_update = 0.0
         base = settings.kafka.client_config()
@@ -154,9 +155,11 @@ class Worker:
             on_lost=self._on_revoke,
         )
         log.info("worker %s started in group %s", self.options.instance_id, self.options.group)
+        full_batch = False
         try:
             while not self.stop_requested.is_set():
-                consumed = self._consume()
+                # after a full batch more may be buffered and ready: look for new input without waiting
+                consumed = self._consume(0.0 if full_batch else self.options.batch_max_wait_seconds)
                 self.health.beat()
                 # a message fetched before a revocation is not ours to process any more
                 self.orderer.add(
@@ -171,6 +174,7 @@ class Worker:
                     if len(self.orderer)
                     else []
                 )
+                full_batch = len(msgs) >= self.options.batch_max_events
                 if msgs:
                     self._process_batch(msgs)
                 if time.monotonic() >= self._next_lag_update:
@@ -182,19 +186,26 @@ class Worker:
             self.restorer.close()
             self.producer.flush(10)
 
-    def _consume(self) -> list[Message]:
-        """A batch as soon as there is input: block for the first message only, then take whatever has
-        been fetched meanwhile (waiting ``batch_linger_seconds`` for more). Batches thus grow with the load
-        by themselves -- small and prompt when traffic is light, large (cheap per event) under a backlog --
-        instead of every batch waiting out a fixed timeout."""
-        first = self.consumer.poll(self.options.batch_max_wait_seconds)
+    def _consume(self, wait_seconds: float) -> list[Message]:
+        """A batch as soon as there is input: block (``wait_seconds``) for the first message only, then take
+        whatever has been fetched meanwhile (waiting ``batch_linger_seconds`` for more). Batches thus grow
+        with the load by themselves -- small and prompt when traffic is light, large (cheap per event) under
+        a backlog -- instead of every batch waiting out a fixed timeout."""
+        first = self.consumer.poll(wait_seconds)
         if first is None:
             return []
         if self.options.batch_max_events <= 1:
             return [first]
+        rebalances = self._rebalances
         rest = self.consumer.consume(
             num_messages=self.options.batch_max_events - 1, timeout=self.options.batch_linger_seconds
         )
+        if self._rebalances != rebalances:
+            # A rebalance ran inside consume(): ``first`` was fetched before it. Even if its partition came
+            # back to us, consumption restarts there from the committed offset, so ``first`` would be
+            # processed ahead of the records before it (librdkafka drops such stale records itself, but
+            # only those it has not handed out yet).
+            return rest
         return [first, *rest]
 
     def stop(self) -> None:
@@ -326,6 +337,7 @@ class Worker:
 
     # -------------------------------------------------------------------------- rebalance and state
     def _on_assign(self, consumer: Consumer, assigned: list[TopicPartition]) -> None:
+        self._rebalances += 1
         self.metrics.rebalances.labels("assign").inc()
         self.assigned = {(tp.topic, tp.partition) for tp in assigned}
         new = sorted({tp.partition for tp in assigned} - set(self.partitions))
@@ -337,6 +349,7 @@ class Worker:
         self.health.ready = True
 
     def _on_revoke(self, consumer: Consumer, revoked: list[TopicPartition]) -> None:
+        self._rebalances += 1
         self.metrics.rebalances.labels("revoke").inc()
         # No transaction is open while consume() runs callbacks, so everything here is committed already.
         revoked_partitions = {tp.partition for tp in revoked}

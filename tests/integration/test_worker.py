@@ -169,7 +169,9 @@ def workers(
             future.result(30)
 
 
-def produce(conf: dict[str, str], topics: Topics, lines: list[bytes]) -> dict[str, int]:
+def produce(
+    conf: dict[str, str], topics: Topics, lines: list[bytes], start_ms: int | None = None
+) -> dict[str, int]:
     """Produce raw lines to the topic of their type, keyed by customer_id, as upstream systems do, with
     record timestamps increasing in file order (CreateTime of events produced as they happen)."""
     producer = Producer({**conf, "partitioner": "murmur2_random", "enable.idempotence": True, "linger.ms": 5})
@@ -179,7 +181,8 @@ def produce(conf: dict[str, str], topics: Topics, lines: list[bytes]) -> dict[st
         "customer_profile": "customer_profiles",
     }
     counts: dict[str, int] = {}
-    start_ms = int(time.time() * 1000) - len(lines)
+    if start_ms is None:
+        start_ms = int(time.time() * 1000) - len(lines)
     for i, line in enumerate(lines):
         try:
             event = json.loads(line)
@@ -305,6 +308,24 @@ def feed(kafka_conf: dict[str, str], topics: Topics, lines: tuple[list[bytes], l
     produce(kafka_conf, topics, profiles + rest)
 
 
+def feed_two_thirds(
+    kafka_conf: dict[str, str], topics: Topics, lines: tuple[list[bytes], list[bytes]]
+) -> Callable[[], None]:
+    """As ``feed``, but only up to two thirds of the traffic now; the returned function produces the rest
+    (record timestamps continue). A crash or a stop after a third of the alerts is then mid-stream however
+    fast the worker is: the last third has not even been produced yet."""
+    profiles, rest = lines
+    first = profiles + rest[: 2 * len(rest) // 3]
+    later = rest[2 * len(rest) // 3 :]
+    start_ms = int(time.time() * 1000) - len(first) - len(later)
+    produce(kafka_conf, topics, first, start_ms)
+
+    def feed_the_rest() -> None:
+        produce(kafka_conf, topics, later, start_ms + len(first))
+
+    return feed_the_rest
+
+
 # --------------------------------------------------------------------------------------------- tests
 def test_worker_alerts_equal_replay(
     kafka_conf, topics, workers, group_id, scenario_lines, expected_alerts
@@ -325,13 +346,14 @@ def test_crash_and_restart_gives_the_same_alerts_once(
     kafka_conf, topics, workers, group_id, scenario_lines, expected_alerts
 ) -> None:
     small_batches = {"RISKWATCH_WORKER__BATCH_MAX_EVENTS": "10"}
-    feed(kafka_conf, topics, scenario_lines)
+    feed_the_rest = feed_two_thirds(kafka_conf, topics, scenario_lines)
     w = workers("w-crash", **small_batches)
     wait_for_a_third(kafka_conf, topics, expected_alerts, w)
     w.kill()
     before_restart = len(read_all(kafka_conf, topics["alerts"], timeout=0))
     assert before_restart < len(expected_alerts), "the crash came too late to test anything"
     again = workers("w-crash", **small_batches)  # same instance id: it fences its crashed self
+    feed_the_rest()
     wait_for(
         committed_everything(kafka_conf, group_id, topics),
         WAIT_SECONDS,
@@ -360,7 +382,7 @@ def test_scale_out_and_in_keeps_the_alerts(
             )
         )
     small_batches = {"RISKWATCH_WORKER__BATCH_MAX_EVENTS": "10"}
-    feed(kafka_conf, topics, scenario_lines)
+    feed_the_rest = feed_two_thirds(kafka_conf, topics, scenario_lines)
     w1 = workers("w-a", **small_batches)
     w1.wait_ready()
     w2 = workers("w-b", **small_batches)
@@ -382,6 +404,7 @@ def test_scale_out_and_in_keeps_the_alerts(
     wait_for_a_third(kafka_conf, topics, expected_alerts, w1, w2)
     assert w1.terminate() == 0, w1.tail()
     assert len(read_all(kafka_conf, topics["alerts"], timeout=0)) < len(expected_alerts), "stopped too late"
+    feed_the_rest()
     wait_for(
         committed_everything(kafka_conf, group_id, topics),
         WAIT_SECONDS,
