@@ -96,21 +96,12 @@ class CustomerContext:
             del self.counterparties[next(iter(self.counterparties))]
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "customer_id": self.customer_id,
-            "tier": self.tier,
-            "segment": self.segment,
-            "home_country": self.home_country,
-            "score": self.score,
-            "factors": dict(self.factors),
-            "has_profile": self.has_profile,
-            "profile_ts": self.profile_ts,
-            "debits": [
-                [e, a]
-                for e, a in zip(self.debit_baseline.event_ids, self.debit_baseline.amounts, strict=True)
-            ],
-            "counterparties": [[k, *v] for k, v in self.counterparties.items()],
-        }
+        """A snapshot: ``view`` with every shared or tuple part copied into lists of its own."""
+        data = self.view()
+        data["factors"] = dict(self.factors)
+        data["debits"] = [list(d) for d in data["debits"]]
+        data["counterparties"] = [list(c) for c in data["counterparties"]]
+        return data
 
     def view(self) -> dict[str, Any]:
         """``to_json`` sharing what it can with the live context (see ``Detector.state_view``)."""

@@ -9,37 +9,11 @@ import tempfile
 from confluent_kafka.admin import AdminClient
 
 from config.settings import Settings
+from streams.co_partitioning import input_partition_count
 from streams.worker.health import Health
 from streams.worker.metrics import WorkerMetrics
 
 log = logging.getLogger("riskwatch.worker")
-
-
-class FaustWorkerError(RuntimeError):
-    """The faust worker cannot start (input topics missing or not co-partitioned, ...)."""
-
-
-def input_partitions(settings: Settings, changelog: str) -> int:
-    """The partition count shared by the three input topics (and the state changelog, if it exists)."""
-    admin = AdminClient(dict(settings.kafka.client_config()))
-    metadata = admin.list_topics(timeout=30)
-    names = settings.topics.input_topics()
-    found = {t: metadata.topics.get(t) for t in names}
-    missing = [t for t, m in found.items() if m is None or m.error is not None]
-    if missing:
-        raise FaustWorkerError(
-            f"input topics missing: {', '.join(missing)} (run `riskwatch stack up` or create them)"
-        )
-    counts = {len(m.partitions) for m in found.values() if m is not None}
-    if len(counts) != 1:
-        raise FaustWorkerError(f"input topics are not co-partitioned: partition counts {sorted(counts)}")
-    partitions = counts.pop()
-    existing = metadata.topics.get(changelog)
-    if existing is not None and existing.error is None and len(existing.partitions) != partitions:
-        raise FaustWorkerError(
-            f"{changelog} has {len(existing.partitions)} partitions, the inputs {partitions}"
-        )
-    return partitions
 
 
 def run_faust_worker(
@@ -49,7 +23,10 @@ def run_faust_worker(
 
     from streams.faust_worker.app import TABLE_NAME, build_app
 
-    partitions = input_partitions(settings, f"{group}-{TABLE_NAME}-changelog")
+    admin = AdminClient(dict(settings.kafka.client_config()))
+    partitions = input_partition_count(
+        admin.list_topics(timeout=30), settings.topics.input_topics(), f"{group}-{TABLE_NAME}-changelog"
+    )
     with tempfile.TemporaryDirectory(prefix="riskwatch-faust-") as datadir:
         app = build_app(
             settings,

@@ -9,13 +9,13 @@ import os
 import signal
 import socket
 import sys
-from http.server import ThreadingHTTPServer
 from types import FrameType
 
 from config.settings import Settings
+from streams.co_partitioning import WorkerError
 from streams.logging_setup import configure_logging
 from streams.worker.health import Health, serve
-from streams.worker.loop import Worker, WorkerError, WorkerOptions
+from streams.worker.loop import Worker, WorkerOptions
 from streams.worker.metrics import WorkerMetrics
 
 log = logging.getLogger("riskwatch.worker")
@@ -39,8 +39,22 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     port = settings.worker.metrics_port if args.metrics_port is None else args.metrics_port
     server = serve(settings.worker.metrics_host, port, metrics.registry, health) if port else None
     group = args.group or settings.kafka.consumer_group
-    if settings.worker.runtime == "faust":
-        return _run_faust(args, settings, group, metrics, health, server)
+    try:
+        if settings.worker.runtime == "faust":
+            return _run_faust(args, settings, group, metrics, health)
+        return _run_confluent(args, settings, group, metrics, health)
+    except WorkerError as exc:
+        log.error("%s", exc)
+        print(f"riskwatch worker: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if server is not None:
+            server.shutdown()
+
+
+def _run_confluent(
+    args: argparse.Namespace, settings: Settings, group: str, metrics: WorkerMetrics, health: Health
+) -> int:
     options = WorkerOptions(
         instance_id=args.instance_id,
         group=group,
@@ -58,37 +72,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    try:
-        worker.run()
-    except WorkerError as exc:
-        log.error("%s", exc)
-        print(f"riskwatch worker: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        if server is not None:
-            server.shutdown()
+    worker.run()
     return 0
 
 
 def _run_faust(
-    args: argparse.Namespace,
-    settings: Settings,
-    group: str,
-    metrics: WorkerMetrics,
-    health: Health,
-    server: ThreadingHTTPServer | None,
+    args: argparse.Namespace, settings: Settings, group: str, metrics: WorkerMetrics, health: Health
 ) -> int:
     """The faust-streaming runtime (``worker.runtime = "faust"``); faust is imported only here."""
-    from streams.faust_worker.runner import FaustWorkerError, run_faust_worker
+    from streams.faust_worker.runner import run_faust_worker
 
-    try:
-        return run_faust_worker(
-            settings, instance_id=args.instance_id, group=group, metrics=metrics, health=health
-        )
-    except FaustWorkerError as exc:
-        log.error("%s", exc)
-        print(f"riskwatch worker: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        if server is not None:
-            server.shutdown()
+    return run_faust_worker(
+        settings, instance_id=args.instance_id, group=group, metrics=metrics, health=health
+    )

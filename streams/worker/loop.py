@@ -30,6 +30,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 
 from config.settings import Settings
 from detectors.engine import RiskEngine
+from streams.co_partitioning import WorkerError, input_partition_count
 from streams.emit import emit
 from streams.partitioning import kafka_partition
 from streams.processor import Processor, Result, utc_now
@@ -56,10 +57,6 @@ class WorkerOptions:
     max_idle_seconds: float = 1.0
     max_decoded_customers_per_partition: int = 20000
     extra_consumer_config: dict[str, str] = field(default_factory=dict)
-
-
-class WorkerError(RuntimeError):
-    """The worker cannot go on (fenced by a newer instance, broker unreachable at start, ...)."""
 
 
 class Worker:
@@ -400,29 +397,13 @@ class Worker:
     def _ensure_changelog(self) -> None:
         admin = AdminClient(dict(self._base))
         metadata = admin.list_topics(timeout=30)
-        inputs = [metadata.topics.get(t) for t in self.expected_type]
-        missing = [
-            t for t, m in zip(self.expected_type, inputs, strict=True) if m is None or m.error is not None
-        ]
-        if missing:
-            raise WorkerError(
-                f"input topics missing: {', '.join(missing)} (run `riskwatch stack up` or create them)"
-            )
-        counts = {len(m.partitions) for m in inputs if m is not None}
-        if len(counts) != 1:
-            raise WorkerError(f"input topics are not co-partitioned: partition counts {sorted(counts)}")
-        partitions = counts.pop()
-        self.partition_count = partitions
+        self.partition_count = input_partition_count(metadata, list(self.expected_type), self.changelog)
         existing = metadata.topics.get(self.changelog)
         if existing is not None and existing.error is None:
-            if len(existing.partitions) != partitions:
-                raise WorkerError(
-                    f"{self.changelog} has {len(existing.partitions)} partitions, the inputs {partitions}"
-                )
             return
         topic = NewTopic(
             self.changelog,
-            num_partitions=partitions,
+            num_partitions=self.partition_count,
             replication_factor=self.settings.topics.replication_factor,
             config={"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"},
         )
