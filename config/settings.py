@@ -75,25 +75,45 @@ class TopicSettings(_Section):
     alerts: str = "alerts"
     customer_risk: str = "customer-risk"
     dead_letter: str = "dead-letter"
+    # contract 1.1: the officers' inputs (co-partitioned with the others) and the review/disposition outputs
+    risk_overrides: str = "risk-overrides"
+    review_completed: str = "review-completed"
+    erasure_requests: str = "erasure-requests"
+    reviews: str = "reviews"
+    alert_dispositions: str = "alert-dispositions"
     partitions: int = Field(default=6, ge=1)
     replication_factor: int = Field(default=1, ge=1)
 
     COMPACTED: ClassVar[frozenset[str]] = frozenset({"customer_profiles", "customer_risk"})
+    # input topic setting -> the one event type that belongs on it
+    INPUT_TYPES: ClassVar[dict[str, str]] = {
+        "transactions": "transaction",
+        "contact_changes": "contact_change",
+        "customer_profiles": "customer_profile",
+        "risk_overrides": "risk_override",
+        "review_completed": "review_completed",
+        "erasure_requests": "erasure_request",
+    }
+    OUTPUTS: ClassVar[tuple[str, ...]] = (
+        "alerts",
+        "customer_risk",
+        "dead_letter",
+        "reviews",
+        "alert_dispositions",
+    )
 
     def all_topics(self) -> dict[str, bool]:
         """Topic name -> whether it is compacted, for every topic of the contract."""
-        names = (
-            "transactions",
-            "contact_changes",
-            "customer_profiles",
-            "alerts",
-            "customer_risk",
-            "dead_letter",
-        )
+        names = (*self.INPUT_TYPES, *self.OUTPUTS)
         return {getattr(self, n): n in self.COMPACTED for n in names}
 
     def input_topics(self) -> list[str]:
-        return [self.transactions, self.contact_changes, self.customer_profiles]
+        """Every input topic of the contract, all co-partitioned by customer id."""
+        return [getattr(self, n) for n in self.INPUT_TYPES]
+
+    def input_types(self) -> dict[str, str]:
+        """Input topic name -> the event type that belongs on it (anything else there is a dead letter)."""
+        return {getattr(self, n): t for n, t in self.INPUT_TYPES.items()}
 
 
 class RedisSettings(_Section):

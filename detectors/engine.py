@@ -29,7 +29,7 @@ from detectors.structuring import Structuring
 from detectors.tier_limit import TierLimit
 from detectors.velocity import VelocitySpike
 from schemas.common import SEVERITY_RANK
-from schemas.events import ContactChange, CustomerProfile, EventError, Transaction
+from schemas.events import AnyInputEvent, ContactChange, CustomerProfile, EventError, Transaction
 from schemas.outputs import Alert, CustomerRisk
 
 # 2: debits carry their event ids, counterparties their largest amount. Older formats are migrated on read.
@@ -198,7 +198,7 @@ class RiskEngine:
     def process(
         self,
         state: CustomerState,
-        event: Transaction | ContactChange | CustomerProfile,
+        event: AnyInputEvent,
         detected_at: datetime,
     ) -> Outcome:
         """Advance one customer's state by one event. ``detected_at`` is the caller's clock, used only as a
@@ -210,6 +210,11 @@ class RiskEngine:
             state.seen.add(event.event_id)
             state.events_processed += 1
             return Outcome(risk=self._apply_profile(ctx, event))
+        if not isinstance(event, Transaction | ContactChange):
+            # officer inputs (contract 1.1) are parsed and deduplicated; their effects follow in the risk book
+            state.seen.add(event.event_id)
+            state.events_processed += 1
+            return Outcome()
         obs = self.observe(event, ctx)  # may raise EventError before anything is remembered
         state.seen.add(event.event_id)
         state.events_processed += 1

@@ -4,24 +4,33 @@ from schemas.common import SCHEMA_VERSION, RiskTier, Severity
 from schemas.events import (
     ContactChange,
     CustomerProfile,
+    ErasureRequest,
     InputEvent,
+    ReviewCompleted,
+    RiskOverride,
     Transaction,
     parse_event,
     parse_event_json,
 )
-from schemas.outputs import Alert, CustomerRisk, DeadLetter
+from schemas.outputs import Alert, AlertDisposition, CustomerRisk, DeadLetter, ReviewDue, review_id
 
 __all__ = [
     "SCHEMA_VERSION",
     "Alert",
+    "AlertDisposition",
     "ContactChange",
     "CustomerProfile",
     "CustomerRisk",
     "DeadLetter",
+    "ErasureRequest",
     "InputEvent",
+    "ReviewCompleted",
+    "ReviewDue",
+    "RiskOverride",
     "RiskTier",
     "Severity",
     "Transaction",
     "parse_event",
     "parse_event_json",
+    "review_id",
 ]

@@ -1,4 +1,5 @@
-"""Input events: Transaction, ContactChange and CustomerProfile, and the parser of a mixed stream."""
+"""Input events: Transaction, ContactChange, CustomerProfile, the officers' inputs (contract 1.1), and the
+parser of a mixed stream."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from schemas.common import (
     NonEmptyStr,
     NonNegativeMoney,
     PositiveMoney,
+    RiskTier,
     Timestamp,
 )
 
@@ -59,9 +61,54 @@ class CustomerProfile(_InputEvent):
     home_country: CountryCode = "CN"
 
 
-InputEvent = Annotated[Transaction | ContactChange | CustomerProfile, Field(discriminator="type")]
+OfficerText = Annotated[str, Field(min_length=1, max_length=2048)]
 
-_EVENT_ADAPTER: TypeAdapter[Transaction | ContactChange | CustomerProfile] = TypeAdapter(InputEvent)
+
+class _OfficerInput(_InputEvent):
+    """What an officer (or the data-protection officer) decided; ``reason`` is free text that never reaches
+    metrics or logs."""
+
+    officer_id: NonEmptyStr
+    reason: OfficerText = Field(repr=False)
+
+
+class RiskOverride(_OfficerInput):
+    """Pin the customer's tier until ``expires_at`` (event time); ``tier: null`` lifts an override early."""
+
+    type: Literal["risk_override"] = "risk_override"
+    tier: RiskTier | None
+    expires_at: Timestamp
+
+
+class ReviewCompleted(_OfficerInput):
+    """A periodic review is done: the review clock restarts from this event's time."""
+
+    type: Literal["review_completed"] = "review_completed"
+    outcome: Literal["no_change", "tier_changed", "exit_relationship"]
+    tier: RiskTier | None = None
+
+
+class ErasureRequest(_OfficerInput):
+    """Delete everything riskwatch keeps about the customer (PIPL art. 47); later events start afresh."""
+
+    type: Literal["erasure_request"] = "erasure_request"
+
+
+OfficerEvent = RiskOverride | ReviewCompleted | ErasureRequest
+AnyInputEvent = (
+    Transaction | ContactChange | CustomerProfile | RiskOverride | ReviewCompleted | ErasureRequest
+)
+InputEvent = Annotated[AnyInputEvent, Field(discriminator="type")]
+EVENT_TYPES: tuple[str, ...] = (
+    "transaction",
+    "contact_change",
+    "customer_profile",
+    "risk_override",
+    "review_completed",
+    "erasure_request",
+)
+
+_EVENT_ADAPTER: TypeAdapter[AnyInputEvent] = TypeAdapter(InputEvent)
 
 
 class EventError(ValueError):
@@ -78,11 +125,11 @@ def describe_validation_error(exc: ValidationError) -> str:
     for err in exc.errors(include_url=False, include_input=False):
         loc = [str(p) for p in err["loc"]]
         # The discriminated union puts the event type first in the location; the field is what matters.
-        if loc and loc[0] in ("transaction", "contact_change", "customer_profile"):
+        if loc and loc[0] in EVENT_TYPES:
             loc = loc[1:]
         where = ".".join(loc) or "event"
         if err["type"] == "union_tag_invalid":
-            msg = "type must be one of 'transaction', 'contact_change', 'customer_profile'"
+            msg = "type must be one of " + ", ".join(repr(t) for t in EVENT_TYPES)
             where = "type"
         elif err["type"] == "union_tag_not_found":
             msg = "is missing (needed to tell the event kind)"
@@ -95,7 +142,7 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def parse_event_json(data: str | bytes) -> Transaction | ContactChange | CustomerProfile:
+def parse_event_json(data: str | bytes) -> AnyInputEvent:
     """Parse one JSON message into its event model or raise ``EventError`` with a readable reason."""
     try:
         return _EVENT_ADAPTER.validate_json(data)
@@ -103,7 +150,7 @@ def parse_event_json(data: str | bytes) -> Transaction | ContactChange | Custome
         raise EventError(describe_validation_error(exc)) from None
 
 
-def parse_event(data: object) -> Transaction | ContactChange | CustomerProfile:
+def parse_event(data: object) -> AnyInputEvent:
     """Like ``parse_event_json`` for an already decoded object."""
     try:
         return _EVENT_ADAPTER.validate_python(data)

@@ -1,7 +1,8 @@
-"""What riskwatch writes: Alert, CustomerRisk and DeadLetter."""
+"""What riskwatch writes: Alert, CustomerRisk, DeadLetter, ReviewDue, and the officers' AlertDisposition."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -42,6 +43,11 @@ class Alert(_Output):
 
 
 class CustomerRisk(_Output):
+    """``factors`` keys (1.1): the scorecard's own factors (``credit_record``, ``financial_condition``,
+    ``business_size``, ``industry_risk``, ``politically_exposed``) in points; ``knockout.<rule>`` the points a
+    knock-out rule added to lift the score into its tier's band; ``behaviour.<detector>`` the decayed points
+    of that detector's alerts; ``override`` the points an officer override moved the score by (signed)."""
+
     customer_id: str
     schema_version: Literal[1] = SCHEMA_VERSION
     tier: RiskTier
@@ -62,3 +68,33 @@ class DeadLetter(_Output):
     raw_encoding: Literal["utf-8", "base64"] = "utf-8"
     error: str
     received_at: Timestamp
+
+
+def review_id(customer_id: str, due_date: date) -> str:
+    """One id per customer and due date, so a review re-emitted after a restart deduplicates downstream."""
+    material = f"review\x1f{customer_id}\x1f{due_date.isoformat()}"
+    return hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
+class ReviewDue(_Output):
+    """A customer's periodic review has fallen due (1.1); exactly one per customer and due date."""
+
+    customer_id: str
+    schema_version: Literal[1] = SCHEMA_VERSION
+    tier: RiskTier
+    due_date: date
+    last_review: date | None
+    review_id: str
+    reason: str
+
+
+class AlertDisposition(_Output):
+    """An officer's judgement of an alert (1.1), written by the workbench to ``alert-dispositions``."""
+
+    alert_id: str
+    customer_id: str
+    detector: DetectorName
+    officer_id: Annotated[str, Field(min_length=1, max_length=256)]
+    disposition: Literal["confirmed", "false_positive", "escalated"]
+    note: Annotated[str, Field(max_length=4096)] | None = None
+    decided_at: Timestamp

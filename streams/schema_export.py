@@ -10,21 +10,34 @@ from typing import Any, Literal
 from pydantic import TypeAdapter
 
 from config.settings import Settings
-from schemas.events import ContactChange, CustomerProfile, InputEvent, Transaction
-from schemas.outputs import Alert, CustomerRisk, DeadLetter
+from schemas.events import (
+    ContactChange,
+    CustomerProfile,
+    ErasureRequest,
+    InputEvent,
+    ReviewCompleted,
+    RiskOverride,
+    Transaction,
+)
+from schemas.outputs import Alert, AlertDisposition, CustomerRisk, DeadLetter, ReviewDue
 
 MESSAGE_TYPES: dict[str, Any] = {
     "transaction": Transaction,
     "contact_change": ContactChange,
     "customer_profile": CustomerProfile,
+    "risk_override": RiskOverride,
+    "review_completed": ReviewCompleted,
+    "erasure_request": ErasureRequest,
     "input_event": InputEvent,
     "alert": Alert,
     "customer_risk": CustomerRisk,
     "dead_letter": DeadLetter,
+    "review_due": ReviewDue,
+    "alert_disposition": AlertDisposition,
 }
 
 
-OUTPUTS = frozenset({"alert", "customer_risk", "dead_letter"})
+OUTPUTS = frozenset({"alert", "customer_risk", "dead_letter", "review_due", "alert_disposition"})
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
