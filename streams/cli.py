@@ -17,6 +17,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "replay": ("streams.replay", "run the detectors over a JSON-lines file of events"),
     "schema": ("streams.schema_export", "write the JSON Schema of every message type"),
     "generate": ("streams.generate", "write labelled synthetic traffic as JSON lines"),
+    "evaluate": ("streams.evaluate", "detection quality on labelled events: recall by strength, precision"),
     "worker": ("streams.worker.command", "run a stream worker: input topics -> alerts, customer-risk"),
     "demo": ("streams.demo", "bring the stack up, run a worker on generated traffic, print alerts"),
 }
