@@ -137,6 +137,8 @@ class StackSettings(_Section):
         Path(os.environ.get("XDG_STATE_HOME", str(Path.home() / ".local" / "state"))) / "riskwatch"
     )
     ready_timeout_seconds: float = 90.0
+    # how long `stack up` waits for another apt-get/dpkg run to release its lock before installing Redis
+    apt_lock_timeout_seconds: float = Field(default=120.0, ge=0)
 
 
 class WorkerSettings(_Section):

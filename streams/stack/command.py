@@ -129,7 +129,7 @@ def up(settings: Settings) -> int:
             started["kafka"] = kafka.pid_file
             _say(f"started Kafka {stack.kafka_version} (pid {pid}) on {stack.kafka_host}:{stack.kafka_port}")
         if redis_pid is None:
-            binary = redis_server.ensure_installed()
+            binary = redis_server.ensure_installed(stack)
             pid = redis_server.start(binary, stack, redis)
             started["redis"] = redis.pid_file
             _say(f"started Redis (pid {pid}) on {stack.kafka_host}:{stack.redis_port}")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from config.settings import StackSettings
-from streams.stack import process
+from streams.stack import apt_lock, process
 from streams.stack.errors import StackError
 
 STOP_TIMEOUT_SECONDS = 10.0
@@ -47,22 +47,26 @@ def layout(stack_root: Path, stack: StackSettings) -> RedisLayout:
     return RedisLayout(stack_root / "redis", stack.redis_port)
 
 
-def _apt(*args: str) -> subprocess.CompletedProcess[str]:
+def _apt(args: tuple[str, ...], lock_timeout_seconds: float) -> subprocess.CompletedProcess[str]:
+    """One apt-get run, after waiting (bounded) for another apt/dpkg run to let go of the locks."""
+    left = apt_lock.wait_for_apt_lock(lock_timeout_seconds, say=lambda line: print(line, flush=True))
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    # If another run grabs the dpkg lock between our check and apt's, apt itself waits out the rest.
+    argv = ["apt-get", "-o", f"DPkg::Lock::Timeout={int(left)}", *args]
     try:
         return subprocess.run(  # noqa: S603 - fixed argv, no shell
-            ["apt-get", *args],  # noqa: S607 - apt-get is looked up on PATH like any admin tool
+            argv,
             capture_output=True,
             text=True,
             env=env,
-            timeout=APT_TIMEOUT_SECONDS,
+            timeout=APT_TIMEOUT_SECONDS + left,
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
         raise StackError(f"apt-get {' '.join(args)} did not finish within {exc.timeout:.0f}s") from exc
 
 
-def ensure_installed() -> str:
+def ensure_installed(stack: StackSettings) -> str:
     """Path of ``redis-server``, installing Debian's package when it is missing and we may."""
     found = shutil.which("redis-server")
     if found:
@@ -71,7 +75,7 @@ def ensure_installed() -> str:
         raise StackError("redis-server is not installed; install it (Debian: apt-get install redis-server)")
     print("installing redis-server with apt-get (first time only) ...", flush=True)
     for args in (("update",), ("install", "-y", "--no-install-recommends", "redis-server")):
-        result = _apt(*args)
+        result = _apt(args, stack.apt_lock_timeout_seconds)
         if result.returncode != 0:
             tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-12:])
             raise StackError(f"apt-get {' '.join(args)} failed (exit {result.returncode})", tail)
