@@ -117,8 +117,79 @@ class TopicSettings(_Section):
 
 
 class RedisSettings(_Section):
+    """How ``riskwatch project``, ``serve`` and the queries reach Redis.
+
+    TLS: a ``rediss://`` URL; the CA and client certificate paths below then apply. AUTH: the URL's
+    ``user:password@`` or ``username``/``password`` here (these win), so the password can come from
+    ``RISKWATCH_REDIS__PASSWORD`` instead of a URL in a file.
+    """
+
     url: SecretStr = SecretStr("redis://127.0.0.1:16379/0")
+    username: str | None = None
+    password: SecretStr | None = None
+    ssl_ca_certs: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+    ssl_check_hostname: bool = True
+    socket_timeout_seconds: float = Field(default=2.0, gt=0)
+    # per process: the HTTP server shares one pool between all requests
+    max_connections: int = Field(default=64, ge=1)
     key_prefix: str = "riskwatch"
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``redis.Redis.from_url`` (sync or asyncio) besides the URL."""
+        kwargs: dict[str, Any] = {
+            "socket_timeout": self.socket_timeout_seconds,
+            "socket_connect_timeout": self.socket_timeout_seconds,
+            "max_connections": self.max_connections,
+        }
+        if self.username is not None:
+            kwargs["username"] = self.username
+        if self.password is not None:
+            kwargs["password"] = self.password.get_secret_value()
+        if self.url.get_secret_value().startswith("rediss://"):
+            kwargs["ssl_check_hostname"] = self.ssl_check_hostname
+            for key in ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile"):
+                if getattr(self, key):
+                    kwargs[key] = getattr(self, key)
+        return kwargs
+
+    def display_url(self) -> str:
+        """The URL without its password, for messages and logs."""
+        url = self.url.get_secret_value()
+        scheme, sep, rest = url.partition("://")
+        if not sep:
+            return url
+        userinfo, at, host = rest.rpartition("@")
+        if not at:
+            return url
+        user = userinfo.partition(":")[0]
+        return f"{scheme}://{user + '@' if user else ''}{host}"
+
+
+class ReadModelSettings(_Section):
+    """The Redis read model that ``riskwatch project`` keeps from the output topics."""
+
+    # the newest alerts kept per customer (by event time); older ones stay only on the alerts topic
+    alerts_per_customer: int = Field(default=20, ge=1)
+    # records applied per Redis MULTI/EXEC (one offset update per partition with them)
+    batch_max_messages: int = Field(default=2000, ge=1)
+    poll_timeout_ms: int = Field(default=200, ge=1)
+    # how often the projector looks for output topics or partitions that did not exist when it started
+    topic_refresh_seconds: float = Field(default=10.0, gt=0)
+    # only for librdkafka's sake: offsets live in Redis beside the data, never in this group
+    consumer_group: str = "riskwatch-readmodel"
+    max_top: int = Field(default=1000, ge=1)
+
+
+class ServeSettings(_Section):
+    """``riskwatch serve``: the read-only HTTP API (and, later, the officers' pages)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    # when set, every /api/ request needs ``Authorization: Bearer <token>``
+    api_token: SecretStr | None = None
+    log_level: str = "warning"
 
 
 class StackSettings(_Section):
@@ -176,6 +247,8 @@ class Settings(BaseSettings):
     redis: RedisSettings = RedisSettings()
     stack: StackSettings = StackSettings()
     worker: WorkerSettings = WorkerSettings()
+    readmodel: ReadModelSettings = ReadModelSettings()
+    serve: ServeSettings = ServeSettings()
     detection: DetectionSettings = DetectionSettings()
 
     _config_file: ClassVar[Path | None] = None

@@ -20,6 +20,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("streams.evaluate", "detection quality on labelled events: recall by strength, precision"),
     "worker": ("streams.worker.command", "run a stream worker: input topics -> alerts, customer-risk"),
     "demo": ("streams.demo", "bring the stack up, run a worker on generated traffic, print alerts"),
+    "serve": ("server.command", "serve the read model as a read-only HTTP JSON API under /api/"),
 }
 
 
