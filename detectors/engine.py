@@ -8,26 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from config.detection import DetectionSettings
-from detectors.account_takeover import AccountTakeover
-from detectors.amount_spike import AmountSpike
 from detectors.base import Detector
-from detectors.contact_burst import ContactChangeBurst
 from detectors.context import CustomerContext, DebitBaseline
 from detectors.findings import Finding
-from detectors.large_value import LargeValue
 from detectors.observation import ContactObservation, Observation, TxObservation
 from detectors.privacy import contact_hash
+from detectors.registry import build_detectors
 from detectors.scorecard import Scorecard
 from detectors.state import CustomerState, SeenEvents
-from detectors.structuring import Structuring
-from detectors.tier_limit import TierLimit
-from detectors.velocity import VelocitySpike
 from schemas.common import SEVERITY_RANK
 from schemas.events import AnyInputEvent, ContactChange, CustomerProfile, EventError, Transaction
 from schemas.outputs import Alert, CustomerRisk
@@ -41,19 +36,6 @@ class Outcome:
     alerts: list[Alert] = field(default_factory=list)
     risk: CustomerRisk | None = None
     duplicate: bool = False
-
-
-def build_detectors(s: DetectionSettings) -> list[Detector[Any]]:
-    lateness = s.allowed_lateness_seconds
-    return [
-        AmountSpike(s.amount_spike),
-        VelocitySpike(s.velocity_spike, lateness),
-        ContactChangeBurst(s.contact_change_burst, lateness),
-        AccountTakeover(s.account_takeover, lateness),
-        Structuring(s.structuring, s.large_value.cash_threshold_base, lateness),
-        LargeValue(s.large_value),
-        TierLimit(s.tier_limit),
-    ]
 
 
 def migrate_state_v1(data: dict[str, Any]) -> dict[str, Any]:
@@ -71,9 +53,13 @@ def alert_id(detector: str, customer_id: str, trigger_event_ids: tuple[str, ...]
 
 
 class RiskEngine:
-    def __init__(self, settings: DetectionSettings) -> None:
+    def __init__(self, settings: DetectionSettings, detectors: Sequence[Detector[Any]] | None = None) -> None:
+        """``detectors`` defaults to every registered one built from ``settings``; tests inject their own
+        (a recorder around one detector, a deliberately broken one). They are fixed for the engine's life."""
         self.settings = settings
-        self.detectors = build_detectors(settings)
+        self.detectors: tuple[Detector[Any], ...] = tuple(
+            build_detectors(settings) if detectors is None else detectors
+        )
         self.scorecard = Scorecard(settings.scorecard)
         self._tz = ZoneInfo(settings.large_value.reporting_timezone)
         self._rates = dict(settings.fx_rates_to_base)

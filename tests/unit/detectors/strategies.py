@@ -20,6 +20,7 @@ from detectors.context import CustomerContext
 from detectors.engine import RiskEngine
 from detectors.findings import Finding
 from detectors.observation import Observation
+from detectors.registry import REGISTERED_NAMES, build_detectors
 from detectors.state import CustomerState
 from schemas.events import ContactChange, CustomerProfile, Transaction
 from schemas.outputs import Alert, CustomerRisk
@@ -161,13 +162,36 @@ def by_detector(alerts: Sequence[Alert], name: str) -> list[Alert]:
     return [a for a in alerts if a.detector == name]
 
 
+def context_fingerprint(ctx: CustomerContext) -> tuple[Any, ...]:
+    """Everything a detector could change in the context (the baseline's statistics cache aside, which
+    reading fills in): cheaper than a JSON dump on every call."""
+    return (
+        ctx.customer_id,
+        ctx.tier,
+        ctx.segment,
+        ctx.home_country,
+        ctx.score,
+        tuple(ctx.factors.items()),
+        ctx.has_profile,
+        ctx.profile_ts,
+        ctx.max_counterparties,
+        ctx.debit_baseline.max_events,
+        tuple(ctx.debit_baseline.amounts),
+        tuple(ctx.debit_baseline.event_ids),
+        tuple((k, tuple(v)) for k, v in ctx.counterparties.items()),
+    )
+
+
 class Recorder(Detector[Any]):
     """Wraps one detector inside the engine: records its raw findings and checks, on every call, that it
     leaves the observation and the customer context untouched."""
 
-    def __init__(self, inner: Detector[Any]) -> None:
+    def __init__(self, inner: Detector[Any], *, swallow: bool = False) -> None:
+        """``swallow``: record the findings but hand none to the engine (to inspect malformed ones)."""
         self.inner = inner
+        self.swallow = swallow
         self.name = inner.name  # type: ignore[misc]
+        self.kinds = inner.kinds  # type: ignore[misc]
         self.cooldown_seconds = inner.cooldown_seconds
         self.findings: list[tuple[str, Finding]] = []
         self.mutations: list[str] = []
@@ -177,15 +201,14 @@ class Recorder(Detector[Any]):
 
     def update(self, state: Any, obs: Observation, ctx: CustomerContext) -> list[Finding]:
         obs_before = repr(obs)
-        ctx_before = json.dumps(ctx.to_json(), sort_keys=True)
-        tier_before = ctx.tier
+        ctx_before = context_fingerprint(ctx)
         found = self.inner.update(state, obs, ctx)
         if repr(obs) != obs_before:
             self.mutations.append(f"observation {obs.event_id}")
-        if json.dumps(ctx.to_json(), sort_keys=True) != ctx_before or ctx.tier != tier_before:
+        if context_fingerprint(ctx) != ctx_before:
             self.mutations.append(f"context at {obs.event_id}")
         self.findings.extend((obs.event_id, f) for f in found)
-        return found
+        return [] if self.swallow else found
 
     def state_to_json(self, state: Any) -> Any:
         return self.inner.state_to_json(state)
@@ -198,14 +221,16 @@ class Recorder(Detector[Any]):
 
 
 def engine_recording(name: str, settings: DetectionSettings = DETECTION) -> tuple[RiskEngine, Recorder]:
-    engine = RiskEngine(settings)
-    i = next(i for i, d in enumerate(engine.detectors) if d.name == name)
-    recorder = Recorder(engine.detectors[i])
-    engine.detectors[i] = recorder
-    return engine, recorder
+    """An engine with every registered detector, ``name`` behind a ``Recorder`` (injected, so it is the
+    object the engine calls)."""
+    detectors = build_detectors(settings)
+    i = next(i for i, d in enumerate(detectors) if d.name == name)
+    recorder = Recorder(detectors[i])
+    detectors[i] = recorder
+    return RiskEngine(settings, detectors=detectors), recorder
 
 
-DETECTOR_NAMES = [d.name for d in RiskEngine(DETECTION).detectors]
+DETECTOR_NAMES = list(REGISTERED_NAMES)
 
 
 # ------------------------------------------------------------------------------------ hypothesis

@@ -1,0 +1,144 @@
+"""The contract suite can fail: each check in ``checks.py`` rejects a detector broken in the way it guards
+against, and passes the same detector unbroken on the same events (so it is the breakage that is caught)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import checks
+import pytest
+from strategies import DETECTION, Event, at, contact, tx, varied_traffic
+
+from detectors.base import Detector
+from detectors.context import CustomerContext
+from detectors.findings import Finding
+from detectors.observation import Observation
+from detectors.registry import spec
+from detectors.velocity import VelocitySpike
+
+
+def _velocity() -> Detector[Any]:
+    return spec("velocity_spike").build(DETECTION)
+
+
+def burst() -> list[Event]:
+    """Two quiet days, then 30 card payments in 30 minutes: velocity_spike fires on it."""
+    quiet = [tx("80", at(hours=6 * i)) for i in range(8)]
+    return [*quiet, contact("phone", "+1"), *(tx("20", at(days=2, seconds=60 * i)) for i in range(30))]
+
+
+class MutatesContext(VelocitySpike):
+    """Raises the customer's tier as a side effect: every later detector would read a changed context."""
+
+    def update(self, state: Any, obs: Observation, ctx: CustomerContext) -> list[Finding]:
+        found = super().update(state, obs, ctx)
+        ctx.tier = "high"
+        return found
+
+
+class MutatesObservation(VelocitySpike):
+    def update(self, state: Any, obs: Observation, ctx: CustomerContext) -> list[Finding]:
+        obs.ts += 1.0
+        return super().update(state, obs, ctx)
+
+
+_draws = itertools.count()
+
+
+class Nondeterministic(VelocitySpike):
+    """Scores with a process-wide counter: two runs over the same events disagree."""
+
+    def update(self, state: Any, obs: Observation, ctx: CustomerContext) -> list[Finding]:
+        found = super().update(state, obs, ctx)
+        return [
+            Finding(f.detector, f.severity, (next(_draws) % 100) / 100, f.trigger_event_ids, f.reason)
+            for f in found
+        ]
+
+
+class LossyRoundTrip(VelocitySpike):
+    """Forgets the sliding window when its state is read back: a restarted worker misses the burst."""
+
+    def state_from_json(self, data: Any) -> Any:
+        restored = super().state_from_json(data)
+        restored.window = self.new_state().window
+        return restored
+
+
+class KeepsStateOnItself(VelocitySpike):
+    """Counts on the detector object instead of the per-customer state: a fresh worker starts again at 0."""
+
+    seen = 0
+
+    def update(self, state: Any, obs: Observation, ctx: CustomerContext) -> list[Finding]:
+        self.seen += 1
+        found = super().update(state, obs, ctx)
+        return found if self.seen > 20 else []
+
+
+class ViewDiffers(VelocitySpike):
+    def state_view(self, state: Any) -> Any:
+        return {**self.state_to_json(state), "first_ts": None}
+
+
+class SharesLiveState(VelocitySpike):
+    def state_to_json(self, state: Any) -> Any:
+        return {**super().state_to_json(state), "window": state.window.view()}
+
+
+class ForeignFinding(VelocitySpike):
+    """Names another detector and gives a score above 1."""
+
+    def update(self, state: Any, obs: Observation, ctx: CustomerContext) -> list[Finding]:
+        return [
+            Finding("amount_spike", f.severity, 2.0, f.trigger_event_ids, f.reason)
+            for f in super().update(state, obs, ctx)
+        ]
+
+
+class Unbounded(VelocitySpike):
+    """Keeps every event id it ever saw."""
+
+    def update(self, state: Any, obs: Observation, ctx: CustomerContext) -> list[Finding]:
+        state.daily_counts[int(obs.ts)] = 1
+        return super().update(state, obs, ctx)
+
+
+def _lenient(cls: type[VelocitySpike]) -> Callable[[], Detector[Any]]:
+    return lambda: cls(DETECTION.velocity_spike, DETECTION.allowed_lateness_seconds)
+
+
+Check = Callable[[Callable[[], Detector[Any]], Sequence[Event]], None]
+CASES: list[tuple[str, Check, type[VelocitySpike]]] = [
+    ("mutates its context", checks.check_no_mutation, MutatesContext),
+    ("mutates its observation", checks.check_no_mutation, MutatesObservation),
+    ("nondeterministic", checks.check_deterministic, Nondeterministic),
+    ("lossy state round trip", lambda m, e: checks.check_state_round_trip(m, e, 20), LossyRoundTrip),
+    ("state kept on the detector", lambda m, e: checks.check_state_round_trip(m, e, 20), KeepsStateOnItself),
+    ("state_view differs", checks.check_state_view, ViewDiffers),
+    ("state_to_json shares live state", checks.check_to_json_is_a_snapshot, SharesLiveState),
+    ("finding names another detector", checks.check_findings_well_formed, ForeignFinding),
+    (
+        "unbounded state",
+        lambda m, e: checks.check_state_bounded(m, [*e, *varied_traffic(3000, seed=5)], 16_000),
+        Unbounded,
+    ),
+]
+
+
+@pytest.mark.parametrize(("what", "check", "broken"), CASES, ids=[c[0] for c in CASES])
+def test_check_catches_a_broken_detector(what: str, check: Check, broken: type[VelocitySpike]) -> None:
+    events = burst()
+    assert any(True for _ in checks.findings_of(_velocity, events)), "the burst must make findings"
+    check(_velocity, events)  # the real detector passes
+    with pytest.raises(AssertionError):
+        check(_lenient(broken), events)
+    _draws.__init__()  # type: ignore[misc]
+
+
+def test_cold_start_check_catches_a_mutation() -> None:
+    checks.check_cold_start(_velocity)
+    with pytest.raises(AssertionError):
+        checks.check_cold_start(_lenient(MutatesContext))
