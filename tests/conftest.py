@@ -1,7 +1,9 @@
-"""Shared test setup: a deterministic Hypothesis profile, so CI runs are repeatable and fast."""
+"""Shared test setup: a deterministic Hypothesis profile, so CI runs are repeatable and fast; the chaos
+suite's ``--scale`` option."""
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -15,3 +17,14 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=200, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    # here, not in tests/chaos/conftest.py: pytest reads options only from conftests loaded at start-up
+    parser.addoption(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="run the chaos suite (tests/chaos) this many times bigger: more events, more faults "
+        "(1 = the CI size; 15 = the 500k-event backlog)",
+    )

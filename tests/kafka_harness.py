@@ -111,25 +111,32 @@ def _wait_for_topic(admin: AdminClient, name: str, partitions: int, *, present: 
         time.sleep(0.05)
 
 
-@pytest.fixture
-def topic_factory(admin_client: AdminClient) -> Iterator[TopicFactory]:
-    """``topic_factory(partitions=3, config={...}) -> name``: a fresh topic, deleted after the test."""
+@contextlib.contextmanager
+def topic_factory_on(admin: AdminClient) -> Iterator[TopicFactory]:
+    """``factory(partitions=3, config={...}) -> name``: fresh topics on ``admin``'s cluster, deleted after."""
     created: list[str] = []
 
     def factory(partitions: int = 3, config: dict[str, str] | None = None, prefix: str = "rw-test") -> str:
         name = f"{prefix}-{uuid.uuid4().hex[:12]}"
-        futures = admin_client.create_topics(
+        futures = admin.create_topics(
             [NewTopic(name, num_partitions=partitions, replication_factor=1, config=config or {})]
         )
         futures[name].result(timeout=TOPIC_TIMEOUT_SECONDS)
         created.append(name)
-        _wait_for_topic(admin_client, name, partitions, present=True)
+        _wait_for_topic(admin, name, partitions, present=True)
         return name
 
     yield factory
     if created:
-        for future in admin_client.delete_topics(created, operation_timeout=TOPIC_TIMEOUT_SECONDS).values():
+        for future in admin.delete_topics(created, operation_timeout=TOPIC_TIMEOUT_SECONDS).values():
             future.result(timeout=TOPIC_TIMEOUT_SECONDS)
+
+
+@pytest.fixture
+def topic_factory(admin_client: AdminClient) -> Iterator[TopicFactory]:
+    """A fresh topic per call on the stack's broker, deleted after the test."""
+    with topic_factory_on(admin_client) as factory:
+        yield factory
 
 
 @pytest.fixture
@@ -146,8 +153,8 @@ class Topics(dict[str, str]):
         return {f"RISKWATCH_TOPICS__{role.upper()}": name for role, name in self.items()}
 
 
-@pytest.fixture
-def topics(topic_factory: Callable[..., str]) -> Topics:
+def contract_topics(topic_factory: TopicFactory) -> Topics:
+    """A fresh set of the contract's topics (inputs co-partitioned, tables compacted)."""
     compacted = {"cleanup.policy": "compact"}
     return Topics(
         transactions=topic_factory(PARTITIONS, prefix="rw-tx"),
@@ -157,6 +164,11 @@ def topics(topic_factory: Callable[..., str]) -> Topics:
         customer_risk=topic_factory(PARTITIONS, compacted, prefix="rw-risk"),
         dead_letter=topic_factory(PARTITIONS, prefix="rw-dlq"),
     )
+
+
+@pytest.fixture
+def topics(topic_factory: TopicFactory) -> Topics:
+    return contract_topics(topic_factory)
 
 
 class WorkerProcess:
@@ -205,6 +217,20 @@ class WorkerProcess:
     def kill(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(30)
+
+    def pause(self) -> None:
+        """SIGSTOP: alive but silent (no heartbeats, no commits), as a worker stuck in a long GC or swap."""
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.proc.send_signal(signal.SIGCONT)
+
+    def peak_rss_mib(self) -> float:
+        """The process's peak resident memory so far (VmHWM), while it is alive."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+        raise AssertionError(f"no VmHWM for pid {self.proc.pid}")
 
     def terminate(self) -> int:
         self.proc.send_signal(signal.SIGTERM)

@@ -1,0 +1,202 @@
+"""What the chaos tests (tests/chaos) share: steady traffic while faults are injected, the outcome check
+(read_committed alerts equal ``riskwatch replay``'s, each id once, every bad input dead-lettered) and the
+figures each run records (printed at the end of the session)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from confluent_kafka import Producer
+from kafka_harness import Topics, WorkerProcess, read_all, strip, wait_for
+
+RAW_PREFIX = 200  # dead letters are compared on the start of their raw input (long raw is truncated)
+
+
+@dataclass
+class Figures:
+    """One chaos run, as the report gives it."""
+
+    test: str
+    faults: int = 0
+    events: int = 0
+    bad_inputs: int = 0
+    expected_alerts: int = 0
+    alerts: int = 0  # distinct alert ids on the topic
+    lost: int = 0  # replay's alerts missing from the topic
+    duplicated: int = 0  # copies beyond the first of an alert id
+    differing: int = 0  # ids on the topic that replay does not give, or with other content
+    dead_letters: int = 0
+    recovery_seconds: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def line(self) -> str:
+        rec = self.recovery_seconds
+        recovery = (
+            f"recovery s: n={len(rec)} mean={sum(rec) / len(rec):.1f} max={max(rec):.1f}" if rec else ""
+        )
+        extra = " ".join(f"{k}={v}" for k, v in self.extra.items())
+        return (
+            f"{self.test}: faults={self.faults} events={self.events} bad={self.bad_inputs} "
+            f"alerts={self.alerts}/{self.expected_alerts} lost={self.lost} duplicated={self.duplicated} "
+            f"differing={self.differing} dead_letters={self.dead_letters} {recovery} "
+            f"took={self.seconds:.0f}s {extra}"
+        ).strip()
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Feeder(threading.Thread):
+    """Produces lines in order at a steady rate in the background, as upstream systems do while workers
+    crash, rebalance or lose the broker. Record timestamps increase in line order; an idempotent producer
+    rides out a broker restart (its retries deliver each line once, in order)."""
+
+    def __init__(
+        self, conf: dict[str, str], topics: Topics, lines: list[bytes], rate_per_second: float, start_ms: int
+    ) -> None:
+        super().__init__(daemon=True)
+        self.conf, self.topics, self.lines = conf, topics, lines
+        self.rate, self.start_ms = rate_per_second, start_ms
+        self.produced = 0
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            producer = Producer(
+                {
+                    **self.conf,
+                    "partitioner": "murmur2_random",
+                    "enable.idempotence": True,
+                    "linger.ms": 5,
+                    "message.timeout.ms": 120000,
+                }
+            )
+            role = {
+                "transaction": "transactions",
+                "contact_change": "contact_changes",
+                "customer_profile": "customer_profiles",
+            }
+            started = time.monotonic()
+            for i, line in enumerate(self.lines):
+                try:
+                    event = json.loads(line)
+                    topic = self.topics[role[event["type"]]]
+                    key = str(event["customer_id"]).encode()
+                except (ValueError, KeyError, TypeError):
+                    topic, key = self.topics["transactions"], b"malformed"
+                while True:
+                    try:
+                        producer.produce(topic, key=key, value=line, timestamp=self.start_ms + i)
+                        break
+                    except BufferError:
+                        producer.poll(0.1)
+                producer.poll(0)
+                self.produced = i + 1
+                ahead = started + (i + 1) / self.rate - time.monotonic()
+                if ahead > 0:
+                    time.sleep(ahead)  # pacing the offered load, not waiting on a condition
+            left = producer.flush(120)
+            if left:
+                raise AssertionError(f"{left} lines were not delivered")
+        except BaseException as exc:
+            self.error = exc
+
+    def finish(self, timeout: float = 180.0) -> None:
+        self.join(timeout)
+        if self.is_alive():
+            raise AssertionError(f"the feeder did not finish within {timeout:.0f}s")
+        if self.error is not None:
+            raise AssertionError(f"the feeder failed: {self.error!r}")
+
+
+def check_outcome(
+    conf: dict[str, str],
+    topics: Topics,
+    expected_alerts: dict[str, dict[str, Any]],
+    expected_letters: list[dict[str, Any]],
+    figures: Figures,
+) -> None:
+    """After a fault run (all input committed): the read_committed alerts equal replay's, each alert id
+    once, and every bad input is in the dead letters once."""
+    alerts = read_all(conf, topics["alerts"], expected=len(expected_alerts), timeout=30)
+    ids = [a["alert_id"] for a in alerts]
+    by_id = strip(alerts)
+    figures.expected_alerts = len(expected_alerts)
+    figures.alerts = len(by_id)
+    figures.duplicated = len(ids) - len(set(ids))
+    figures.lost = len(expected_alerts.keys() - by_id.keys())
+    figures.differing = sum(1 for k, v in by_id.items() if expected_alerts.get(k) != v)
+    letters = read_all(conf, topics["dead_letter"], expected=len(expected_letters), timeout=30)
+    figures.dead_letters = len(letters)
+    positions = Counter((d["source"], d["partition"], d["offset"]) for d in letters)
+    twice = [p for p, n in positions.items() if n > 1]
+    seen_raw = Counter(str(d["raw"])[:RAW_PREFIX] for d in letters)
+    want_raw = Counter(str(d["raw"])[:RAW_PREFIX] for d in expected_letters)
+    missing = list((want_raw - seen_raw).elements())
+    extra = list((seen_raw - want_raw).elements())
+
+    problems = []
+    if figures.lost:
+        lost = sorted(expected_alerts.keys() - by_id.keys())
+        problems.append(f"{figures.lost} alerts lost: {[expected_alerts[i]['detector'] for i in lost][:10]}")
+    if figures.duplicated:
+        problems.append(f"{figures.duplicated} duplicated alert copies")
+    if figures.differing:
+        problems.append(f"{figures.differing} alerts replay does not give (or with other content)")
+    if twice:
+        problems.append(f"dead-lettered twice: {twice[:5]}")
+    if missing:
+        problems.append(f"{len(missing)} bad inputs not dead-lettered: {[m[:60] for m in missing[:5]]}")
+    if extra:
+        problems.append(f"{len(extra)} dead letters replay does not give: {[m[:60] for m in extra[:5]]}")
+    assert not problems, f"{figures.line()}\n" + "\n".join(problems)
+
+
+def gauge(w: WorkerProcess, name: str) -> float:
+    """One unlabelled sample of the worker's /metrics (0 while its HTTP endpoint is not up yet)."""
+    w.assert_running()
+    try:
+        text = w.metrics()
+    except OSError:
+        return 0.0
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return 0.0
+
+
+def batches_committed(w: WorkerProcess) -> float:
+    """Batches this worker process has committed (the batch-size histogram is observed after commit)."""
+    return gauge(w, "riskwatch_batch_size_messages_count")
+
+
+def owns_partitions(w: WorkerProcess) -> float:
+    return gauge(w, "riskwatch_assigned_partitions")
+
+
+def wait_for_batches(w: WorkerProcess, count: float, timeout: float, what: str) -> float:
+    """Seconds until ``w`` has committed at least ``count`` batches."""
+    started = time.monotonic()
+    wait_for(lambda: batches_committed(w) >= count, timeout, what, w)
+    return time.monotonic() - started
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """A scenario for fault runs: profiles (produced first), the rest in emission order, and what
+    ``riskwatch replay`` gives for them."""
+
+    profiles: list[bytes]
+    rest: list[bytes]
+    expected_alerts: dict[str, dict[str, Any]]
+    expected_letters: list[dict[str, Any]]
+
+    @property
+    def events(self) -> int:
+        return len(self.profiles) + len(self.rest)
