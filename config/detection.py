@@ -157,8 +157,77 @@ def _default_review_interval_days() -> dict[Tier, int]:
     return {"high": 180, "medium": 365, "low": 730}
 
 
+class KnockOutRule(_Section):
+    """A profile that must be at least ``tier`` whatever its other factors: every condition given must hold
+    (an unset condition is not checked). The score is lifted to the bottom of the tier's band, so favourable
+    factors (a high income, a large firm) lower the score but never the tier a knock-out sets.
+
+    A rule with no condition at all would fire on everyone; the validator refuses it."""
+
+    tier: Tier = "high"
+    reason: str
+    industry_risk_in: tuple[Tier, ...] = ()
+    segment_in: tuple[Literal["individual", "corporate"], ...] = ()
+    min_overdue_count_12m: int | None = Field(default=None, ge=0)
+    max_credit_score: int | None = Field(default=None, ge=300, le=900)
+    # total liabilities / total assets; assets of 0 with liabilities counts as infinitely leveraged
+    min_liabilities_to_assets_ratio: float | None = Field(default=None, gt=0)
+    politically_exposed: bool | None = None
+
+    @model_validator(mode="after")
+    def _has_a_condition(self) -> KnockOutRule:
+        if (
+            not self.industry_risk_in
+            and not self.segment_in
+            and self.min_overdue_count_12m is None
+            and self.max_credit_score is None
+            and self.min_liabilities_to_assets_ratio is None
+            and self.politically_exposed is None
+        ):
+            raise ValueError("a knock-out rule needs at least one condition")
+        return self
+
+
+def _default_knockout_rules() -> dict[str, KnockOutRule]:
+    """The defaults: a high-risk industry together with serious delinquency, poor credit or insolvency, and
+    insolvency together with serious delinquency in any industry. PEP status is ``politically_exposed_forces_high``
+    (kept as its own switch). Sanctions hits are not a profile field of the contract: the screening system pins
+    them with a ``risk_override``."""
+    return {
+        "high_risk_industry_delinquent": KnockOutRule(
+            reason="High-risk industry with serious delinquency (3 or more overdue payments in 12 months)",
+            industry_risk_in=("high",),
+            min_overdue_count_12m=3,
+        ),
+        "high_risk_industry_poor_credit": KnockOutRule(
+            reason="High-risk industry with a poor credit score (550 or below)",
+            industry_risk_in=("high",),
+            max_credit_score=550,
+        ),
+        "high_risk_industry_insolvent": KnockOutRule(
+            reason="High-risk industry and insolvent (liabilities at least 1.5 times assets)",
+            industry_risk_in=("high",),
+            min_liabilities_to_assets_ratio=1.5,
+        ),
+        "insolvent_and_delinquent": KnockOutRule(
+            reason="Insolvent (liabilities at least twice the assets) with serious delinquency",
+            min_liabilities_to_assets_ratio=2.0,
+            min_overdue_count_12m=3,
+        ),
+        "delinquent_poor_credit": KnockOutRule(
+            tier="medium",
+            reason="Serious delinquency with a poor credit score: at least medium risk",
+            min_overdue_count_12m=3,
+            max_credit_score=550,
+        ),
+    }
+
+
 class ScorecardSettings(_Section):
-    """The static scorecard: weights (points out of 100) and the tier bands on the 0-100 score."""
+    """The static scorecard: weights (points out of 100) and the tier bands on the 0-100 score.
+
+    Weights average the factors, so a strong factor can offset a weak one; ``knockout_rules`` are what no
+    average may hide (see ``KnockOutRule`` and the README's scorecard section)."""
 
     weight_credit_record: float = 35.0
     weight_financial_condition: float = 25.0
@@ -168,6 +237,7 @@ class ScorecardSettings(_Section):
     high_tier_min_score: float = 70.0
     medium_tier_min_score: float = 40.0
     politically_exposed_forces_high: bool = True
+    knockout_rules: dict[str, KnockOutRule] = Field(default_factory=lambda: _default_knockout_rules())
     unknown_factor_risk: float = Field(default=0.5, ge=0, le=1)
     individual_business_size_risk: float = Field(default=0.3, ge=0, le=1)
     industry_risk: dict[str, Tier] = Field(default_factory=lambda: _default_industry_risk())
@@ -180,6 +250,36 @@ class ScorecardSettings(_Section):
                 "tier bands must satisfy 0 <= medium_tier_min_score <= high_tier_min_score <= 100"
             )
         return self
+
+
+def _default_alert_points() -> dict[str, float]:
+    """One critical alert (40) lifts any customer at least one tier on the default bands (40 and 70)."""
+    return {"low": 5.0, "medium": 12.0, "high": 25.0, "critical": 40.0}
+
+
+def _default_detector_point_multiplier() -> dict[str, float]:
+    """A large-value report is a regulatory duty, not a suspicion; a tier-limit breach gets tighter limits
+    once the tier rises, so it counts half (it must not feed itself)."""
+    return {"large_value": 0.25, "tier_limit": 0.5}
+
+
+class RiskBookSettings(_Section):
+    """How behaviour, officers and time move a customer's tier (the living risk book).
+
+    Each alert adds ``alert_points[severity] x detector_point_multiplier[detector]`` (1 when not listed) to
+    the scorecard score; the points halve every ``points_half_life_days`` of event time. A higher band is
+    entered at once; a lower one only after the score has stayed below the current band's minimum minus
+    ``downgrade_margin_points`` for ``downgrade_cooldown_days`` (hysteresis: tiers do not flap)."""
+
+    alert_points: dict[str, float] = Field(default_factory=lambda: _default_alert_points())
+    detector_point_multiplier: dict[str, float] = Field(
+        default_factory=lambda: _default_detector_point_multiplier()
+    )
+    points_half_life_days: float = Field(default=30.0, gt=0)
+    downgrade_margin_points: float = Field(default=5.0, ge=0)
+    downgrade_cooldown_days: float = Field(default=14.0, ge=0)
+    # an officer's override reason is quoted in CustomerRisk.reason up to this many characters
+    override_reason_max_chars: int = Field(default=200, ge=0)
 
 
 class DetectionSettings(_Section):
@@ -216,3 +316,4 @@ class DetectionSettings(_Section):
     large_value: LargeValueSettings = LargeValueSettings()
     tier_limit: TierLimitSettings = TierLimitSettings()
     scorecard: ScorecardSettings = ScorecardSettings()
+    risk_book: RiskBookSettings = RiskBookSettings()

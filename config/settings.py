@@ -228,6 +228,9 @@ class WorkerSettings(_Section):
     max_decoded_customers_per_partition: int = Field(default=20000, ge=1)
     # how long a partition may wait for unread data on another input topic before processing out of order
     max_idle_ms: int = Field(default=1000, ge=0)
+    # how often a caught-up worker moves quiet customers on by its wall clock (reviews falling due, overrides
+    # expiring, downgrades): inside a transaction like any batch; 0 leaves it all to the customers' events
+    punctuate_interval_ms: int = Field(default=10000, ge=0)
     log_json: bool = False
     log_level: str = "INFO"
 

@@ -21,21 +21,40 @@ from detectors.findings import Finding
 from detectors.observation import ContactObservation, Observation, TxObservation
 from detectors.privacy import contact_hash
 from detectors.registry import build_detectors
+from detectors.riskbook import Book, Moves, RiskBook
 from detectors.scorecard import Scorecard
 from detectors.state import CustomerState, SeenEvents
 from schemas.common import SEVERITY_RANK
-from schemas.events import AnyInputEvent, ContactChange, CustomerProfile, EventError, Transaction
-from schemas.outputs import Alert, CustomerRisk
+from schemas.events import (
+    AnyInputEvent,
+    ContactChange,
+    CustomerProfile,
+    ErasureRequest,
+    EventError,
+    ReviewCompleted,
+    RiskOverride,
+    Transaction,
+)
+from schemas.outputs import Alert, CustomerRisk, ReviewDue
 
-# 2: debits carry their event ids, counterparties their largest amount. Older formats are migrated on read.
-STATE_FORMAT_VERSION = 2
+# 2: debits carry their event ids, counterparties their largest amount. 3: the risk book (behaviour points,
+# hysteresis, override, review clock). Older formats are migrated on read.
+STATE_FORMAT_VERSION = 3
 
 
 @dataclass(slots=True)
 class Outcome:
     alerts: list[Alert] = field(default_factory=list)
-    risk: CustomerRisk | None = None
+    risks: list[CustomerRisk] = field(default_factory=list)
+    reviews: list[ReviewDue] = field(default_factory=list)
     duplicate: bool = False
+    # an erasure request: the caller deletes the customer's state everywhere (tombstones)
+    erase: bool = False
+
+    @property
+    def risk(self) -> CustomerRisk | None:
+        """The last tier change of this event, if any."""
+        return self.risks[-1] if self.risks else None
 
 
 def migrate_state_v1(data: dict[str, Any]) -> dict[str, Any]:
@@ -43,7 +62,7 @@ def migrate_state_v1(data: dict[str, Any]) -> dict[str, Any]:
     ctx = dict(data["ctx"])
     ctx["debits"] = [[f"v1-{i}", a] for i, a in enumerate(ctx["debits"])]
     ctx["counterparties"] = [[k, c, a, t, a] for k, c, a, t in ctx["counterparties"]]
-    return {**data, "v": STATE_FORMAT_VERSION, "ctx": ctx}
+    return {**data, "v": 2, "ctx": ctx}
 
 
 def alert_id(detector: str, customer_id: str, trigger_event_ids: tuple[str, ...] | list[str]) -> str:
@@ -62,6 +81,7 @@ class RiskEngine:
         )
         self.scorecard = Scorecard(settings.scorecard)
         self._tz = ZoneInfo(settings.large_value.reporting_timezone)
+        self.book = RiskBook(settings, self._tz)
         self._rates = dict(settings.fx_rates_to_base)
         self._hash_key = settings.contact_hash_key.get_secret_value().encode()
         self._debit_window = settings.amount_spike.baseline_window_events
@@ -98,6 +118,7 @@ class RiskEngine:
             "cooldowns": {k: list(v) for k, v in state.cooldowns.items()},
             "detectors": {d.name: d.state_to_json(state.detectors[d.name]) for d in self.detectors},
             "events_processed": state.events_processed,
+            "book": state.book.to_json(),
         }
 
     def state_view(self, state: CustomerState) -> dict[str, Any]:
@@ -110,13 +131,15 @@ class RiskEngine:
             "cooldowns": state.cooldowns,
             "detectors": {d.name: d.state_view(state.detectors[d.name]) for d in self.detectors},
             "events_processed": state.events_processed,
+            "book": state.book.to_json(),
         }
 
     def state_from_json(self, data: dict[str, Any]) -> CustomerState:
         version = data.get("v")
         if version == 1:
             data = migrate_state_v1(data)
-        elif version != STATE_FORMAT_VERSION:
+            version = 2
+        if version not in (2, STATE_FORMAT_VERSION):
             raise ValueError(f"unsupported customer state format {version!r}")
         s = self.settings
         ctx = CustomerContext.from_json(
@@ -135,6 +158,8 @@ class RiskEngine:
                 for d in self.detectors
             },
             events_processed=int(data.get("events_processed", 0)),
+            # format 2 had no risk book: its published tier and score were the scorecard's
+            book=Book.from_json(data["book"]) if "book" in data else Book.from_context(ctx),
         )
 
     # ------------------------------------------------------------------------------------ processing
@@ -189,22 +214,72 @@ class RiskEngine:
     ) -> Outcome:
         """Advance one customer's state by one event. ``detected_at`` is the caller's clock, used only as a
         label on alerts: no decision here depends on it."""
+        if isinstance(event, ErasureRequest):
+            return Outcome(erase=True)
         if event.event_id in state.seen:
             return Outcome(duplicate=True)
         ctx = state.ctx
-        if isinstance(event, CustomerProfile):
-            state.seen.add(event.event_id)
-            state.events_processed += 1
-            return Outcome(risk=self._apply_profile(ctx, event))
-        if not isinstance(event, Transaction | ContactChange):
-            # officer inputs (contract 1.1) are parsed and deduplicated; their effects follow in the risk book
-            state.seen.add(event.event_id)
-            state.events_processed += 1
-            return Outcome()
-        obs = self.observe(event, ctx)  # may raise EventError before anything is remembered
+        book = state.book
+        ts = event.timestamp.timestamp()
+        # a late event moves the book from where it is: its clock never runs backwards
+        now = ts if book.clock is None else max(ts, book.clock)
+        obs: Observation | None = None
+        if isinstance(event, Transaction | ContactChange):
+            obs = self.observe(event, ctx)  # may raise EventError before anything is remembered
+        elif (
+            isinstance(event, RiskOverride) and event.tier is not None and event.expires_at.timestamp() <= ts
+        ):
+            raise EventError("expires_at: the override expired before it was made (at or before timestamp)")
         state.seen.add(event.event_id)
         state.events_processed += 1
+        moves = self.book.advance(ctx, book, now)
+        alerts: list[Alert] = []
+        if isinstance(event, CustomerProfile):
+            moves.extend(self._apply_profile(ctx, book, event, now))
+        elif isinstance(event, RiskOverride):
+            moves.extend(
+                self.book.on_override(
+                    ctx,
+                    book,
+                    event.tier,
+                    event.expires_at.timestamp(),
+                    event.officer_id,
+                    event.reason,
+                    now,
+                    event.timestamp,
+                )
+            )
+        elif isinstance(event, ReviewCompleted):
+            moves.extend(
+                self.book.on_review(
+                    ctx, book, event.outcome, event.tier, event.officer_id, event.reason, now, event.timestamp
+                )
+            )
+        elif obs is not None and isinstance(event, Transaction | ContactChange):
+            alerts = self._detect(state, obs, event, detected_at)
+            if alerts:
+                # the new tier applies from the next event on: these alerts carry the tier they fired in
+                moves.extend(self.book.on_alerts(ctx, book, alerts, now, event.timestamp))
+        return Outcome(alerts=alerts, risks=moves.risks, reviews=moves.reviews)
 
+    def punctuate(self, state: CustomerState, now: float) -> Outcome:
+        """The timed moves (review due, override expiry, downgrade) of a quiet customer up to wall-clock
+        ``now``: the same records its next event would have produced."""
+        moves = self.book.advance(state.ctx, state.book, now, event=False)
+        return Outcome(risks=moves.risks, reviews=moves.reviews)
+
+    def next_deadline(self, state: CustomerState) -> float | None:
+        """When ``punctuate`` next has something to do (epoch seconds), or None."""
+        return self.book.next_deadline(state.book)
+
+    def _detect(
+        self,
+        state: CustomerState,
+        obs: Observation,
+        event: Transaction | ContactChange,
+        detected_at: datetime,
+    ) -> list[Alert]:
+        ctx = state.ctx
         findings: list[Finding] = []
         states = state.detectors
         for name, update in self._updates[obs.kind]:
@@ -226,7 +301,7 @@ class RiskEngine:
                 ctx.debit_baseline.add(obs.amount_f, obs.event_id)
             if obs.counterparty_id is not None:
                 ctx.remember_counterparty(obs.counterparty_id, obs.amount_f, obs.ts)
-        return Outcome(alerts=alerts)
+        return alerts
 
     def _cooled_down(self, state: CustomerState, f: Finding, ts: float) -> bool:
         """One pattern, one alert: a finding repeats a pattern when the same detector and key alerted less
@@ -265,30 +340,12 @@ class RiskEngine:
             evidence=f.evidence,
         )
 
-    def _apply_profile(self, ctx: CustomerContext, p: CustomerProfile) -> CustomerRisk | None:
+    def _apply_profile(self, ctx: CustomerContext, book: Book, p: CustomerProfile, now: float) -> Moves:
         ts = p.timestamp.timestamp()
         if ctx.profile_ts is not None and ts < ctx.profile_ts:
-            return None  # an older profile arriving late never overrides a newer one
+            return Moves()  # an older profile arriving late never overrides a newer one
         ctx.profile_ts = ts
         ctx.has_profile = True
         ctx.segment = p.segment
         ctx.home_country = p.home_country
-        result = self.scorecard.score(p)
-        if result.tier == ctx.tier and result.score == ctx.score:
-            return None
-        previous = ctx.tier if ctx.score is not None else None
-        ctx.tier, ctx.score, ctx.factors = result.tier, result.score, result.factors
-        interval = self.settings.scorecard.review_interval_days[result.tier]  # type: ignore[index]
-        due = p.timestamp.astimezone(self._tz).date() + timedelta(days=interval)
-        return CustomerRisk(
-            customer_id=ctx.customer_id,
-            tier=result.tier,
-            score=result.score,
-            previous_tier=previous,
-            factors=result.factors,
-            updated_at=p.timestamp,
-            next_review_due=due,
-            reason=result.reason
-            if previous is None or previous == result.tier
-            else f"Tier {previous} -> {result.tier}. {result.reason}",
-        )
+        return self.book.on_profile(ctx, book, self.scorecard.score(p), now, p.timestamp)

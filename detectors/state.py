@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from detectors.context import CustomerContext
+from detectors.riskbook import Book
 
 
 @dataclass(slots=True)
@@ -39,3 +40,4 @@ class CustomerState:
     cooldowns: dict[str, list[float]]
     detectors: dict[str, Any]
     events_processed: int = 0
+    book: Book = field(default_factory=Book)

@@ -21,6 +21,9 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "worker": ("streams.worker.command", "run a stream worker: input topics -> alerts, customer-risk"),
     "demo": ("streams.demo", "bring the stack up, run a worker on generated traffic, print alerts"),
     "serve": ("server.command", "serve the read model as a read-only HTTP JSON API under /api/"),
+    "override": ("streams.officer", "pin a customer's tier until a date (writes a risk_override)"),
+    "review-complete": ("streams.officer", "record a completed periodic review (writes a review_completed)"),
+    "forget": ("streams.officer", "erase a customer's state everywhere (writes an erasure_request)"),
 }
 
 

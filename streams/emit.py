@@ -17,7 +17,8 @@ from streams.worker.metrics import WorkerMetrics
 
 log = logging.getLogger("riskwatch.worker")
 
-Produce = Callable[[str, bytes | None, bytes], None]
+# (topic, key, value); a value of None is a tombstone
+Produce = Callable[[str, bytes | None, bytes | None], None]
 
 
 def emit(
@@ -36,10 +37,17 @@ def emit(
         metrics.duplicates.inc()
         return False
     key = result.customer_id.encode() if result.customer_id else None
+    if result.erased:
+        # compaction then drops the customer's CustomerRisk; the read model deletes its keys on this
+        produce(topics.customer_risk, key, None)
+        return False
     for alert in result.alerts:
         metrics.alerts.labels(alert.detector, alert.severity).inc()
         produce(topics.alerts, key, alert.model_dump_json().encode())
-    if result.risk is not None:
-        metrics.tier_changes.labels(result.risk.previous_tier or "none", result.risk.tier).inc()
-        produce(topics.customer_risk, key, result.risk.model_dump_json().encode())
+    for risk in result.risks:
+        if risk.previous_tier != risk.tier:
+            metrics.tier_changes.labels(risk.previous_tier or "none", risk.tier).inc()
+        produce(topics.customer_risk, key, risk.model_dump_json().encode())
+    for review in result.reviews:
+        produce(topics.reviews, key, review.model_dump_json().encode())
     return bool(result.alerts)

@@ -16,7 +16,7 @@ from typing import Literal, Protocol
 from detectors.engine import RiskEngine
 from detectors.state import CustomerState
 from schemas.events import EventError, parse_event_json
-from schemas.outputs import Alert, CustomerRisk, DeadLetter
+from schemas.outputs import Alert, CustomerRisk, DeadLetter, ReviewDue
 
 MAX_RAW_CHARS = 65536
 
@@ -27,6 +27,8 @@ class StateStore(Protocol):
     def get(self, customer_id: str) -> CustomerState | None: ...
 
     def put(self, customer_id: str, state: CustomerState) -> None: ...
+
+    def delete(self, customer_id: str) -> None: ...
 
 
 class MemoryStateStore:
@@ -40,6 +42,9 @@ class MemoryStateStore:
 
     def put(self, customer_id: str, state: CustomerState) -> None:
         self.states[customer_id] = state
+
+    def delete(self, customer_id: str) -> None:
+        self.states.pop(customer_id, None)
 
     def __len__(self) -> int:
         return len(self.states)
@@ -67,9 +72,16 @@ class Result:
     customer_id: str | None = None
     event_type: str | None = None
     alerts: list[Alert] = field(default_factory=list)
-    risk: CustomerRisk | None = None
+    risks: list[CustomerRisk] = field(default_factory=list)
+    reviews: list[ReviewDue] = field(default_factory=list)
     dead_letter: DeadLetter | None = None
     duplicate: bool = False
+    # the customer's state was erased: tombstones follow on the changelog and on customer-risk
+    erased: bool = False
+
+    @property
+    def risk(self) -> CustomerRisk | None:
+        return self.risks[-1] if self.risks else None
 
 
 def utc_now() -> datetime:
@@ -178,7 +190,25 @@ class Processor:
             return Result(dead_letter=dl)
         if outcome.duplicate:
             return Result(customer_id=event.customer_id, event_type=event.type, duplicate=True)
+        if outcome.erase:
+            self.store.delete(event.customer_id)
+            return Result(customer_id=event.customer_id, event_type=event.type, erased=True)
         self.store.put(event.customer_id, state)
         return Result(
-            customer_id=event.customer_id, event_type=event.type, alerts=outcome.alerts, risk=outcome.risk
+            customer_id=event.customer_id,
+            event_type=event.type,
+            alerts=outcome.alerts,
+            risks=outcome.risks,
+            reviews=outcome.reviews,
         )
+
+    def punctuate(self, customer_id: str, now: datetime) -> Result | None:
+        """A quiet customer's timed moves up to the wall clock ``now`` (see ``RiskEngine.punctuate``)."""
+        state = self.store.get(customer_id)
+        if state is None:
+            return None
+        outcome = self.engine.punctuate(state, now.timestamp())
+        if not outcome.risks and not outcome.reviews:
+            return None
+        self.store.put(customer_id, state)
+        return Result(customer_id=customer_id, risks=outcome.risks, reviews=outcome.reviews)

@@ -26,7 +26,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "events", type=Path, help="JSON-lines file of mixed input events, roughly in time order"
     )
     parser.add_argument("--alerts-out", type=Path, required=True, help="where to write alerts (JSON lines)")
-    parser.add_argument("--risk-out", type=Path, help="where to write CustomerRisk tier changes (JSON lines)")
+    parser.add_argument(
+        "--risk-out", type=Path, help="where to write CustomerRisk tier and score changes (JSON lines)"
+    )
+    parser.add_argument(
+        "--reviews-out",
+        type=Path,
+        help="where to write ReviewDue messages of reviews falling due (JSON lines)",
+    )
     parser.add_argument(
         "--dead-letter-out",
         type=Path,
@@ -48,6 +55,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         settings,
         alerts_out=args.alerts_out,
         risk_out=args.risk_out,
+        reviews_out=args.reviews_out,
         dead_letter_out=dlq_path,
         progress=None if args.quiet or not sys.stderr.isatty() else sys.stderr,
     )
@@ -63,6 +71,7 @@ def replay_file(
     alerts_out: Path,
     dead_letter_out: Path,
     risk_out: Path | None = None,
+    reviews_out: Path | None = None,
     progress: IO[str] | None = None,
 ) -> dict[str, Any]:
     engine = RiskEngine(settings.detection)
@@ -78,6 +87,7 @@ def replay_file(
         alerts_out.open("w", encoding="utf-8") as alerts_file,
         dead_letter_out.open("w", encoding="utf-8") as dlq_file,
         risk_out.open("w", encoding="utf-8") if risk_out else _NullWriter() as risk_file,
+        reviews_out.open("w", encoding="utf-8") if reviews_out else _NullWriter() as reviews_file,
     ):
         for line_no, line in enumerate(src, start=1):
             raw = line.rstrip(b"\r\n")
@@ -101,9 +111,14 @@ def replay_file(
             for alert in result.alerts:
                 by_detector[alert.detector] += 1
                 alerts_file.write(alert.model_dump_json() + "\n")
-            if result.risk is not None:
+            if result.erased:
+                counts["erasures"] += 1
+            for risk in result.risks:
                 counts["tier_updates"] += 1
-                risk_file.write(result.risk.model_dump_json() + "\n")
+                risk_file.write(risk.model_dump_json() + "\n")
+            for review in result.reviews:
+                counts["reviews"] += 1
+                reviews_file.write(review.model_dump_json() + "\n")
             if progress is not None and counts["lines"] % 1000 == 0 and time.perf_counter() >= next_progress:
                 next_progress = time.perf_counter() + PROGRESS_INTERVAL_SECONDS
                 elapsed = time.perf_counter() - started
@@ -123,6 +138,8 @@ def replay_file(
         "dead_letters": counts["dead_letters"],
         "blank_lines": counts["blank_lines"],
         "tier_updates": counts["tier_updates"],
+        "reviews": counts["reviews"],
+        "erasures": counts["erasures"],
         "alerts": sum(by_detector.values()),
         "alerts_by_detector": dict(sorted(by_detector.items())),
         "customers": len(store),
@@ -136,7 +153,8 @@ def format_summary(summary: dict[str, Any], alerts_out: Path, dlq_path: Path) ->
         f"replayed {summary['lines']:,} lines in {summary['seconds']:.2f}s "
         f"({summary['events_per_second']:,.0f} lines/s): {summary['events']:,} events, "
         f"{summary['duplicates']:,} duplicates skipped, {summary['customers']:,} customers, "
-        f"{summary['tier_updates']:,} tier updates",
+        f"{summary['tier_updates']:,} tier updates, {summary['reviews']:,} reviews due, "
+        f"{summary['erasures']:,} erasures",
         f"alerts: {summary['alerts']:,} -> {alerts_out}",
     ]
     lines += [f"  {name:<22}{n:>8,}" for name, n in summary["alerts_by_detector"].items()]

@@ -163,6 +163,10 @@ def contract_topics(topic_factory: TopicFactory) -> Topics:
         alerts=topic_factory(PARTITIONS, prefix="rw-alerts"),
         customer_risk=topic_factory(PARTITIONS, compacted, prefix="rw-risk"),
         dead_letter=topic_factory(PARTITIONS, prefix="rw-dlq"),
+        risk_overrides=topic_factory(PARTITIONS, prefix="rw-ovr"),
+        review_completed=topic_factory(PARTITIONS, prefix="rw-rvc"),
+        erasure_requests=topic_factory(PARTITIONS, prefix="rw-era"),
+        reviews=topic_factory(PARTITIONS, prefix="rw-reviews"),
     )
 
 
@@ -305,6 +309,9 @@ def produce(
         "transaction": "transactions",
         "contact_change": "contact_changes",
         "customer_profile": "customer_profiles",
+        "risk_override": "risk_overrides",
+        "review_completed": "review_completed",
+        "erasure_request": "erasure_requests",
     }
     counts: dict[str, int] = {}
     if start_ms is None:
@@ -361,11 +368,8 @@ def committed_everything(conf: dict[str, str], group: str, topics: Topics) -> Ca
     consumer = Consumer(
         {**conf, "group.id": group, "enable.auto.commit": False, "isolation.level": "read_committed"}
     )
-    tps = [
-        TopicPartition(topics[r], p)
-        for r in ("transactions", "contact_changes", "customer_profiles")
-        for p in range(PARTITIONS)
-    ]
+    inputs = ("transactions", "contact_changes", "customer_profiles", "risk_overrides", "review_completed")
+    tps = [TopicPartition(topics[r], p) for r in (*inputs, "erasure_requests") for p in range(PARTITIONS)]
 
     def check() -> bool:
         try:

@@ -173,11 +173,7 @@ def build_app(
     clock: Callable[[], datetime] = utc_now,
 ) -> faust.App:
     topics = settings.topics
-    expected_type = {
-        topics.transactions: "transaction",
-        topics.contact_changes: "contact_change",
-        topics.customer_profiles: "customer_profile",
-    }
+    expected_type = topics.input_types()
     brokers = [f"kafka://{host.strip()}" for host in settings.kafka.bootstrap_servers.split(",")]
     app = faust.App(
         group,
@@ -242,11 +238,11 @@ def build_app(
                 key=key or b"",
                 expected_type=expected_type.get(topic),
             )
-            records: list[tuple[str, bytes | None, bytes, int | None]] = []
+            records: list[tuple[str, bytes | None, bytes | None, int | None]] = []
             alerted = emit(result, key, topics, metrics, lambda t, k, v: records.append((t, k, v, None)))
             for customer_key, blob in store.take_dirty():
                 records.append((changelog, customer_key, blob, partition))
-                metrics.state_bytes_written.inc(len(blob))
+                metrics.state_bytes_written.inc(len(blob or b""))
             transactional_id = f"{app.conf.id}-{app.assignor.group_for_topic(topic)}-{partition}"
             for out_topic, out_key, value, out_partition in records:
                 await app.producer.send(

@@ -25,8 +25,12 @@ class TableStateStore:
         self.max_decoded = max_decoded
         self.decoded: dict[str, CustomerState] = {}
         self.dirty: set[str] = set()
+        # erased, not yet taken: removed from ``data`` (a changelog tombstone) by take_dirty
+        self.deleted: set[str] = set()
 
     def get(self, customer_id: str) -> CustomerState | None:
+        if customer_id in self.deleted:
+            return None
         state = self.decoded.get(customer_id)
         if state is not None:
             return state
@@ -41,16 +45,26 @@ class TableStateStore:
     def put(self, customer_id: str, state: CustomerState) -> None:
         self.decoded[customer_id] = state
         self.dirty.add(customer_id)
+        self.deleted.discard(customer_id)
 
-    def take_dirty(self) -> list[tuple[bytes, bytes]]:
+    def delete(self, customer_id: str) -> None:
+        self.decoded.pop(customer_id, None)
+        self.dirty.discard(customer_id)
+        self.deleted.add(customer_id)
+
+    def take_dirty(self) -> list[tuple[bytes, bytes | None]]:
         """Encode every customer changed since the last call into ``data``; the (key, value) records for the
-        changelog."""
-        out = []
+        changelog (value None: an erased customer's tombstone)."""
+        out: list[tuple[bytes, bytes | None]] = []
         for cid in sorted(self.dirty):
             key, blob = cid.encode(), orjson.dumps(self.engine.state_to_json(self.decoded[cid]))
             self.data[key] = blob
             out.append((key, blob))
+        for cid in sorted(self.deleted):
+            self.data.pop(cid.encode(), None)
+            out.append((cid.encode(), None))
         self.dirty = set()
+        self.deleted = set()
         if len(self.decoded) > self.max_decoded:
             self.decoded.clear()  # all written to ``data`` just now
         return out
@@ -60,6 +74,7 @@ class TableStateStore:
         for cid in self.dirty:
             self.decoded.pop(cid, None)
         self.dirty = set()
+        self.deleted = set()
 
     def drop_partitions(self, partitions: Iterable[int], partition_count: int) -> int:
         """Forget the customers of revoked partitions (customers sit on their murmur2 partition: the

@@ -63,6 +63,7 @@ def _run_confluent(
         batch_linger_seconds=settings.worker.batch_linger_ms / 1000.0,
         max_idle_seconds=settings.worker.max_idle_ms / 1000.0,
         max_decoded_customers_per_partition=settings.worker.max_decoded_customers_per_partition,
+        punctuate_interval_seconds=settings.worker.punctuate_interval_ms / 1000.0,
     )
     worker = Worker(settings, options, metrics, health)
 

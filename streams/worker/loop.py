@@ -37,7 +37,12 @@ from streams.processor import Processor, Result, utc_now
 from streams.worker.health import Health
 from streams.worker.metrics import WorkerMetrics
 from streams.worker.ordering import TimestampOrderer, coordinates
-from streams.worker.state_store import PartitionState, changelog_topic
+from streams.worker.state_store import (
+    PartitionState,
+    changelog_topic,
+    deadline_from_headers,
+    deadline_header,
+)
 
 log = logging.getLogger("riskwatch.worker")
 
@@ -56,6 +61,8 @@ class WorkerOptions:
     session_timeout_ms: int = 10000
     max_idle_seconds: float = 1.0
     max_decoded_customers_per_partition: int = 20000
+    # wall-clock punctuation of quiet customers (0: off); see WorkerSettings.punctuate_interval_ms
+    punctuate_interval_seconds: float = 10.0
     extra_consumer_config: dict[str, str] = field(default_factory=dict)
 
 
@@ -75,11 +82,7 @@ class Worker:
         self.clock = clock
         self.engine = RiskEngine(settings.detection)
         topics = settings.topics
-        self.expected_type = {
-            topics.transactions: "transaction",
-            topics.contact_changes: "contact_change",
-            topics.customer_profiles: "customer_profile",
-        }
+        self.expected_type = topics.input_types()
         self.changelog = changelog_topic(options.group)
         self.partitions: dict[int, PartitionState] = {}
         self.processors: dict[int, Processor] = {}
@@ -91,6 +94,7 @@ class Worker:
         self._rebalances = 0  # assignments and revocations so far: tells _consume that one ran
         self.partition_count = 0  # of every input topic, known once the topics are checked at start
         self._next_lag_update = 0.0
+        self._next_punctuation = 0.0
         base = settings.kafka.client_config()
         self._base = base
         self.consumer = Consumer(
@@ -172,8 +176,9 @@ class Worker:
                     else []
                 )
                 full_batch = len(msgs) >= self.options.batch_max_events
-                if msgs:
-                    self._process_batch(msgs)
+                punctuate = self._punctuation_due()
+                if msgs or punctuate:
+                    self._process_batch(msgs, punctuate)
                 if time.monotonic() >= self._next_lag_update:
                     self._update_lag()
         finally:
@@ -210,7 +215,40 @@ class Worker:
         self.stop_requested.set()
 
     # ----------------------------------------------------------------------------------- the batch
-    def _process_batch(self, msgs: list[Message]) -> None:
+    def _punctuation_due(self) -> bool:
+        """Whether a punctuation is due now and has something to do (no empty transactions)."""
+        interval = self.options.punctuate_interval_seconds
+        if interval <= 0 or time.monotonic() < self._next_punctuation:
+            return False
+        self._next_punctuation = time.monotonic() + interval
+        now = self.clock().timestamp()
+        return any(store.due(now) for store in self.partitions.values())
+
+    def _punctuate(self, produce: Callable[..., None]) -> None:
+        """Move quiet customers on by the wall clock, inside the open transaction: their outputs and their
+        state (the emitted-review marker included) commit together, so a restart never repeats them. Only
+        partitions read to the end take part: a backlog's events come first, in event time."""
+        now = self.clock()
+        now_ts = now.timestamp()
+        for partition, store in self.partitions.items():
+            due = store.due(now_ts)
+            if not due or not all(self._caught_up(t, partition) for t in self.expected_type):
+                continue
+            processor = self._processor(partition)
+            for customer_id in due:
+                result = processor.punctuate(customer_id, now)
+                if result is None:
+                    store.deadlines.pop(customer_id, None)  # stale: nothing due after all
+                    continue
+                emit(
+                    result,
+                    customer_id.encode(),
+                    self.settings.topics,
+                    self.metrics,
+                    lambda topic, key, value: produce(topic, key=key, value=value),
+                )
+
+    def _process_batch(self, msgs: list[Message], punctuate: bool = False) -> None:
         started = time.perf_counter()
         produce = self._produce
         offsets: dict[tuple[str, int], int] = {}
@@ -236,15 +274,24 @@ class Worker:
                 event_timestamps.append(ts)
                 if self._emit(result, msg, produce):
                     alert_timestamps.append(ts)
+            if punctuate:
+                self._punctuate(produce)
             for partition, store in self.partitions.items():
                 for customer_id, blob in store.take_dirty():
-                    produce(self.changelog, key=customer_id.encode(), value=blob, partition=partition)
-                    self.metrics.state_bytes_written.inc(len(blob))
-            self.producer.send_offsets_to_transaction(
-                [TopicPartition(t, p, o) for (t, p), o in offsets.items()],
-                self.consumer.consumer_group_metadata(),
-                TRANSACTION_TIMEOUT_SECONDS,
-            )
+                    produce(
+                        self.changelog,
+                        key=customer_id.encode(),
+                        value=blob,
+                        partition=partition,
+                        headers=deadline_header(store.deadlines.get(customer_id)),
+                    )
+                    self.metrics.state_bytes_written.inc(len(blob or b""))
+            if offsets:
+                self.producer.send_offsets_to_transaction(
+                    [TopicPartition(t, p, o) for (t, p), o in offsets.items()],
+                    self.consumer.consumer_group_metadata(),
+                    TRANSACTION_TIMEOUT_SECONDS,
+                )
             self.producer.commit_transaction(TRANSACTION_TIMEOUT_SECONDS)
         except KafkaException as exc:
             self._recover(exc)
@@ -276,11 +323,19 @@ class Worker:
             lambda topic, key, value: produce(topic, key=key, value=value),
         )
 
-    def _produce(self, topic: str, *, key: bytes | None, value: bytes, partition: int = -1) -> None:
+    def _produce(
+        self,
+        topic: str,
+        *,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int = -1,
+        headers: list[tuple[str, str | bytes | None]] | None = None,
+    ) -> None:
         while True:
             try:
                 if partition >= 0:
-                    self.producer.produce(topic, key=key, value=value, partition=partition)
+                    self.producer.produce(topic, key=key, value=value, partition=partition, headers=headers)
                 else:
                     self.producer.produce(topic, key=key, value=value)
                 return
@@ -382,7 +437,7 @@ class Worker:
                 if key is None:
                     continue
                 _, partition, _ = coordinates(msg)
-                stores[partition].load(key.decode(), msg.value())
+                stores[partition].load(key.decode(), msg.value(), deadline_from_headers(msg.headers()))
                 records += 1
             self.health.beat()
         self.restorer.unassign()

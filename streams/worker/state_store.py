@@ -30,6 +30,11 @@ class PartitionState:
         self.raw: dict[str, bytes] = {}
         self.states: OrderedDict[str, CustomerState] = OrderedDict()
         self.dirty: set[str] = set()
+        # erased since the last take_dirty: a tombstone goes to the changelog
+        self.deleted: set[str] = set()
+        # customer -> when its next timed move falls due (epoch s): what the wall-clock punctuation looks at;
+        # kept for undecoded customers too (from the changelog record's header), so none is decoded to ask
+        self.deadlines: dict[str, float] = {}
 
     def get(self, customer_id: str) -> CustomerState | None:
         state = self.states.get(customer_id)
@@ -46,19 +51,49 @@ class PartitionState:
         self.states[customer_id] = state
         self.states.move_to_end(customer_id)
         self.dirty.add(customer_id)
+        self.deleted.discard(customer_id)
 
-    def load(self, customer_id: str, raw: bytes | None) -> None:
+    def delete(self, customer_id: str) -> None:
+        self.states.pop(customer_id, None)
+        self.raw.pop(customer_id, None)
+        self.dirty.discard(customer_id)
+        self.deleted.add(customer_id)
+        self.deadlines.pop(customer_id, None)
+
+    def load(self, customer_id: str, raw: bytes | None, deadline: float | None = None) -> None:
         """Apply one changelog record during restore (``None`` is a tombstone)."""
         self.states.pop(customer_id, None)
         if raw is None:
             self.raw.pop(customer_id, None)
         else:
             self.raw[customer_id] = raw
+        if deadline is None:
+            self.deadlines.pop(customer_id, None)
+        else:
+            self.deadlines[customer_id] = deadline
 
-    def take_dirty(self) -> list[tuple[str, bytes]]:
-        """The JSON of every customer changed since the last call, then eviction down to ``max_decoded``."""
-        out = [(cid, orjson.dumps(self.engine.state_view(self.states[cid]))) for cid in sorted(self.dirty)]
+    def due(self, now: float) -> list[str]:
+        """Customers whose next timed move is at or before ``now``, in a stable order."""
+        return sorted(cid for cid, t in self.deadlines.items() if t <= now)
+
+    def _refresh_deadline(self, customer_id: str, state: CustomerState) -> None:
+        deadline = self.engine.next_deadline(state)
+        if deadline is None:
+            self.deadlines.pop(customer_id, None)
+        else:
+            self.deadlines[customer_id] = deadline
+
+    def take_dirty(self) -> list[tuple[str, bytes | None]]:
+        """The JSON of every customer changed since the last call (None for an erased one: a tombstone),
+        then eviction down to ``max_decoded``."""
+        out: list[tuple[str, bytes | None]] = []
+        for cid in sorted(self.dirty):
+            state = self.states[cid]
+            out.append((cid, orjson.dumps(self.engine.state_view(state))))
+            self._refresh_deadline(cid, state)
+        out += [(cid, None) for cid in sorted(self.deleted)]
         self.dirty = set()
+        self.deleted = set()
         excess = len(self.states) - self.max_decoded
         if excess > 0:
             written = dict(out)
@@ -74,3 +109,20 @@ class PartitionState:
 
 def changelog_topic(group: str) -> str:
     return f"{group}-customer-state-changelog"
+
+
+DEADLINE_HEADER = "riskwatch-next-deadline"
+
+
+def deadline_header(deadline: float | None) -> list[tuple[str, str | bytes | None]] | None:
+    return None if deadline is None else [(DEADLINE_HEADER, repr(deadline).encode())]
+
+
+def deadline_from_headers(
+    headers: dict[str, str | bytes | None] | list[tuple[str, str | bytes | None]] | None,
+) -> float | None:
+    items = headers.items() if isinstance(headers, dict) else headers or ()
+    for name, value in items:
+        if name == DEADLINE_HEADER and value:
+            return float(value)
+    return None

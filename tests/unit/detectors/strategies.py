@@ -22,10 +22,10 @@ from detectors.findings import Finding
 from detectors.observation import Observation
 from detectors.registry import REGISTERED_NAMES, build_detectors
 from detectors.state import CustomerState
-from schemas.events import ContactChange, CustomerProfile, Transaction
-from schemas.outputs import Alert, CustomerRisk
+from schemas.events import AnyInputEvent, ContactChange, CustomerProfile, Transaction
+from schemas.outputs import Alert, CustomerRisk, ReviewDue
 
-Event = Transaction | ContactChange | CustomerProfile
+Event = AnyInputEvent
 
 DETECTION = DetectionSettings()
 T0 = datetime(2024, 3, 4, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai
@@ -131,6 +131,7 @@ class Run:
     state: CustomerState
     alerts: list[Alert] = field(default_factory=list)
     risks: list[CustomerRisk] = field(default_factory=list)
+    reviews: list[ReviewDue] = field(default_factory=list)
     duplicates: int = 0
 
 
@@ -143,8 +144,8 @@ def feed(engine: RiskEngine, events: Iterable[Event], run: Run | None = None) ->
     for event in events:
         out = engine.process(run.state, event, DETECTED_AT)
         run.alerts.extend(out.alerts)
-        if out.risk is not None:
-            run.risks.append(out.risk)
+        run.risks.extend(out.risks)
+        run.reviews.extend(out.reviews)
         run.duplicates += out.duplicate
     return run
 

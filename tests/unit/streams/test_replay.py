@@ -71,7 +71,12 @@ def test_replay_writes_alerts_risk_and_dead_letters(events_file: Path, tmp_path:
     alerts = [Alert.model_validate_json(line) for line in alerts_out.read_text().splitlines()]
     assert [(a.detector, a.trigger_event_ids) for a in alerts] == [("large_value", ["t-1"])]
     risks = [CustomerRisk.model_validate_json(line) for line in risk_out.read_text().splitlines()]
-    assert [(r.customer_id, r.tier, r.previous_tier) for r in risks] == [("c-1", "low", None)]
+    # the profile sets the tier; the large-value alert then adds its (small) behavioural points
+    assert [(r.customer_id, r.tier, r.previous_tier) for r in risks] == [
+        ("c-1", "low", None),
+        ("c-1", "low", "low"),
+    ]
+    assert "behaviour.large_value" in risks[1].factors
     letters = [DeadLetter.model_validate_json(line) for line in dlq_out.read_text().splitlines()]
     assert [(d.offset, d.error.split(":")[0]) for d in letters] == [
         (4, "event"),
