@@ -19,6 +19,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("streams.generate", "write labelled synthetic traffic as JSON lines"),
     "evaluate": ("streams.evaluate", "detection quality on labelled events: recall by strength, precision"),
     "worker": ("streams.worker.command", "run a stream worker: input topics -> alerts, customer-risk"),
+    "send": ("streams.send", "send a JSON-lines file of events to the input topics (keyed by customer)"),
+    "tail": ("streams.tail", "print what arrives on a topic (alerts, customer-risk, dead-letter, ...)"),
     "demo": ("streams.demo", "bring the stack up, run a worker on generated traffic, print alerts"),
     "serve": ("server.command", "serve the read model as a read-only HTTP JSON API under /api/"),
     "override": ("streams.officer", "pin a customer's tier until a date (writes a risk_override)"),

@@ -45,8 +45,7 @@ def emit(
         metrics.alerts.labels(alert.detector, alert.severity).inc()
         produce(topics.alerts, key, alert.model_dump_json().encode())
     for risk in result.risks:
-        if risk.previous_tier != risk.tier:
-            metrics.tier_changes.labels(risk.previous_tier or "none", risk.tier).inc()
+        metrics.count_tier_change(risk.previous_tier, risk.tier)
         produce(topics.customer_risk, key, risk.model_dump_json().encode())
     for review in result.reviews:
         produce(topics.reviews, key, review.model_dump_json().encode())

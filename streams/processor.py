@@ -50,6 +50,18 @@ class MemoryStateStore:
         return len(self.states)
 
 
+# every value reject_category returns: the worker exports a zero series for each
+REJECT_REASONS = (
+    "invalid_json",
+    "wrong_type",
+    "missing_field",
+    "invalid_field",
+    "unknown_currency",
+    "key_mismatch",
+    "internal_error",
+)
+
+
 def reject_category(error: str) -> str:
     """A small fixed set of reasons for the ``events_rejected_total`` metric (labels must stay few)."""
     if error.startswith("internal:"):

@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging(settings.worker.log_level, settings.worker.log_json)
-    metrics = WorkerMetrics.create()
+    metrics = WorkerMetrics.create(input_topics=tuple(settings.topics.input_topics()))
     health = Health()
     port = settings.worker.metrics_port if args.metrics_port is None else args.metrics_port
     server = serve(settings.worker.metrics_host, port, metrics.registry, health) if port else None

@@ -1,4 +1,10 @@
-"""All Prometheus metrics of a worker as one bundle, created against an injected registry (no globals)."""
+"""All Prometheus metrics of a worker as one bundle, created against an injected registry (no globals).
+
+Every labelled counter starts with a zero series for each label set it can take: a series that first
+appears at its first increment has no earlier sample, so ``increase()``/``rate()`` miss that increment (a
+Grafana "dead letters (1h)" panel showed 0 with two real dead letters) and an alerting rule cannot tell
+"none yet" from "not exported".
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,12 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from schemas.common import SEVERITY_RANK, TIER_RANK
+from schemas.outputs import DETECTOR_NAMES
+from streams.processor import REJECT_REASONS
+
+LATENCY_OUTCOMES = ("event", "alert")
+REBALANCE_KINDS = ("assign", "revoke")
 LATENCY_BUCKETS_SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -30,8 +42,37 @@ class WorkerMetrics:
     state_bytes_written: Counter
 
     @classmethod
-    def create(cls, registry: CollectorRegistry | None = None) -> WorkerMetrics:
-        r = registry if registry is not None else CollectorRegistry()
+    def create(
+        cls, registry: CollectorRegistry | None = None, input_topics: tuple[str, ...] = ()
+    ) -> WorkerMetrics:
+        """The bundle, with zero series for every detector x severity, rejection reason, real tier move
+        and, for ``input_topics``, every topic consumed and dead-lettered."""
+        metrics = cls._new(registry if registry is not None else CollectorRegistry())
+        for detector in DETECTOR_NAMES:
+            for severity in SEVERITY_RANK:
+                metrics.alerts.labels(detector, severity)
+        for reason in REJECT_REASONS:
+            metrics.events_rejected.labels(reason)
+        for before in TIER_RANK:
+            for after in TIER_RANK:
+                if before != after:
+                    metrics.tier_changes.labels(before, after)
+        for topic in input_topics:
+            metrics.events_consumed.labels(topic)
+            metrics.dead_letters.labels(topic)
+        for outcome in LATENCY_OUTCOMES:
+            metrics.processing_latency.labels(outcome)
+        for kind in REBALANCE_KINDS:
+            metrics.rebalances.labels(kind)
+        return metrics
+
+    def count_tier_change(self, previous: str | None, tier: str) -> None:
+        """Only a real move counts: a customer's first tier and a score change within a tier do not."""
+        if previous is not None and previous != tier:
+            self.tier_changes.labels(previous, tier).inc()
+
+    @classmethod
+    def _new(cls, r: CollectorRegistry) -> WorkerMetrics:
         p = "riskwatch_"
         return cls(
             registry=r,
@@ -48,7 +89,10 @@ class WorkerMetrics:
             ),
             alerts=Counter(p + "alerts", "Alerts produced", ["detector", "severity"], registry=r),
             tier_changes=Counter(
-                p + "tier_changes", "Customer risk tier changes", ["from_tier", "to_tier"], registry=r
+                p + "tier_changes",
+                "Customers moved from one risk tier to another",
+                ["from_tier", "to_tier"],
+                registry=r,
             ),
             processing_latency=Histogram(
                 p + "processing_latency_seconds",

@@ -20,7 +20,7 @@ def test_every_dashboard_query_names_an_exported_metric() -> None:
     metrics.events_rejected.labels("invalid_json").inc()
     metrics.dead_letters.labels("t").inc()
     metrics.alerts.labels("large_value", "medium").inc()
-    metrics.tier_changes.labels("none", "low").inc()
+    metrics.tier_changes.labels("low", "high").inc()
     metrics.processing_latency.labels("event").observe(0.01)
     metrics.consumer_lag.labels("t", "0").set(1)
     metrics.rebalances.labels("assign").inc()
