@@ -23,11 +23,7 @@ from schemas.events import EventError, parse_event_json
 from streams.partitioning import kafka_partition
 
 # event type -> settings.topics attribute of the topic it belongs on
-TYPE_TO_TOPIC_ROLE: dict[str, str] = {
-    "transaction": "transactions",
-    "contact_change": "contact_changes",
-    "customer_profile": "customer_profiles",
-}
+TYPE_TO_TOPIC_ROLE: dict[str, str] = {t: role for role, t in TopicSettings.INPUT_TYPES.items()}
 MAX_BAD_LINES_SHOWN = 20
 FLUSH_TIMEOUT_SECONDS = 60.0
 METADATA_TIMEOUT_SECONDS = 10.0

@@ -453,3 +453,20 @@ def feed_two_thirds(
         produce(kafka_conf, topics, later, start_ms + len(first))
 
     return feed_the_rest
+
+
+def all_topics(topic_factory: Callable[..., str]) -> Topics:
+    """A fresh topic for every topic the settings name (the ``topics`` fixture has the six of 1.0), so a
+    worker or tool under test touches none of the stack's shared topics."""
+    from config.settings import TopicSettings
+
+    roles = [r for r in TopicSettings.model_fields if r not in ("partitions", "replication_factor")]
+    compacted = {"cleanup.policy": "compact"}
+    return Topics(
+        {
+            role: topic_factory(
+                PARTITIONS, compacted if role in TopicSettings.COMPACTED else None, prefix=f"rw-{role[:8]}"
+            )
+            for role in roles
+        }
+    )

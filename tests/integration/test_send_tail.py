@@ -4,6 +4,7 @@ the worker's alerts out, the same alerts ``riskwatch replay`` gives for the same
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
-from ops_support import PARTITIONS, Worker, caught_up, cli_env, fresh_topics, wait_for
+from kafka_harness import PARTITIONS, WorkerProcess, all_topics, committed_everything, wait_for
 
 from config.settings import Settings
 from scenarios.generator import ScenarioConfig, generate
@@ -57,14 +58,14 @@ def test_send_then_tail_gives_replays_alerts(
     group_id: str,
     tmp_path: Path,
 ) -> None:
-    topics = fresh_topics(topic_factory)
-    env = cli_env(settings, topics, group_id)
+    topics = all_topics(topic_factory)
+    env = {**os.environ, **topics.env(), "RISKWATCH_KAFKA__CONSUMER_GROUP": group_id}
     events, good = _input_file(tmp_path, settings)
     expected_lines = len(good.read_text().splitlines())
 
     # sent before the worker starts, so it reads a backlog: a live worker orders the topics by record
     # timestamp only among what has arrived (README, "Event order across topics")
-    worker: Worker | None = None
+    worker: WorkerProcess | None = None
     try:
         sent = _riskwatch(env, "send", str(events))
         # bad lines are named by number and reason, not sent, and make the exit code 1
@@ -99,10 +100,10 @@ def test_send_then_tail_gives_replays_alerts(
         finally:
             reader.close()
 
-        worker = Worker(env, tmp_path)
+        worker = WorkerProcess("send-tail", group_id, topics, tmp_path, {})
         worker.wait_ready()
-        inputs = [topics[r] for r in sorted(set(TYPE_TO_TOPIC_ROLE.values()))]
-        wait_for(lambda: caught_up(kafka_conf, group_id, inputs), 90, "the worker to process the events")
+        caught_up = committed_everything(kafka_conf, group_id, topics)
+        wait_for(caught_up, 90, "the worker to process the events", worker)
     finally:
         if worker is not None:
             worker.close()
@@ -124,7 +125,7 @@ def test_send_then_tail_gives_replays_alerts(
 
 
 def test_tail_names_the_topics_it_knows(settings: Settings) -> None:
-    proc = _riskwatch(dict(cli_env(settings, {}, "unused")), "tail", "alertz")
+    proc = _riskwatch(dict(os.environ), "tail", "alertz")
     assert proc.returncode == 2
     assert "unknown topic 'alertz'; choose one of" in proc.stderr
     assert "customer-risk" in proc.stderr
