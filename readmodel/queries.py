@@ -113,6 +113,11 @@ def customer_doc(
         doc.update(
             {name: value for name, value in risk.items() if name not in ("customer_id", "schema_version")}
         )
+    doc["override"] = orjson.loads(fields[b"override"]) if b"override" in fields else None
     doc["review"] = review
+    # a review stays open until a later CustomerRisk moves the schedule past it (completion, tier change)
+    doc["review_open"] = review is not None and (
+        doc["next_review_due"] is None or review["due_date"] >= doc["next_review_due"]
+    )
     doc["alerts"] = alerts
     return doc

@@ -25,8 +25,9 @@ class AlertView(_View):
 
 
 class CustomerView(_View):
-    """The latest CustomerRisk of the customer (every field as published), its open review and its newest
-    alerts (newest first, at most ``readmodel.alerts_per_customer``)."""
+    """The latest CustomerRisk of the customer (every field as published), the override an officer last
+    asked for, its latest ReviewDue (``review_open`` until a later CustomerRisk moves the schedule past it)
+    and its newest alerts (newest first, at most ``readmodel.alerts_per_customer``)."""
 
     customer_id: str
     tier: str | None
@@ -36,7 +37,9 @@ class CustomerView(_View):
     updated_at: str | None
     next_review_due: str | None
     reason: str | None
+    override: dict[str, Any] | None
     review: dict[str, Any] | None
+    review_open: bool
     alerts: list[AlertView]
 
 

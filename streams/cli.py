@@ -26,6 +26,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "override": ("streams.officer", "pin a customer's tier until a date (writes a risk_override)"),
     "review-complete": ("streams.officer", "record a completed periodic review (writes a review_completed)"),
     "forget": ("streams.officer", "erase a customer's state everywhere (writes an erasure_request)"),
+    "project": ("readmodel.commands.project", "keep the Redis read model up to date with the output topics"),
+    "customer": ("readmodel.commands.customer", "show one customer from the read model"),
+    "customers": ("readmodel.commands.customers", "the riskiest customers from the read model"),
+    "reviews": ("readmodel.commands.reviews", "periodic reviews due, from the read model"),
 }
 
 

@@ -1,0 +1,63 @@
+"""``riskwatch project [--rebuild]``: keep the Redis read model up to date with the output topics until
+SIGTERM/SIGINT (the batch in hand is finished first)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from types import FrameType
+
+from confluent_kafka import KafkaException
+
+from config.settings import Settings
+from readmodel.connection import UNREACHABLE, sync_client, unreachable_message
+from readmodel.keys import Keys
+from readmodel.projector import Projector
+from readmodel.store import RedisStore
+from streams.logging_setup import configure_logging
+
+log = logging.getLogger("riskwatch.project")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="delete the read model first and rebuild it from the start of the topics",
+    )
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    configure_logging(settings.worker.log_level, settings.worker.log_json)
+    client = sync_client(settings.redis)
+    store = RedisStore(
+        client, Keys.for_prefix(settings.redis.key_prefix), settings.readmodel.alerts_per_customer
+    )
+    try:
+        client.ping()
+        if args.rebuild:
+            log.info("rebuild: deleted %d keys of the read model", store.clear())
+        projector = Projector(settings, store)
+
+        def _stop(signum: int, frame: FrameType | None) -> None:
+            log.info("signal %s: finishing the current batch", signal.Signals(signum).name)
+            projector.stop()
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        projector.run()
+    except UNREACHABLE as exc:
+        print(f"riskwatch project: {unreachable_message(settings.redis, exc)}", file=sys.stderr)
+        return 1
+    except KafkaException as exc:
+        print(
+            f"riskwatch project: Kafka at {settings.kafka.bootstrap_servers} failed ({exc.args[0]}): "
+            "check kafka.* settings and that the broker is up",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        client.close()
+    return 0

@@ -1,0 +1,438 @@
+"""The Redis read model against the real broker and Redis: it equals the topics after a worker crash and a
+projector SIGKILL, an erasure tombstone removes the customer for good (also across a rebuild), and the API
+and the CLI return what Redis holds.
+
+Each test uses fresh topics and its own Redis key prefix, and waits on conditions with deadlines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from confluent_kafka import Producer
+from fastapi.testclient import TestClient
+from kafka_harness import (
+    PARTITIONS,
+    WAIT_SECONDS,
+    Topics,
+    committed_everything,
+    feed_two_thirds,
+    read_all,
+    scenario,
+    wait_for,
+)
+
+from config.settings import Settings, load_settings
+from readmodel.connection import sync_client
+from readmodel.keys import TIERS, Keys, review_day
+from readmodel.projector import Projector
+from readmodel.store import RedisStore
+from server.app import create_app
+from server.models import CustomerRow, CustomerView
+
+pytestmark = pytest.mark.integration
+
+ALERTS_KEPT = 4
+
+
+@pytest.fixture
+def runtime() -> str:
+    """The read model is checked behind the default (confluent) worker runtime only."""
+    return "confluent"
+
+
+@pytest.fixture
+def prefix(redis_client: redis.Redis) -> Iterator[str]:
+    """A Redis key prefix of this test alone, deleted afterwards."""
+    name = f"rwtest-{uuid.uuid4().hex[:10]}"
+    yield name
+    for key in redis_client.scan_iter(match=f"{name}:*", count=1000):
+        redis_client.delete(key)
+
+
+@pytest.fixture
+def output_topics(topics: Topics, topic_factory: Callable[..., str]) -> Topics:
+    """The harness's topics plus the 1.1 ones, all fresh, so no other test's records come in."""
+    for role in ("risk_overrides", "review_completed", "erasure_requests", "reviews", "alert_dispositions"):
+        topics[role] = topic_factory(PARTITIONS, prefix=f"rw-{role.replace('_', '-')}")
+    return topics
+
+
+def rm_settings(topics: Topics, prefix: str, **readmodel: Any) -> Settings:
+    return load_settings(
+        topics=dict(topics),
+        redis={"key_prefix": prefix},
+        readmodel={"alerts_per_customer": ALERTS_KEPT, "poll_timeout_ms": 50, **readmodel},
+    )
+
+
+class ProjectorProcess:
+    """``riskwatch project`` as a process, so it can be SIGKILLed like a real deployment."""
+
+    def __init__(self, topics: Topics, prefix: str, log_dir: Path, batch: int):
+        self.instance_id = f"projector-{uuid.uuid4().hex[:6]}"
+        self.log_path = log_dir / f"{self.instance_id}.log"
+        env = {
+            **os.environ,
+            **topics.env(),
+            "RISKWATCH_REDIS__KEY_PREFIX": prefix,
+            "RISKWATCH_READMODEL__ALERTS_PER_CUSTOMER": str(ALERTS_KEPT),
+            "RISKWATCH_READMODEL__BATCH_MAX_MESSAGES": str(batch),
+            "RISKWATCH_READMODEL__POLL_TIMEOUT_MS": "50",
+        }
+        self._log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "project"],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def assert_running(self) -> None:
+        if self.proc.poll() is not None:
+            raise AssertionError(f"projector exited with {self.proc.returncode}:\n{self.tail()}")
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(30)
+
+    def tail(self, lines: int = 40) -> str:
+        self._log.flush()
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(30)
+        self._log.close()
+
+
+# ------------------------------------------------------------------------------ what Redis and topics hold
+def snapshot(client: redis.Redis, keys: Keys) -> dict[str, Any]:
+    """The read model as plain data, to compare with what the topics say it must be."""
+    customers: dict[str, Any] = {}
+    for key in client.scan_iter(match=f"{keys.prefix}:customer:*", count=1000):
+        cid = key.decode().rsplit(":", 1)[1]
+        customers[cid] = json.loads(client.hget(key, "risk") or b"null")
+    alerts: dict[str, list[str]] = {}
+    for key in client.scan_iter(match=f"{keys.prefix}:alert-ids:*", count=1000):
+        cid = key.decode().rsplit(":", 1)[1]
+        alerts[cid] = [m.decode() for m in client.zrange(key, 0, -1)]
+        assert sorted(alerts[cid]) == sorted(m.decode() for m in client.hkeys(keys.alerts(cid)))
+
+    def zset(name: str) -> dict[str, float]:
+        return {m.decode(): s for m, s in client.zrange(name, 0, -1, withscores=True)}
+
+    return {
+        "customers": customers,
+        "alerts": alerts,
+        "by_score": zset(keys.by_score),
+        "tiers": {t: set(zset(keys.by_tier(t))) for t in TIERS},
+        "reviews": zset(keys.reviews),
+    }
+
+
+def expected_from_topics(kafka_conf: dict[str, str], topics: Topics) -> dict[str, Any]:
+    risks: dict[str, Any] = {}
+    for risk in read_all(kafka_conf, topics["customer_risk"], timeout=0):
+        risks[risk["customer_id"]] = risk  # a customer's records share a partition: the last is the latest
+    by_customer: dict[str, list[dict[str, Any]]] = {}
+    for alert in read_all(kafka_conf, topics["alerts"], timeout=0):
+        if isinstance(alert, dict) and "alert_id" in alert:
+            by_customer.setdefault(alert["customer_id"], []).append(alert)
+
+    def newest(alerts: list[dict[str, Any]]) -> list[str]:
+        ranked = sorted((_ms(a["event_time"]), a["alert_id"]) for a in alerts)
+        return [alert_id for _, alert_id in ranked[-ALERTS_KEPT:]]
+
+    return {
+        "customers": risks,
+        "alerts": {cid: newest(alerts) for cid, alerts in by_customer.items()},
+        "by_score": {cid: r["score"] for cid, r in risks.items()},
+        "tiers": {t: {cid for cid, r in risks.items() if r["tier"] == t} for t in TIERS},
+        "reviews": {
+            cid: float(review_day(date.fromisoformat(r["next_review_due"]))) for cid, r in risks.items()
+        },
+    }
+
+
+def _ms(timestamp: str) -> int:
+    from datetime import datetime
+
+    return int(datetime.fromisoformat(timestamp).timestamp() * 1000)
+
+
+def skipped(client: redis.Redis, keys: Keys, topic: str) -> int:
+    return int(client.hget(keys.skipped, topic) or 0)
+
+
+# ------------------------------------------------------------------------------------------------ tests
+@pytest.mark.slow
+def test_read_model_equals_the_topics_after_a_worker_crash_and_a_projector_kill(
+    kafka_conf: dict[str, str],
+    output_topics: Topics,
+    workers: Callable[..., Any],
+    group_id: str,
+    redis_client: redis.Redis,
+    prefix: str,
+    tmp_path: Path,
+) -> None:
+    topics = output_topics
+    keys = Keys.for_prefix(prefix)
+    lines = scenario(customers=30, days=30, seed=7)
+    feed_the_rest = feed_two_thirds(kafka_conf, topics, lines)
+    # one record no projector can apply: counted once, however often the projector restarts
+    bad = Producer(kafka_conf)
+    bad.produce(topics["reviews"], key=b"P000001", value=b"{not a review")
+    assert bad.flush(10) == 0
+
+    worker = workers("w-rm", RISKWATCH_WORKER__BATCH_MAX_EVENTS="10")
+    projector = ProjectorProcess(topics, prefix, tmp_path, batch=3)
+    started = [projector]
+    try:
+        wait_for(
+            lambda: (
+                skipped(redis_client, keys, topics["reviews"]) == 1 and redis_client.zcard(keys.by_score) >= 5
+            ),
+            WAIT_SECONDS,
+            "the projector mid-stream",
+            worker,
+            projector,
+        )
+        projector.kill()
+        worker.kill()
+        assert redis_client.zcard(keys.by_score) < 30, "the kill came too late to test anything"
+        worker = workers("w-rm", RISKWATCH_WORKER__BATCH_MAX_EVENTS="10")
+        feed_the_rest()
+        projector = ProjectorProcess(topics, prefix, tmp_path, batch=50)
+        started.append(projector)
+        wait_for(committed_everything(kafka_conf, group_id, topics), WAIT_SECONDS, "input committed", worker)
+        expected = expected_from_topics(kafka_conf, topics)
+        assert len(expected["customers"]) == 30
+        assert sum(len(a) for a in expected["alerts"].values()) >= 10, "too few alerts to test anything"
+        wait_for(
+            lambda: snapshot(redis_client, keys) == expected,
+            60.0,
+            "the read model to equal the topics",
+            projector,
+        )
+        assert skipped(redis_client, keys, topics["reviews"]) == 1, "a record was applied twice"
+    finally:
+        for p in started:
+            p.close()
+
+
+def produce_records(
+    conf: dict[str, str], records: list[tuple[str, str, bytes | None]], timestamp_ms: int = 0
+) -> None:
+    """In one Kafka transaction, as the worker writes; ``timestamp_ms`` 0 is the produce time."""
+    producer = Producer(
+        {**conf, "partitioner": "murmur2_random", "transactional.id": f"rw-test-{uuid.uuid4().hex[:8]}"}
+    )
+    producer.init_transactions(30)
+    producer.begin_transaction()
+    for topic, key, value in records:
+        producer.produce(topic, key=key.encode(), value=value, timestamp=timestamp_ms)
+    producer.commit_transaction(30)
+
+
+def risk_json(cid: str, tier: str, score: float, due: str = "2026-06-01") -> bytes:
+    return json.dumps(
+        {
+            "customer_id": cid,
+            "schema_version": 1,
+            "tier": tier,
+            "score": score,
+            "previous_tier": None,
+            "factors": {"credit_record": score},
+            "updated_at": "2026-01-01T00:00:00+00:00",
+            "next_review_due": due,
+            "reason": "scorecard",
+        }
+    ).encode()
+
+
+def alert_json(cid: str, alert_id: str, event_time: str = "2026-01-02T00:00:00+00:00") -> bytes:
+    return json.dumps(
+        {
+            "alert_id": alert_id,
+            "schema_version": 1,
+            "customer_id": cid,
+            "detector": "structuring",
+            "severity": "critical",
+            "score": 0.5,
+            "risk_tier": "high",
+            "event_time": event_time,
+            "detected_at": "2026-01-02T00:00:01+00:00",
+            "trigger_event_ids": ["e1"],
+            "reason": "four cash deposits just under the threshold",
+            "evidence": {"count": 4},
+        }
+    ).encode()
+
+
+def project_until(settings: Settings, condition: Callable[[], bool]) -> None:
+    """Run a projector in this process until ``condition`` holds (a fresh one each call: a restart)."""
+    client = sync_client(settings.redis)
+    store = RedisStore(
+        client, Keys.for_prefix(settings.redis.key_prefix), settings.readmodel.alerts_per_customer
+    )
+    deadline = time.monotonic() + WAIT_SECONDS
+    Projector(settings, store).run(until=lambda: condition() or time.monotonic() > deadline)
+    client.close()
+    assert condition(), "the projector did not get there in time"
+
+
+def test_an_erasure_tombstone_removes_the_customer_for_good(
+    kafka_conf: dict[str, str], output_topics: Topics, redis_client: redis.Redis, prefix: str
+) -> None:
+    topics, keys = output_topics, Keys.for_prefix(prefix)
+    settings = rm_settings(topics, prefix)
+    review = json.dumps(
+        {
+            "customer_id": "ERASE-ME",
+            "schema_version": 1,
+            "tier": "high",
+            "due_date": "2026-06-01",
+            "last_review": None,
+            "review_id": "r1",
+            "reason": "due",
+        }
+    ).encode()
+    produce_records(
+        kafka_conf,
+        [
+            (topics["customer_risk"], "ERASE-ME", risk_json("ERASE-ME", "high", 80.0)),
+            (topics["customer_risk"], "KEEP", risk_json("KEEP", "high", 70.0)),
+            (topics["alerts"], "ERASE-ME", alert_json("ERASE-ME", "a1")),
+            (topics["alerts"], "KEEP", alert_json("KEEP", "k1")),
+            (topics["reviews"], "ERASE-ME", review),
+        ],
+    )
+    project_until(
+        settings,
+        lambda: redis_client.zcard(keys.by_score) == 2 and redis_client.exists(keys.alerts("KEEP")) == 1,
+    )
+    assert redis_client.hexists(keys.customer("ERASE-ME"), "review")
+
+    produce_records(kafka_conf, [(topics["customer_risk"], "ERASE-ME", None)])
+    gone = lambda: redis_client.zscore(keys.by_score, "ERASE-ME") is None  # noqa: E731
+    project_until(settings, gone)
+    assert all(redis_client.exists(k) == 0 for k in keys.customer_keys("ERASE-ME"))
+    assert all(redis_client.zscore(z, "ERASE-ME") is None for z in (keys.reviews, *map(keys.by_tier, TIERS)))
+    assert redis_client.zscore(keys.by_tier("high"), "KEEP") == 70.0
+    assert redis_client.exists(keys.alerts("KEEP")) == 1
+
+    # a rebuild reads the old alert again from the alerts topic: it must not come back
+    RedisStore(redis_client, keys, ALERTS_KEPT).clear()
+    project_until(
+        settings,
+        lambda: redis_client.zcard(keys.by_score) == 1 and redis_client.exists(keys.alerts("KEEP")) == 1,
+    )
+    assert all(redis_client.exists(k) == 0 for k in keys.customer_keys("ERASE-ME"))
+
+    # later events start from a clean state: a new alert and risk of the customer show again
+    produce_records(
+        kafka_conf,
+        [
+            (topics["customer_risk"], "ERASE-ME", risk_json("ERASE-ME", "low", 10.0)),
+            (topics["alerts"], "ERASE-ME", alert_json("ERASE-ME", "a2")),
+        ],
+        timestamp_ms=int(time.time() * 1000) + 1000,  # surely after the erasure's record time
+    )
+    project_until(
+        settings,
+        lambda: redis_client.exists(keys.alerts("ERASE-ME")) == 1 and redis_client.zcard(keys.by_score) == 2,
+    )
+    assert [m.decode() for m in redis_client.zrange(keys.alert_ids("ERASE-ME"), 0, -1)] == ["a2"]
+    assert redis_client.zscore(keys.by_tier("low"), "ERASE-ME") == 10.0
+
+
+def test_api_and_cli_return_what_redis_holds_and_the_api_needs_the_token(
+    kafka_conf: dict[str, str], output_topics: Topics, redis_client: redis.Redis, prefix: str
+) -> None:
+    topics, keys = output_topics, Keys.for_prefix(prefix)
+    records: list[tuple[str, str, bytes | None]] = [
+        (topics["customer_risk"], "C-HIGH", risk_json("C-HIGH", "high", 88.0, "2026-02-01")),
+        (topics["customer_risk"], "C-HIGH2", risk_json("C-HIGH2", "high", 71.0, "2026-05-01")),
+        (topics["customer_risk"], "C-LOW", risk_json("C-LOW", "low", 12.0, "2027-01-01")),
+    ]
+    records += [
+        (topics["alerts"], "C-HIGH", alert_json("C-HIGH", f"a{i}", f"2026-01-0{i}T00:00:00+00:00"))
+        for i in range(1, 7)
+    ]
+    produce_records(kafka_conf, records)
+    settings = rm_settings(topics, prefix).model_copy(
+        update={"serve": load_settings(serve={"api_token": "t0ken"}).serve}
+    )
+    project_until(
+        settings,
+        lambda: (
+            redis_client.zcard(keys.alert_ids("C-HIGH")) == ALERTS_KEPT
+            and redis_client.zcard(keys.by_score) == 3
+        ),
+    )
+
+    auth = {"Authorization": "Bearer t0ken"}
+    with TestClient(create_app(settings)) as api:
+        assert api.get("/api/customers/C-HIGH").status_code == 401
+        doc = api.get("/api/customers/C-HIGH", headers=auth).json()
+        assert doc["tier"] == "high"
+        assert doc["score"] == 88.0
+        assert doc["factors"] == {"credit_record": 88.0}
+        assert doc["next_review_due"] == "2026-02-01"
+        assert [a["alert_id"] for a in doc["alerts"]] == ["a6", "a5", "a4", "a3"]  # newest N, newest first
+        held = json.loads(redis_client.hget(keys.alerts("C-HIGH"), "a6") or b"{}")
+        assert {k: v for k, v in doc["alerts"][0].items() if k != "disposition"} == held
+        CustomerView.model_validate(doc)  # the OpenAPI document describes what is served
+        assert api.get("/api/customers/NOBODY", headers=auth).status_code == 404
+        high = api.get("/api/customers?tier=high&top=50", headers=auth).json()
+        assert [(r["customer_id"], r["score"]) for r in high] == [("C-HIGH", 88.0), ("C-HIGH2", 71.0)]
+        assert all(CustomerRow.model_validate(r) for r in high)
+        due = api.get("/api/reviews/due?before=2026-06-01", headers=auth).json()
+        assert [(r["customer_id"], r["next_review_due"]) for r in due] == [
+            ("C-HIGH", "2026-02-01"),
+            ("C-HIGH2", "2026-05-01"),
+        ]
+
+    env = {**os.environ, **topics.env(), "RISKWATCH_REDIS__KEY_PREFIX": prefix}
+    shown = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "customer", "show", "C-HIGH", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(shown.stdout) == doc
+    listed = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "customers", "--tier", "high", "--top", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert listed.stdout.splitlines()[1].split()[:3] == ["C-HIGH", "high", "88.0"]
+    unreachable = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "reviews", "due", "--before", "2026-06-01"],
+        env={**env, "RISKWATCH_REDIS__URL": "redis://127.0.0.1:1/0"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert unreachable.returncode == 1
+    assert unreachable.stderr.count("\n") == 1
+    assert "Redis at redis://127.0.0.1:1/0 is unreachable" in unreachable.stderr
