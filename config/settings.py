@@ -226,11 +226,16 @@ class WorkerSettings(_Section):
     batch_linger_ms: int = Field(default=0, ge=0)
     # per input partition: customers kept decoded in memory; the rest stay as compact JSON
     max_decoded_customers_per_partition: int = Field(default=20000, ge=1)
-    # how long a partition may wait for unread data on another input topic before processing out of order
+    # how long a partition may wait for another input topic when the runtime cannot tell whether it has
+    # unread data (faust: offsets that may be transaction markers); unread data the consumer knows of is
+    # always waited for, however long (KIP-695)
     max_idle_ms: int = Field(default=1000, ge=0)
     # how often a caught-up worker moves quiet customers on by its wall clock (reviews falling due, overrides
     # expiring, downgrades): inside a transaction like any batch; 0 leaves it all to the customers' events
     punctuate_interval_ms: int = Field(default=10000, ge=0)
+    # per input topic partition: messages held in the ordering buffer before its fetching is paused
+    # (resumed at half); bounds memory while one topic runs ahead of another
+    ordering_buffer_max_messages: int = Field(default=5000, ge=2)
     log_json: bool = False
     log_level: str = "INFO"
 

@@ -222,7 +222,10 @@ def build_app(
         engine, cast(Any, table.data).data, settings.worker.max_decoded_customers_per_partition * partitions
     )
     processor = Processor(
-        engine, store, clock, partition_of=lambda cid: kafka_partition(cid.encode(), partitions)
+        engine,
+        store,
+        clock,
+        partition_of=lambda cid: kafka_partition(cid.encode(), partitions),
     )
 
     async def process_one(event: Any) -> None:
@@ -259,8 +262,8 @@ def build_app(
         health.beat()
 
     # Cross-topic order, as the confluent worker keeps it (streams/worker/ordering.py): events wait in one
-    # buffer per partition number and leave it in record-timestamp order, holding a partition back (at most
-    # worker.max_idle_ms) while another of its topics has unread data. A waiting event is not acked, so
+    # buffer per partition number and leave it in record-timestamp order, holding a partition back while
+    # another of its topics has unread data (see caught_up). A waiting event is not acked, so
     # faust commits no offset at or past it: a crash loses nothing, the events are consumed again.
     orderer = TimestampOrderer(list(expected_type), settings.worker.max_idle_ms / 1000.0)
     seen: dict[tuple[str, int], int] = {}
@@ -268,18 +271,38 @@ def build_app(
     commit_every = settings.worker.batch_max_events
     processed = [0]
 
-    def caught_up(topic: str, partition: int) -> bool:
-        """Whether everything written to this input partition so far has reached the agent: the next offset
-        to see (after the last one seen, else the committed one faust sought to) is at the high watermark."""
+    def caught_up(topic: str, partition: int) -> bool | None:
+        """Whether everything written to this input partition so far has reached the agent (True): the
+        next offset to see (after the last one seen, else the committed one faust sought to) is at the end
+        (the last stable offset under exactly_once). Not yet (False): the orderer waits however long it
+        takes (KIP-695), as the confluent worker does. Offsets that aiokafka has fetched but faust has not
+        passed on yet are either in the batch faust is handing out or transaction markers, which no record
+        ever reveals: cannot tell (None), so that wait is bounded by worker.max_idle_ms."""
         tp = TP(topic, partition)
         high = app.consumer.highwater(tp)
         if high is None:
-            return False
+            return False  # no fetch response since the assignment yet
         last = seen.get((topic, partition))
         # faust keeps the committed offsets it seeks to after each rebalance (None for 0)
         committed = cast(Any, app.consumer)._committed_offset.get(tp)
         following = last + 1 if last is not None else (committed or 0)
-        return bool(following >= high)
+        if following >= high:
+            return True
+        handed = cast(Any, app.consumer)._read_offset.get(tp)  # the last offset faust passed on
+        if handed is not None and handed >= following:
+            return False  # in faust's buffers, on its way to the agent
+        fetched = fetch_position(tp)
+        return None if fetched is None or fetched >= high else False
+
+    def fetch_position(tp: TP) -> int | None:
+        """aiokafka's position of ``tp``: past every record it handed to faust, transaction markers
+        included (a read of the consumer thread's state; plain attributes under the GIL)."""
+        try:
+            aiokafka_consumer = cast(Any, app.consumer)._thread._ensure_consumer()
+            state = aiokafka_consumer._subscription.subscription.assignment.state_value(tp)
+        except Exception:  # not started, not assigned (a rebalance): cannot tell
+            return None
+        return int(state.position) if state is not None and state.has_valid_position else None
 
     async def drain() -> None:
         async with drain_lock:

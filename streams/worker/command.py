@@ -62,6 +62,7 @@ def _run_confluent(
         batch_max_wait_seconds=settings.worker.batch_max_wait_ms / 1000.0,
         batch_linger_seconds=settings.worker.batch_linger_ms / 1000.0,
         max_idle_seconds=settings.worker.max_idle_ms / 1000.0,
+        ordering_buffer_max_messages=settings.worker.ordering_buffer_max_messages,
         max_decoded_customers_per_partition=settings.worker.max_decoded_customers_per_partition,
         punctuate_interval_seconds=settings.worker.punctuate_interval_ms / 1000.0,
     )

@@ -9,6 +9,7 @@ alerts with the same ids, which read_committed consumers see exactly once.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import threading
@@ -60,6 +61,7 @@ class WorkerOptions:
     batch_linger_seconds: float = 0.0
     session_timeout_ms: int = 10000
     max_idle_seconds: float = 1.0
+    ordering_buffer_max_messages: int = 5000
     max_decoded_customers_per_partition: int = 20000
     # wall-clock punctuation of quiet customers (0: off); see WorkerSettings.punctuate_interval_ms
     punctuate_interval_seconds: float = 10.0
@@ -90,6 +92,10 @@ class Worker:
         self.orderer = TimestampOrderer(list(self.expected_type), options.max_idle_seconds)
         # where each assigned input partition starts (committed offset, or 0): "caught up" before any fetch
         self._committed: dict[tuple[str, int], int] = {}
+        # where librdkafka last reported the end of an input partition (read_committed: its last stable
+        # offset, after any transaction markers): "caught up" although an open upstream transaction's
+        # records already count in the high watermark
+        self._eof: dict[tuple[str, int], int] = {}
         self.assigned: set[tuple[str, int]] = set()
         self._rebalances = 0  # assignments and revocations so far: tells _consume that one ran
         self.partition_count = 0  # of every input topic, known once the topics are checked at start
@@ -106,6 +112,7 @@ class Worker:
                 "enable.auto.offset.store": False,
                 "isolation.level": "read_committed",
                 "auto.offset.reset": "earliest",
+                "enable.partition.eof": True,
                 # range puts partition i of every co-partitioned input topic on the same worker
                 "partition.assignment.strategy": "range",
                 "session.timeout.ms": options.session_timeout_ms,
@@ -168,13 +175,19 @@ class Worker:
                 )
                 for m in consumed:
                     err = m.error()
-                    if err is not None and err.code() != KafkaError._PARTITION_EOF:
+                    if err is None:
+                        continue
+                    if err.code() == KafkaError._PARTITION_EOF:
+                        topic, partition, offset = coordinates(m)
+                        self._eof[(topic, partition)] = offset
+                    else:
                         log.warning("consume error: %s", err)
                 msgs = (
                     self.orderer.drain(self._caught_up, self.options.batch_max_events)
                     if len(self.orderer)
                     else []
                 )
+                self._flow_control()
                 full_batch = len(msgs) >= self.options.batch_max_events
                 punctuate = self._punctuation_due()
                 if msgs or punctuate:
@@ -342,16 +355,34 @@ class Worker:
             except BufferError:
                 self.producer.poll(0.05)
 
-    def _caught_up(self, topic: str, partition: int) -> bool:
-        """Whether everything written to this input partition so far has been consumed."""
+    def _caught_up(self, topic: str, partition: int) -> bool | None:
+        """Whether everything written to this input partition so far has been consumed (True) or not yet
+        (False: the fetcher will bring it, however long the orderer has to wait). librdkafka moves the position past transaction markers
+        and aborted records, so a position below the high watermark means data still to come -- or an
+        upstream transaction still open, which the end-of-partition event at the last stable offset tells
+        apart."""
         tp = TopicPartition(topic, partition)
         _, high = self.consumer.get_watermark_offsets(tp, cached=True)
         if high < 0:
-            return False
+            return False  # no fetch response yet: the fetcher will tell (KIP-695 waits here too)
         position = self.consumer.position([tp])[0].offset
         if position < 0:
-            return self._committed.get((topic, partition), 0) >= high
-        return position >= high
+            position = self._committed.get((topic, partition), 0)
+        return position >= high or self._eof.get((topic, partition)) == position
+
+    def _flow_control(self) -> None:
+        """Pause the input partitions whose ordering buffer is full -- they are ahead in event time, and
+        fetching more of them would only grow memory -- so the fetcher serves the ones being waited for;
+        resume them once half drained."""
+        pause, resume = self.orderer.flow(self.options.ordering_buffer_max_messages)
+        if pause:
+            self.consumer.pause([TopicPartition(t, p) for t, p in pause])
+        if resume:
+            self._resume(resume)
+
+    def _resume(self, keys: list[tuple[str, int]]) -> None:
+        if keys:
+            self.consumer.resume([TopicPartition(t, p) for t, p in keys])
 
     def _new_partition_state(self) -> PartitionState:
         return PartitionState(self.engine, self.options.max_decoded_customers_per_partition)
@@ -359,7 +390,10 @@ class Worker:
     def _new_processor(self, store: PartitionState) -> Processor:
         count = self.partition_count
         return Processor(
-            self.engine, store, self.clock, partition_of=lambda cid: kafka_partition(cid.encode(), count)
+            self.engine,
+            store,
+            self.clock,
+            partition_of=lambda cid: kafka_partition(cid.encode(), count),
         )
 
     def _processor(self, partition: int) -> Processor:
@@ -377,7 +411,8 @@ class Worker:
         log.warning("transaction aborted, rewinding to the committed offsets: %s", err)
         self.metrics.transactions_aborted.inc()
         self.producer.abort_transaction(TRANSACTION_TIMEOUT_SECONDS)
-        self.orderer.clear()
+        self._resume(self.orderer.clear())
+        self._eof.clear()
         assignment = self.consumer.assignment()
         partitions = sorted({tp.partition for tp in assignment})
         self._restore(partitions)
@@ -406,7 +441,11 @@ class Worker:
         # No transaction is open while consume() runs callbacks, so everything here is committed already.
         revoked_partitions = {tp.partition for tp in revoked}
         self.assigned -= {(tp.topic, tp.partition) for tp in revoked}
-        self.orderer.drop(revoked_partitions)
+        # still assigned inside this callback: resume what we paused, so the next assignment starts clean
+        with contextlib.suppress(KafkaException):  # a lost assignment may refuse it; it is gone anyway
+            self._resume(self.orderer.drop(revoked_partitions))
+        for key in [k for k in self._eof if k[1] in revoked_partitions]:
+            del self._eof[key]
         for p in revoked_partitions:
             self.partitions.pop(p, None)
             self.processors.pop(p, None)

@@ -4,8 +4,24 @@ A customer's transactions, contact changes and profile updates arrive on three t
 come, a transfer can be processed before the contact change that preceded it, and the stream would then
 disagree with ``riskwatch replay`` (and miss or misattribute an account takeover). So consumed messages wait
 in one buffer per partition number and leave it in record-timestamp order: the oldest head goes first, but
-only while every topic of that partition either has buffered messages or has been read to its end. A topic
-that still has unread data holds the partition back for at most ``max_idle_seconds``.
+only while every topic of that partition either has buffered messages or has been read to its end.
+
+How long to wait for a topic with nothing buffered follows Kafka Streams (KIP-695), because a time bound
+alone loses order exactly when it matters most: a worker catching up a backlog. One fetch brings a month of
+contact changes but only hours of transactions; a worker that stops waiting for the transactions after a
+second processes the contact changes days of event time ahead, and an account takeover's change has left
+its window before the transfer arrives. So the runtime says, per empty topic partition:
+
+- ``True``: read to its end (position at the end offset): no wait, the partition goes on;
+- ``False``: it has unread data (position below the end offset), or its end is not known yet (no fetch
+  response since the assignment): wait, with no time bound -- the fetcher is bringing it, and ``flow``
+  pauses the topics that are ahead so that it can;
+- ``None``: the runtime cannot tell (faust: offsets past the last record seen that may be transaction
+  markers rather than data): wait at most ``max_idle_seconds``.
+
+Every queue is bounded: ``flow`` names the topic partitions whose buffer reached ``max_buffered`` (the
+runtime pauses them, so the fetcher serves the others and memory stays bounded) and those that drained to
+half of it (resumed).
 
 Upstream producers should set the record timestamp to the event time (the Kafka default, the time of
 producing, is a fine approximation when events are produced as they happen).
@@ -19,7 +35,9 @@ from collections.abc import Callable, Iterable
 
 from confluent_kafka import Message
 
-CaughtUp = Callable[[str, int], bool]
+# True: read to its end; False: unread data or end unknown (wait, unbounded); None: cannot tell (bounded wait)
+CaughtUp = Callable[[str, int], bool | None]
+TopicPartitionKey = tuple[str, int]
 
 
 def coordinates(msg: Message) -> tuple[str, int, int]:
@@ -50,6 +68,7 @@ class TimestampOrderer:
         self.max_idle_seconds = max_idle_seconds
         self.clock = clock
         self.buffers: dict[int, PartitionBuffer] = {}
+        self.paused: set[TopicPartitionKey] = set()
 
     def add(self, msgs: Iterable[Message]) -> None:
         for msg in msgs:
@@ -67,22 +86,29 @@ class TimestampOrderer:
             queues = buffer.queues
             # nothing is consumed while draining: an empty topic's caught-up state is asked once (it costs
             # two librdkafka calls), and a lone non-empty queue is taken whole, not compared message by message
-            empty_caught_up: dict[str, bool] = {}
+            empty_caught_up: dict[str, bool | None] = {}
             while len(out) < limit:
                 filled = [(topic, queue) for topic, queue in queues.items() if queue]
                 if not filled:
                     buffer.blocked_since = None
                     break
-                waiting = False
+                unread_known = unread_unknown = False
                 for topic, queue in queues.items():
                     if not queue:
-                        known = empty_caught_up.get(topic)
-                        if known is None:
+                        if topic in empty_caught_up:
+                            known = empty_caught_up[topic]
+                        else:
                             known = empty_caught_up[topic] = caught_up(topic, partition)
-                        if not known:
-                            waiting = True
+                        if known is False:
+                            unread_known = True
                             break
-                if waiting:
+                        if known is None:
+                            unread_unknown = True
+                if unread_known:
+                    # the data is there to be fetched: wait for it however long it takes (KIP-695)
+                    buffer.blocked_since = None
+                    break
+                if unread_unknown:
                     if buffer.blocked_since is None:
                         buffer.blocked_since = now
                     if now - buffer.blocked_since < self.max_idle_seconds:
@@ -102,12 +128,39 @@ class TimestampOrderer:
         ts_type, ts = queue[0].timestamp()
         return (ts if ts_type else 0, self.rank[topic])
 
-    def drop(self, partitions: Iterable[int]) -> None:
-        for p in partitions:
-            self.buffers.pop(p, None)
+    def flow(self, max_buffered: int) -> tuple[list[TopicPartitionKey], list[TopicPartitionKey]]:
+        """Topic partitions to pause (their buffer reached ``max_buffered``) and to resume (a paused one
+        drained to half of it), after an ``add`` and a ``drain``. The runtime pauses and resumes them on its
+        consumer; the orderer remembers what it asked to be paused."""
+        pause: list[TopicPartitionKey] = []
+        resume: list[TopicPartitionKey] = []
+        for partition, buffer in self.buffers.items():
+            for topic, queue in buffer.queues.items():
+                key = (topic, partition)
+                if key in self.paused:
+                    if len(queue) <= max_buffered // 2:
+                        resume.append(key)
+                elif len(queue) >= max_buffered:
+                    pause.append(key)
+        self.paused.update(pause)
+        self.paused.difference_update(resume)
+        return pause, resume
 
-    def clear(self) -> None:
+    def drop(self, partitions: Iterable[int]) -> list[TopicPartitionKey]:
+        """Forget revoked partitions; the paused ones among them (to resume before they go)."""
+        gone = set(partitions)
+        for p in gone:
+            self.buffers.pop(p, None)
+        paused = sorted(k for k in self.paused if k[1] in gone)
+        self.paused.difference_update(paused)
+        return paused
+
+    def clear(self) -> list[TopicPartitionKey]:
+        """Forget everything buffered (the consumer is rewound); the paused topic partitions to resume."""
         self.buffers.clear()
+        paused = sorted(self.paused)
+        self.paused.clear()
+        return paused
 
     def __len__(self) -> int:
         return sum(len(b) for b in self.buffers.values())
