@@ -212,6 +212,12 @@ class StackSettings(_Section):
     apt_lock_timeout_seconds: float = Field(default=120.0, ge=0)
 
 
+# The worker's producer sets message.max.bytes to this (librdkafka's default, stated so it cannot drift);
+# a dead letter, its key (clipped to 1 KiB) and the record's framing must fit under it.
+PRODUCER_MESSAGE_MAX_BYTES = 1_000_000
+DEAD_LETTER_RECORD_RESERVE_BYTES = 8192
+
+
 class WorkerSettings(_Section):
     # which stream runtime runs the detectors: the confluent-kafka batch worker (the default: much faster)
     # or the faust-streaming app; same outputs, same guarantees (README, "Choosing the runtime")
@@ -236,6 +242,11 @@ class WorkerSettings(_Section):
     # per input topic partition: messages held in the ordering buffer before its fetching is paused
     # (resumed at half); bounds memory while one topic runs ahead of another
     ordering_buffer_max_messages: int = Field(default=5000, ge=2)
+    # a dead letter's whole JSON, whatever the input (``raw`` is cut to fit and marked ``raw_truncated``);
+    # bounded below the producer's message.max.bytes, so a dead letter can always be produced
+    dead_letter_max_bytes: int = Field(
+        default=262144, ge=16384, le=PRODUCER_MESSAGE_MAX_BYTES - DEAD_LETTER_RECORD_RESERVE_BYTES
+    )
     log_json: bool = False
     log_level: str = "INFO"
 

@@ -29,7 +29,7 @@ def _require_rfc3339(value: Any) -> Any:
     if not isinstance(value, str):
         raise ValueError("must be an RFC 3339 timestamp string with an offset or Z")
     if not _RFC3339.match(value):
-        raise ValueError(f"{value!r} is not an RFC 3339 timestamp with an offset or Z")
+        raise ValueError("is not an RFC 3339 timestamp with an offset or Z")  # never echo the value
     return value
 
 

@@ -119,11 +119,25 @@ class EventError(ValueError):
         self.reason = reason
 
 
+# Bounds of an error text, whatever the input: a reason names a field and a problem, it never grows with
+# the value (a 990 KB value repeated in an error once made a dead letter too large to produce).
+ERROR_LOCATION_MAX_CHARS = 64
+ERROR_MESSAGE_MAX_CHARS = 200
+ERROR_PROBLEMS_MAX = 5
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def describe_validation_error(exc: ValidationError) -> str:
-    """One readable line per problem, naming the field; never echoes the input (it may hold personal data)."""
+    """One readable line per problem, naming the field and the error type's message; never echoes the
+    input (it may hold personal data, and it may be huge): pydantic's ``input`` and ``ctx`` are not used,
+    and every part is clipped."""
     parts = []
-    for err in exc.errors(include_url=False, include_input=False):
-        loc = [str(p) for p in err["loc"]]
+    errors = exc.errors(include_url=False, include_input=False, include_context=False)
+    for err in errors[:ERROR_PROBLEMS_MAX]:
+        loc = [_clip(str(p), ERROR_LOCATION_MAX_CHARS) for p in err["loc"]]
         # The discriminated union puts the event type first in the location; the field is what matters.
         if loc and loc[0] in EVENT_TYPES:
             loc = loc[1:]
@@ -137,8 +151,10 @@ def describe_validation_error(exc: ValidationError) -> str:
         elif err["type"] == "json_invalid":
             msg = "is not valid JSON"
         else:
-            msg = err["msg"]
+            msg = _clip(err["msg"], ERROR_MESSAGE_MAX_CHARS)
         parts.append(f"{where}: {msg}")
+    if len(errors) > ERROR_PROBLEMS_MAX:
+        parts.append(f"and {len(errors) - ERROR_PROBLEMS_MAX} more problems")
     return "; ".join(parts)
 
 

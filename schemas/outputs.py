@@ -66,6 +66,10 @@ class DeadLetter(_Output):
     key: str | None = None
     raw: str
     raw_encoding: Literal["utf-8", "base64"] = "utf-8"
+    # riskwatch's own (the contract is silent): ``raw`` holds only the beginning of a message too large
+    # for a dead letter; ``raw_bytes`` is the size of the whole message value
+    raw_truncated: bool = False
+    raw_bytes: int = 0
     error: str
     received_at: Timestamp
 

@@ -20,6 +20,10 @@ log = logging.getLogger("riskwatch.worker")
 # (topic, key, value); a value of None is a tombstone
 Produce = Callable[[str, bytes | None, bytes | None], None]
 
+# a dead letter's record key (the input message's key) is clipped: it only spreads dead letters over
+# partitions, and a huge key must not make the dead letter too large to produce
+DEAD_LETTER_KEY_MAX_BYTES = 1024
+
 
 def emit(
     result: Result, message_key: bytes | None, topics: TopicSettings, metrics: WorkerMetrics, produce: Produce
@@ -31,7 +35,30 @@ def emit(
         metrics.events_rejected.labels(category).inc()
         metrics.dead_letters.labels(dl.source).inc()
         log.info("dead letter from %s[%s]@%s: %s", dl.source, dl.partition, dl.offset, category)
-        produce(topics.dead_letter, message_key, dl.model_dump_json().encode())
+        key = None if message_key is None else message_key[:DEAD_LETTER_KEY_MAX_BYTES]
+        try:
+            produce(topics.dead_letter, key, dl.model_dump_json().encode())
+        except Exception as exc:  # one dead letter the producer refuses must not stop the stream
+            # (it fits the producer's limit by construction; a dead-letter topic configured with a smaller
+            # max.message.bytes, say, could still refuse it). A second failure is not about this message.
+            metrics.dead_letters_stripped.labels(dl.source).inc()
+            log.error(
+                "dead letter from %s[%s]@%s refused by the producer (%s); produced again without its raw "
+                "message: raise the dead-letter topic's max.message.bytes or lower "
+                "worker.dead_letter_max_bytes",
+                dl.source,
+                dl.partition,
+                dl.offset,
+                type(exc).__name__,
+            )
+            bare = dl.model_copy(
+                update={
+                    "raw": "",
+                    "raw_truncated": True,
+                    "error": f"{dl.error} (raw dropped: not producible)",
+                }
+            )
+            produce(topics.dead_letter, key, bare.model_dump_json().encode())
         return False
     if result.duplicate:
         metrics.duplicates.inc()

@@ -7,6 +7,7 @@ file of history and on the live topics. State lives behind ``StateStore``; the p
 from __future__ import annotations
 
 import base64
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +19,10 @@ from detectors.state import CustomerState
 from schemas.events import EventError, parse_event_json
 from schemas.outputs import Alert, CustomerRisk, DeadLetter, ReviewDue
 
-MAX_RAW_CHARS = 65536
+# the default of ``worker.dead_letter_max_bytes``; the key and the other text fields get fixed shares
+DEAD_LETTER_MAX_BYTES = 262144
+DEAD_LETTER_KEY_MAX_CHARS = 1024
+DEAD_LETTER_FIELD_MAX_CHARS = 2048
 
 log = logging.getLogger("riskwatch.processor")
 
@@ -100,6 +104,29 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _json_bytes(text: str) -> int:
+    """Bytes ``text`` takes as a JSON string in a serialised model (quotes and escapes included)."""
+    return len(json.dumps(text, ensure_ascii=False).encode())
+
+
+def _fit(text: str, budget_bytes: int) -> str:
+    """The longest beginning of ``text`` whose JSON string takes at most ``budget_bytes``."""
+    if _json_bytes(text) <= budget_bytes:
+        return text
+    lo, hi = 0, min(len(text), budget_bytes)  # every character takes at least one byte
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if _json_bytes(text[:mid]) <= budget_bytes:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo]
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def make_dead_letter(
     raw: bytes,
     error: str,
@@ -109,26 +136,41 @@ def make_dead_letter(
     offset: int | None,
     key: bytes | None,
     received_at: datetime,
+    max_bytes: int = DEAD_LETTER_MAX_BYTES,
 ) -> DeadLetter:
+    """A dead letter whose JSON takes at most ``max_bytes``, by construction: the other fields are clipped
+    to fixed sizes, and ``raw`` gets what is left, cut to fit and marked ``raw_truncated``. Whatever the
+    input, the dead letter can be produced, so one bad message never stops the stream."""
     encoding: Literal["utf-8", "base64"]
     try:
         text, encoding = raw.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         text, encoding = base64.b64encode(raw).decode("ascii"), "base64"
-    if len(text) > MAX_RAW_CHARS:
-        text = text[:MAX_RAW_CHARS]
-        error = f"{error} (raw truncated to {MAX_RAW_CHARS} characters)"
-    key_text = None if key is None else key.decode("utf-8", errors="replace")
-    return DeadLetter(
-        source=source,
+    key_text = (
+        None if key is None else _clip(key.decode("utf-8", errors="replace"), DEAD_LETTER_KEY_MAX_CHARS)
+    )
+    letter = DeadLetter(
+        source=_clip(source, DEAD_LETTER_FIELD_MAX_CHARS),
         partition=partition,
         offset=offset,
         key=key_text,
-        raw=text,
+        raw="",
         raw_encoding=encoding,
-        error=error,
+        raw_bytes=len(raw),
+        raw_truncated=True,
+        error=_clip(error, DEAD_LETTER_FIELD_MAX_CHARS),
         received_at=received_at,
     )
+    # the empty raw takes 2 bytes ("") and the flag "true" one byte fewer than "false"
+    budget = max_bytes - len(letter.model_dump_json()) + 2 - 1
+    fitted = _fit(text, budget)
+    if encoding == "base64" and len(fitted) < len(text):
+        fitted = fitted[: len(fitted) // 4 * 4]  # whole base64 quanta: the beginning still decodes
+    letter = letter.model_copy(update={"raw": fitted, "raw_truncated": len(fitted) < len(text)})
+    size = len(letter.model_dump_json())
+    if size > max_bytes:  # cannot happen (the sizes above are exact); fail loudly in tests if it ever does
+        raise AssertionError(f"dead letter of {size} bytes over its bound of {max_bytes}")
+    return letter
 
 
 class Processor:
@@ -138,8 +180,10 @@ class Processor:
         store: StateStore,
         clock: Callable[[], datetime] = utc_now,
         partition_of: Callable[[str], int] | None = None,
+        dead_letter_max_bytes: int = DEAD_LETTER_MAX_BYTES,
     ) -> None:
         self.engine = engine
+        self.dead_letter_max_bytes = dead_letter_max_bytes
         self.store = store
         self.clock = clock
         # where Kafka's default partitioner puts a customer: checked on each customer's first event here
@@ -198,6 +242,7 @@ class Processor:
                 offset=offset,
                 key=key,
                 received_at=self.clock(),
+                max_bytes=self.dead_letter_max_bytes,
             )
             return Result(dead_letter=dl)
         if outcome.duplicate:

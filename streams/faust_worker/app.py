@@ -226,6 +226,7 @@ def build_app(
         store,
         clock,
         partition_of=lambda cid: kafka_partition(cid.encode(), partitions),
+        dead_letter_max_bytes=settings.worker.dead_letter_max_bytes,
     )
 
     async def process_one(event: Any) -> None:

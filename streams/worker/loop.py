@@ -29,7 +29,7 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
-from config.settings import Settings
+from config.settings import PRODUCER_MESSAGE_MAX_BYTES, Settings
 from detectors.engine import RiskEngine
 from streams.co_partitioning import WorkerError, input_partition_count
 from streams.emit import emit
@@ -129,6 +129,8 @@ class Worker:
                 "enable.idempotence": True,
                 "partitioner": "murmur2_random",
                 "linger.ms": 5,
+                # stated, not left to librdkafka's default: worker.dead_letter_max_bytes is bounded below it
+                "message.max.bytes": PRODUCER_MESSAGE_MAX_BYTES,
                 "compression.type": settings.kafka.producer_compression,
                 # A transaction begun right after the previous commit finds that one's markers still being
                 # written (CONCURRENT_TRANSACTIONS) and is retried after retry.backoff.ms, 100 ms by default:
@@ -394,6 +396,7 @@ class Worker:
             store,
             self.clock,
             partition_of=lambda cid: kafka_partition(cid.encode(), count),
+            dead_letter_max_bytes=self.settings.worker.dead_letter_max_bytes,
         )
 
     def _processor(self, partition: int) -> Processor:

@@ -27,6 +27,7 @@ class WorkerMetrics:
     events_consumed: Counter
     events_rejected: Counter
     dead_letters: Counter
+    dead_letters_stripped: Counter
     duplicates: Counter
     alerts: Counter
     tier_changes: Counter
@@ -60,6 +61,7 @@ class WorkerMetrics:
         for topic in input_topics:
             metrics.events_consumed.labels(topic)
             metrics.dead_letters.labels(topic)
+            metrics.dead_letters_stripped.labels(topic)
         for outcome in LATENCY_OUTCOMES:
             metrics.processing_latency.labels(outcome)
         for kind in REBALANCE_KINDS:
@@ -84,6 +86,12 @@ class WorkerMetrics:
                 registry=r,
             ),
             dead_letters=Counter(p + "dead_letters", "Dead letters produced", ["source"], registry=r),
+            dead_letters_stripped=Counter(
+                p + "dead_letters_stripped",
+                "Dead letters the producer refused, produced again without their raw message",
+                ["source"],
+                registry=r,
+            ),
             duplicates=Counter(
                 p + "duplicate_events", "Redelivered events (same event_id) skipped", registry=r
             ),

@@ -263,3 +263,42 @@ def test_a_backlog_with_one_topic_far_ahead_gives_the_alerts_of_replay(
     extra = sorted(v["detector"] for k, v in got.items() if k not in backlog_expected)
     assert (missing, extra) == ([], []), "alerts missing from / extra to replay's, by detector"
     assert got == backlog_expected
+
+
+def test_an_oversized_poison_message_becomes_a_bounded_dead_letter(
+    kafka_conf, topics, workers, group_id, settings
+) -> None:
+    """A 990 KB transaction (a timestamp of 990,000 characters: within the topic's limit) must not stop
+    the stream: its dead letter names the field without echoing the value, carries a truncated ``raw``
+    marked as such, fits the producer's limit, and the event behind it is processed."""
+    good = {
+        "type": "transaction",
+        "event_id": "ok-after-poison",
+        "customer_id": "c-1",
+        "timestamp": "2026-03-01T10:00:00+08:00",
+        "account_id": "a-1",
+        "amount": "60000",
+        "currency": "CNY",
+        "direction": "credit",
+        "channel": "cash",
+    }
+    poison = json.dumps({**good, "event_id": "poison", "timestamp": "9" * 990_000}).encode()
+    producer = Producer({**kafka_conf, "partitioner": "murmur2_random", "message.max.bytes": 1_000_000})
+    producer.produce(topics["transactions"], key=b"c-1", value=poison)
+    producer.produce(topics["transactions"], key=b"c-1", value=json.dumps(good).encode())
+    assert producer.flush(30) == 0
+    w = workers("w-poison")
+    wait_for(committed_everything(kafka_conf, group_id, topics), WAIT_SECONDS, "all input committed", w)
+    w.assert_running()
+    letters = read_all(kafka_conf, topics["dead_letter"], expected=1)
+    assert len(letters) == 1
+    letter = letters[0]
+    assert letter["error"].startswith("timestamp:"), letter["error"][:200]
+    assert "9999999999" not in letter["error"], "the error text echoes the input value"
+    assert letter["raw_truncated"] is True
+    assert letter["raw_bytes"] == len(poison)
+    assert poison.decode().startswith(letter["raw"])
+    limit = settings.worker.dead_letter_max_bytes
+    assert len(json.dumps(letter, ensure_ascii=False, separators=(",", ":")).encode()) <= limit
+    alerts = read_all(kafka_conf, topics["alerts"], expected=1)
+    assert [a["detector"] for a in alerts] == ["large_value"], "the event behind the poison was processed"
