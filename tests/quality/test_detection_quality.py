@@ -13,8 +13,9 @@ What counts as a true positive
   corporate non-cash 2,000,000; individual non-cash 500,000 domestic and 200,000 cross-border
   (``counterparty_country`` present and not the customer's ``home_country``).
 * ``tier_limit`` alerts are judged by their oracle: the completing (last) trigger is a debit above the
-  per-transaction limit of the customer's scorecard tier (corporates x the multiplier), or the customer's
-  debits that reporting day up to and including it exceed the tier's daily limit.
+  per-transaction limit of the customer's published tier at the time (the last ``CustomerRisk`` before the
+  event: the scorecard's, moved by behaviour; corporates x the multiplier), or the customer's debits that
+  reporting day up to and including it exceed that tier's daily limit.
 * Every other alert is a true positive when its ``trigger_event_ids`` overlap the ``event_ids`` of a labelled
   pattern of the same customer and its detector is that pattern's ``expected_detector`` or one that
   ``ALSO_FIRES`` documents as legitimately firing on that kind of pattern (for example an account-takeover
@@ -118,7 +119,8 @@ def run() -> Run:
     tl = settings.tier_limit
     alerts: list[Alert] = []
     seen: set[str] = set()
-    profiles: dict[str, tuple[str, str, str]] = {}  # customer -> (segment, home country, tier)
+    profiles: dict[str, tuple[str, str]] = {}  # customer -> (segment, home country)
+    published: dict[str, str] = {}  # customer -> tier of its last CustomerRisk (the risk book moves it)
     day_debits: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     result = Run(alerts, scenario.labels, 0, 0, t1 - t0, 0.0)
     for raw in scenario.events:
@@ -131,11 +133,12 @@ def run() -> Run:
             seen.add(event.event_id)
             result.events += 1
             if isinstance(event, CustomerProfile):
-                profiles[cid] = (event.segment, event.home_country, scorecard.score(event).tier)
+                profiles[cid] = (event.segment, event.home_country)
             elif isinstance(event, Transaction):
                 result.transactions += 1
                 result.tx[event.event_id] = event
-                segment, home, tier = profiles[cid]
+                segment, home = profiles[cid]
+                tier = published.get(cid, settings.default_tier)
                 amount = event.amount * rates[event.currency]
                 day = event.timestamp.astimezone(TZ).date().isoformat()
                 kind, threshold = _lv_kind(event, segment, home)
@@ -151,7 +154,10 @@ def run() -> Run:
                         or day_debits[(cid, day)] > tl.daily_limit_base.for_tier(tier) * factor
                     ):
                         result.tier_limit_ok.add(event.event_id)
-        alerts.extend(engine.process(state, event, detected_at).alerts)
+        outcome = engine.process(state, event, detected_at)
+        alerts.extend(outcome.alerts)
+        if outcome.risks:
+            published[cid] = outcome.risks[-1].tier
     result.seconds_detect = time.perf_counter() - t1
     result.rates = rates  # type: ignore[attr-defined]
     _print_table(result)
