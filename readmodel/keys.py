@@ -59,6 +59,12 @@ class Keys:
         return f"{self.prefix}:tier:{tier}"
 
     @property
+    def rows(self) -> str:
+        """Hash: customer id -> its list row as JSON (customer_id, tier, score, next_review_due), so a
+        list of N customers is one HMGET of ready-made rows."""
+        return f"{self.prefix}:rows"
+
+    @property
     def reviews(self) -> str:
         """Sorted set: customer id -> next review due date as a day number (``review_day``)."""
         return f"{self.prefix}:reviews"

@@ -12,7 +12,7 @@ from typing import Any, cast
 import orjson
 import redis.asyncio
 
-from readmodel.keys import TIERS, Keys, day_from_score, review_day
+from readmodel.keys import TIERS, Keys, review_day
 
 Doc = dict[str, Any]
 
@@ -47,8 +47,8 @@ class ReadModel:
         count = max(0, min(top, self.max_top))
         if count == 0:
             return []
-        ranked = await self.client.zrevrange(key, 0, count - 1, withscores=True)
-        return await self._with_fields(cast(list[tuple[bytes, float]], ranked), "score")
+        ranked = await self.client.zrevrange(key, 0, count - 1)
+        return await self._rows(cast(list[bytes], ranked))
 
     async def reviews_due(self, before: date, limit: int = 100) -> list[Doc]:
         """Customers whose next review is due strictly before ``before``, earliest first."""
@@ -56,27 +56,16 @@ class ReadModel:
         if count == 0:
             return []
         ranked = await self.client.zrangebyscore(
-            self.keys.reviews, "-inf", f"({review_day(before)}", start=0, num=count, withscores=True
+            self.keys.reviews, "-inf", f"({review_day(before)}", start=0, num=count
         )
-        return await self._with_fields(cast(list[tuple[bytes, float]], ranked), "due")
+        return await self._rows(cast(list[bytes], ranked))
 
-    async def _with_fields(self, ranked: list[tuple[bytes, float]], kind: str) -> list[Doc]:
-        async with self.client.pipeline(transaction=False) as pipe:
-            for member, _ in ranked:
-                pipe.hmget(self.keys.customer(member.decode()), "tier", "score", "next_review_due")
-            rows = await pipe.execute()
-        out: list[Doc] = []
-        for (member, value), (tier, score, due) in zip(ranked, rows, strict=True):
-            doc: Doc = {
-                "customer_id": member.decode(),
-                "tier": tier.decode() if tier else None,
-                "score": float(score) if score else (value if kind == "score" else None),
-                "next_review_due": due.decode() if due else None,
-            }
-            if kind == "due":
-                doc["next_review_due"] = day_from_score(value).isoformat()
-            out.append(doc)
-        return out
+    async def _rows(self, ranked: list[bytes]) -> list[Doc]:
+        """The ranked customers' rows: one HMGET of ready-made JSON, whatever the number of rows."""
+        if not ranked:
+            return []
+        rows = await self.client.hmget(self.keys.rows, ranked)
+        return [orjson.loads(row) for row in rows if row is not None]
 
 
 def customer_doc(

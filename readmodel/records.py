@@ -47,6 +47,17 @@ class PutRisk:
     score: float
     next_review_due: date
 
+    def row_json(self) -> bytes:
+        """The customer's row in lists (``customers``, ``reviews due``)."""
+        return orjson.dumps(
+            {
+                "customer_id": self.customer_id,
+                "tier": self.tier,
+                "score": self.score,
+                "next_review_due": self.next_review_due.isoformat(),
+            }
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Erase:

@@ -105,6 +105,7 @@ class RedisStore:
                         "next_review_due": op.next_review_due.isoformat(),
                     },
                 )
+                pipe.hset(k.rows, cid, op.row_json())
                 pipe.zadd(k.by_score, {cid: op.score})
                 for tier in TIERS:
                     if tier == op.tier:
@@ -118,6 +119,7 @@ class RedisStore:
             elif isinstance(op, Erase):
                 cid = op.customer_id
                 pipe.delete(*k.customer_keys(cid))
+                pipe.hdel(k.rows, cid)
                 pipe.zrem(k.by_score, cid)
                 for tier in TIERS:
                     pipe.zrem(k.by_tier(tier), cid)

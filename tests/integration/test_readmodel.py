@@ -135,8 +135,10 @@ def snapshot(client: redis.Redis, keys: Keys) -> dict[str, Any]:
     def zset(name: str) -> dict[str, float]:
         return {m.decode(): s for m, s in client.zrange(name, 0, -1, withscores=True)}
 
+    rows = {cid.decode(): json.loads(row) for cid, row in client.hgetall(keys.rows).items()}
     return {
         "customers": customers,
+        "rows": rows,
         "alerts": alerts,
         "by_score": zset(keys.by_score),
         "tiers": {t: set(zset(keys.by_tier(t))) for t in TIERS},
@@ -159,6 +161,10 @@ def expected_from_topics(kafka_conf: dict[str, str], topics: Topics) -> dict[str
 
     return {
         "customers": risks,
+        "rows": {
+            cid: {k: r[k] for k in ("customer_id", "tier", "score", "next_review_due")}
+            for cid, r in risks.items()
+        },
         "alerts": {cid: newest(alerts) for cid, alerts in by_customer.items()},
         "by_score": {cid: r["score"] for cid, r in risks.items()},
         "tiers": {t: {cid for cid, r in risks.items() if r["tier"] == t} for t in TIERS},
@@ -331,6 +337,7 @@ def test_an_erasure_tombstone_removes_the_customer_for_good(
     gone = lambda: redis_client.zscore(keys.by_score, "ERASE-ME") is None  # noqa: E731
     project_until(settings, gone)
     assert all(redis_client.exists(k) == 0 for k in keys.customer_keys("ERASE-ME"))
+    assert not redis_client.hexists(keys.rows, "ERASE-ME")
     assert all(redis_client.zscore(z, "ERASE-ME") is None for z in (keys.reviews, *map(keys.by_tier, TIERS)))
     assert redis_client.zscore(keys.by_tier("high"), "KEEP") == 70.0
     assert redis_client.exists(keys.alerts("KEEP")) == 1

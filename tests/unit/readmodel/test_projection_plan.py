@@ -71,6 +71,12 @@ def test_each_output_becomes_its_operation_and_offsets_move_past_the_last_record
     last = out.ops[2]
     assert isinstance(last, PutRisk)
     assert (last.tier, last.score, last.next_review_due) == ("high", 80.0, date(2026, 3, 1))
+    assert orjson.loads(last.row_json()) == {
+        "customer_id": "C1",
+        "tier": "high",
+        "score": 80.0,
+        "next_review_due": "2026-03-01",
+    }
     added = out.ops[1]
     assert isinstance(added, AddAlert)
     assert added.alert_id == "a1"

@@ -16,9 +16,17 @@ def test_every_key_is_under_the_prefix_and_per_customer_keys_name_the_customer()
     per_customer = keys.customer_keys("C42")
     assert len(set(per_customer)) == 4
     assert all(k.startswith("bank1:rm:") and k.endswith(":C42") for k in per_customer)
-    shared = (keys.by_score, keys.by_tier("high"), keys.reviews, keys.erased, keys.offsets, keys.skipped)
+    shared = (
+        keys.by_score,
+        keys.by_tier("high"),
+        keys.rows,
+        keys.reviews,
+        keys.erased,
+        keys.offsets,
+        keys.skipped,
+    )
     assert all(k.startswith("bank1:rm:") for k in shared)
-    assert len(set(shared) | set(per_customer)) == 10
+    assert len(set(shared) | set(per_customer)) == 11
     assert keys.pattern == "bank1:rm:*"
     assert offset_field("alerts", 3) == "alerts|3"
 
