@@ -18,6 +18,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 import urllib.error
@@ -30,6 +31,7 @@ from types import FrameType
 from typing import IO, Any
 
 from config.settings import Settings
+from streams import display
 from streams.stack.errors import StackError
 
 WORKER_INSTANCE_ID = "demo-worker"
@@ -37,6 +39,7 @@ WORKER_READY_TIMEOUT_SECONDS = 90.0
 WORKER_STOP_TIMEOUT_SECONDS = 30.0
 DRAIN_TIMEOUT_SECONDS = 120.0
 PROGRESS_INTERVAL_SECONDS = 5.0
+SEVERITY_CELL = slice(26, 34)  # where display.ALERT puts the severity, for colouring it
 EXTERNAL_PROBE_SECONDS = 3.0
 
 COLOURS = {"low": "36", "medium": "33", "high": "31", "critical": "1;37;41"}
@@ -111,7 +114,18 @@ class Demo:
         self.severities: Counter[str] = Counter()
         self.initial_tiers: Counter[str] = Counter()
         self.tier_changes = 0
+        self.score_updates = 0
         self.dead_letters = 0
+        self.header_printed = False
+        # events before the first injected pattern are "history": produced at full speed, their alerts
+        # counted in one line instead of printed, so the first screen shows the patterns, not the warm-up
+        self.history_until: datetime | None = None
+        self.history_lines = 0
+        self.history_alerts: Counter[str] = Counter()
+        self.history_tier_changes = 0
+        self.history_dead_letters = 0
+        self.history_reported = False
+        self.event_times: list[str] = []
         self.patterns: Counter[str] = Counter()
         self.eof: dict[tuple[str, int], int] = {}
 
@@ -152,7 +166,9 @@ class Demo:
 
         settings = self.settings
         self._ensure_stack()
-        conf = settings.kafka.client_config()
+        from streams.kafka_clients import quiet_client_config
+
+        conf = quiet_client_config(settings.kafka.client_config(), "riskwatch-demo")
         try:
             lines = self._traffic(conf)
             self.reader = self._open_reader(conf)
@@ -163,10 +179,15 @@ class Demo:
         from streams.traffic import PacedProducer
 
         self.interruptible = False
-        self.producer = PacedProducer(conf, settings.topics, lines, self.args.rate)
+        self.producer = PacedProducer(conf, settings.topics, lines, self.args.rate, self.history_lines)
+        live = len(lines) - self.history_lines
+        if self.history_until is not None:
+            _stderr(
+                f"history: {self.history_lines:,} events before {self.history_until:%Y-%m-%d} (event time) "
+                "at full speed, to build the customers' baselines; their alerts are counted, not printed"
+            )
         _stderr(
-            f"producing {len(lines):,} events at {self.args.rate:g}/s "
-            f"(~{len(lines) / self.args.rate:.0f}s); alerts appear below"
+            f"live: {live:,} events at {self.args.rate:g}/s (~{live / self.args.rate:.0f}s); alerts appear below"
             + ("" if self.args.exit_when_done or self.args.duration else "; Ctrl-C to stop")
         )
         self.traffic_started = time.monotonic()
@@ -228,7 +249,7 @@ class Demo:
         self.stack_started = []
 
     # ------------------------------------------------------------------------------------ the traffic
-    def _traffic(self, conf: dict[str, str]) -> list[bytes]:
+    def _traffic(self, conf: dict[str, Any]) -> list[bytes]:
         """The scenario's lines: profiles first (a compacted table that exists before the traffic), then
         the rest in emission order with the malformed lines mixed in."""
         from detectors.scorecard import Scorecard
@@ -266,6 +287,7 @@ class Demo:
                 rest.append(encode(event))
         rest.extend(line.encode() for _, line in bad[j:])
         self.total_lines = len(profiles) + len(rest)
+        self._plan_history(scenario.labels, profiles, rest)
         print(
             f"traffic: {args.customers} customers, {args.days} days, seed {args.seed}: {self.total_lines:,} "
             f"messages, {len(scenario.labels)} injected patterns ("
@@ -275,7 +297,35 @@ class Demo:
         )
         return profiles + rest
 
-    def _run_tag(self, conf: dict[str, str]) -> str:
+    def _plan_history(self, labels: list[Any], profiles: list[bytes], rest: list[bytes]) -> None:
+        """History ends at the start of the day (event time) of the first injected pattern."""
+        times: list[str] = []
+        last = ""
+        for line in [*profiles, *rest]:
+            with contextlib.suppress(ValueError, AttributeError):
+                last = str(json.loads(line).get("timestamp") or last)
+            times.append(last)
+        self.event_times = times
+        if not labels:
+            return
+        first = datetime.fromisoformat(min(label.start for label in labels))
+        self.history_until = first.replace(hour=0, minute=0, second=0, microsecond=0)
+        n = len(profiles)
+        for i in range(len(profiles), len(times)):
+            try:
+                if datetime.fromisoformat(times[i]) >= self.history_until:
+                    break
+            except ValueError:
+                pass
+            n = i + 1
+        self.history_lines = n
+
+    def _in_history(self) -> bool:
+        """Everything read before the history line is history's output: live traffic starts only after
+        the worker has committed the history and the reader has read all it wrote."""
+        return self.history_until is not None and not self.history_reported
+
+    def _run_tag(self, conf: dict[str, Any]) -> str:
         """A fresh id prefix when the worker's group already committed input offsets (an earlier demo):
         the same seed would otherwise repeat event ids the restored state has seen, and raise nothing."""
         from confluent_kafka import Consumer, TopicPartition
@@ -389,7 +439,7 @@ class Demo:
             self._worker_log.close()
 
     # ----------------------------------------------------------------------------- reading the outputs
-    def _open_reader(self, conf: dict[str, str]) -> Any:
+    def _open_reader(self, conf: dict[str, Any]) -> Any:
         """A consumer of alerts, customer-risk and dead-letter in a fresh group, from their current ends
         (so an earlier run's messages are not shown again), reading only committed transactions."""
         from confluent_kafka import Consumer, TopicPartition
@@ -446,15 +496,21 @@ class Demo:
             self._print_risk(value)
         elif msg.topic() == t.dead_letter:
             self.dead_letters += 1
+            if self._in_history():
+                self.history_dead_letters += 1
+                return
             where = f"{value.get('source')}[{value.get('partition')}]@{value.get('offset')}"
-            self._line(
-                _when(value.get("received_at")),
-                "DEAD",
-                "dead-letter",
-                "-",
-                f"{where}: {value.get('error')}",
-                DIM,
-            )
+            received = _wall(value.get("received_at"))
+            row = {
+                "event_time": "-",  # a dead letter has no event time it can be trusted for
+                "severity": "dead",
+                "detector": "dead letter",
+                "customer_id": value.get("key") or "-",
+                "risk_tier": "-",
+                "alert_id": "",
+                "reason": f"received {received} (wall clock) from {where}: {value.get('error')}",
+            }
+            self._row(row, DIM)
 
     def _print_alert(self, alert: dict[str, Any]) -> None:
         if self.first_alert_after is None:
@@ -462,38 +518,65 @@ class Demo:
         severity = str(alert.get("severity", "?"))
         self.alerts[str(alert.get("detector"))] += 1
         self.severities[severity] += 1
-        self._line(
-            _when(alert.get("event_time")),
-            severity.upper(),
-            str(alert.get("detector")),
-            str(alert.get("customer_id")),
-            str(alert.get("reason")),
-            COLOURS.get(severity),
-        )
+        if self._in_history():
+            self.history_alerts[str(alert.get("detector"))] += 1
+            return
+        self._row(alert, COLOURS.get(severity))
 
     def _print_risk(self, risk: dict[str, Any]) -> None:
         previous = risk.get("previous_tier")
         if previous is None:
             self.initial_tiers[str(risk.get("tier"))] += 1
             return  # every customer's first tier, from its profile: counted, not printed
+        if previous == risk.get("tier"):
+            self.score_updates += 1  # the score moved within the tier: counted, not printed
+            return
         self.tier_changes += 1
-        self._line(
-            _when(risk.get("updated_at")),
-            "TIER",
-            "customer-risk",
-            str(risk.get("customer_id")),
-            f"{previous} -> {risk.get('tier')} (score {float(risk.get('score', 0)):.0f}): {risk.get('reason')}",
-            "1",
+        if self._in_history():
+            self.history_tier_changes += 1
+            return
+        row = {
+            "event_time": risk.get("updated_at"),
+            "severity": "tier",
+            "detector": "tier change",
+            "customer_id": risk.get("customer_id"),
+            "risk_tier": risk.get("tier"),
+            "alert_id": "",
+            "reason": f"{previous} -> {risk.get('tier')} (score {float(risk.get('score', 0)):.0f}/100): "
+            f"{risk.get('reason')}",
+        }
+        self._row(row, "1")
+
+    def _row(self, message: dict[str, Any], colour: str | None) -> None:
+        """One output message in display.ALERT's columns, the header first, history's count before the
+        first live row."""
+        out: list[str] = []
+        if not self.header_printed:
+            self.header_printed = True
+            out.append(display.ALERT.header())
+        lines = display.ALERT.lines(message)
+        if self.colour and colour:
+            first = lines[0]
+            cell = first[SEVERITY_CELL]
+            lines[0] = (
+                f"{first[: SEVERITY_CELL.start]}\x1b[{colour}m{cell}\x1b[0m{first[SEVERITY_CELL.stop :]}"
+            )
+        out.extend(lines)
+        print("\n".join(out), flush=True)
+
+    def _history_line(self) -> str:
+        n = sum(self.history_alerts.values())
+        by = ", ".join(f"{d} {k}" for d, k in self.history_alerts.most_common())
+        until = f"{self.history_until:%Y-%m-%d}" if self.history_until else "-"
+        return (
+            f"history before {until} (event time) processed: {n} alerts"
+            + (f" ({by})" if by else "")
+            + f", {self.history_tier_changes} tier changes, {self.history_dead_letters} dead letters; "
+            "`riskwatch tail alerts --from-beginning` lists them"
         )
 
-    def _line(self, when: str, label: str, source: str, customer: str, text: str, colour: str | None) -> None:
-        tag = f"{label:<8}"
-        if self.colour and colour:
-            tag = f"\x1b[{colour}m{tag}\x1b[0m"
-        print(f"{when}  {tag}  {source:<20}  {customer:<12}  {text}", flush=True)
-
     # -------------------------------------------------------------------------------------- watching
-    def _watch(self, conf: dict[str, str]) -> int:
+    def _watch(self, conf: dict[str, Any]) -> int:
         args = self.args
         producer = self.producer
         traffic_started = self.traffic_started or time.monotonic()
@@ -503,11 +586,26 @@ class Demo:
         targets: dict[tuple[str, int], int] | None = None
         next_commit_check = 0.0
         committed_probe: Any = None
+        history_probe: Any = self._committed_probe(conf) if self.history_lines else None
+        history_targets: dict[tuple[str, int], int] | None = None
         try:
             while not self.stop_requested.is_set():
                 for msg in self.reader.consume(500, 0.2):
                     self._handle(msg)
                 now = time.monotonic()
+                if history_probe is not None and producer.history_done.is_set():
+                    # live traffic starts once the worker has processed the history and everything it
+                    # wrote for it has been read, so the history line is complete and comes first
+                    if history_targets is None and now >= next_commit_check:
+                        next_commit_check = now + 0.2
+                        if producer.error or self._worker_caught_up(history_probe):
+                            history_targets = self._output_ends()
+                    if history_targets is not None and self._read_to(history_targets):
+                        print(_fit(self._history_line()), flush=True)
+                        self.history_reported = True
+                        history_probe.close()
+                        history_probe = None
+                        producer.go_live.set()
                 if self.worker is not None and self.worker.poll() is not None:
                     _stderr(f"riskwatch demo: the worker exited with code {self.worker.returncode}")
                     _stderr(self._worker_tail())
@@ -547,19 +645,23 @@ class Demo:
                     self.stop_reason = "all traffic processed"
                     break
         finally:
-            if committed_probe is not None:
-                committed_probe.close()
+            for probe in (committed_probe, history_probe):
+                if probe is not None:
+                    probe.close()
         return 0
 
     def _progress(self) -> None:
         elapsed = time.monotonic() - (self.traffic_started or self.t0)
         p = self.producer
+        done = min(p.produced, len(self.event_times))
+        at = display.when(self.event_times[done - 1])[:16] if done else "-"
         _stderr(
-            f"[{elapsed:5.0f}s] produced {p.produced:,}/{self.total_lines:,} events, "
-            f"alerts {sum(self.alerts.values())}, tier changes {self.tier_changes}, dead letters {self.dead_letters}"
+            f"-- {datetime.now():%H:%M:%S} wall, {elapsed:.0f}s in: produced {p.produced:,}/{self.total_lines:,} "
+            f"({100 * p.produced / max(self.total_lines, 1):.0f}%, event time {at}); alerts "
+            f"{sum(self.alerts.values())}, tier changes {self.tier_changes}, dead letters {self.dead_letters}"
         )
 
-    def _committed_probe(self, conf: dict[str, str]) -> Any:
+    def _committed_probe(self, conf: dict[str, Any]) -> Any:
         from confluent_kafka import Consumer
 
         return Consumer({**conf, "group.id": self.settings.kafka.consumer_group, "enable.auto.commit": False})
@@ -627,6 +729,11 @@ class Demo:
             f"events produced: {p.produced if p else 0:,} of {self.total_lines:,} ({produced})",
             f"alerts: {total_alerts}"
             + (
+                f", {sum(self.history_alerts.values())} of them in history (not printed)"
+                if self.history_alerts
+                else ""
+            )
+            + (
                 " (" + ", ".join(f"{d} {n}" for d, n in sorted(self.alerts.items())) + ")"
                 if total_alerts
                 else ""
@@ -636,22 +743,30 @@ class Demo:
             + ", ".join(f"{k} {n}" for k, n in sorted(self.patterns.items()))
             + ")",
             f"tier changes: {self.tier_changes} (initial tiers: "
-            + (", ".join(f"{t} {self.initial_tiers[t]}" for t in ("low", "medium", "high")) + ")"),
+            + (", ".join(f"{t} {self.initial_tiers[t]}" for t in ("low", "medium", "high")) + ")")
+            + f"; score updates within a tier: {self.score_updates}",
             f"dead letters: {self.dead_letters}",
         ]
         if self.first_alert_after is not None:
             lines.append(f"first alert {self.first_alert_after:.1f}s after the command started")
         if self.worker_log_path is not None:
             lines.append(f"worker log: {self.worker_log_path}")
-        print("\n".join(lines), flush=True)
+        print("\n".join(_fit(line) for line in lines), flush=True)
 
 
-def _when(timestamp: object) -> str:
-    """An RFC 3339 timestamp as ``YYYY-MM-DD HH:MM:SS`` in its own offset (event time, not wall time)."""
+def _fit(text: str) -> str:
+    """A long status line wrapped to the demo's 120 columns, continuation lines indented."""
+    return "\n".join(
+        textwrap.wrap(text, width=display.WIDTH, subsequent_indent="    ", break_on_hyphens=False)
+    )
+
+
+def _wall(timestamp: object) -> str:
+    """A wall-clock timestamp (UTC) as ``HH:MM:SS``."""
     try:
-        return datetime.fromisoformat(str(timestamp)).strftime("%Y-%m-%d %H:%M:%S")
+        return datetime.fromisoformat(str(timestamp)).strftime("%H:%M:%S UTC")
     except ValueError:
-        return f"{timestamp!s:<19}"
+        return str(timestamp)
 
 
 def ports_free_port() -> int:

@@ -29,7 +29,11 @@ def when(timestamp: object) -> str:
 def wrapped(text: object, width: int = WIDTH) -> list[str]:
     """Free text on indented lines no wider than ``width``."""
     return textwrap.wrap(
-        str(text), width=width, initial_indent=TEXT_INDENT, subsequent_indent=TEXT_INDENT
+        str(text),
+        width=width,
+        initial_indent=TEXT_INDENT,
+        subsequent_indent=TEXT_INDENT,
+        break_on_hyphens=False,
     ) or [TEXT_INDENT]
 
 

@@ -42,10 +42,20 @@ def route(line: bytes, topics: TopicSettings) -> tuple[str, bytes]:
 class PacedProducer(threading.Thread):
     """Produces ``lines`` at ``rate`` per second until done or ``stop()``; counters are read live."""
 
-    def __init__(self, conf: dict[str, str], topics: TopicSettings, lines: Sequence[bytes], rate: float):
+    def __init__(
+        self,
+        conf: dict[str, Any],
+        topics: TopicSettings,
+        lines: Sequence[bytes],
+        rate: float,
+        unpaced: int = 0,
+    ):
+        """The first ``unpaced`` lines (history before the live part) go as fast as the broker takes them;
+        pacing at ``rate`` starts with the line after them."""
         super().__init__(name="riskwatch-demo-producer", daemon=True)
         self.lines = lines
         self.rate = rate
+        self.unpaced = unpaced
         self.topics = topics
         self.produced = 0
         self.delivered = 0
@@ -55,6 +65,9 @@ class PacedProducer(threading.Thread):
         self.end_offsets: dict[tuple[str, int], int] = {}
         self.error: str | None = None
         self.finished = threading.Event()
+        #: set when the unpaced lines are delivered; the live part waits for ``go_live``
+        self.history_done = threading.Event()
+        self.go_live = threading.Event()
         self._stop_event = threading.Event()
         self._producer: Producer | None = Producer(
             {
@@ -100,11 +113,15 @@ class PacedProducer(threading.Thread):
         started = time.monotonic()
         last_ts = 0
         for i, line in enumerate(self.lines):
+            if i == self.unpaced:
+                if i:
+                    self._wait_for_go_live(producer)
+                started = time.monotonic()
             # wait for this line's turn in short steps, so stop() is noticed and delivery reports flow
-            ahead = i / self.rate - (time.monotonic() - started)
+            ahead = (i - self.unpaced) / self.rate - (time.monotonic() - started)
             while ahead > 0 and not self._stop_event.is_set():
                 producer.poll(min(ahead, 0.05))
-                ahead = i / self.rate - (time.monotonic() - started)
+                ahead = (i - self.unpaced) / self.rate - (time.monotonic() - started)
             if self._stop_event.is_set():
                 break
             topic, key = route(line, self.topics)
@@ -121,8 +138,17 @@ class PacedProducer(threading.Thread):
             self.by_topic[topic] += 1
             producer.poll(0)
         remaining = producer.flush(FLUSH_TIMEOUT_SECONDS)
+        self.history_done.set()  # (all of it was history, or there was none)
         if remaining and self.error is None:
             self.error = f"{remaining} messages were not delivered within {FLUSH_TIMEOUT_SECONDS:.0f}s"
+
+    def _wait_for_go_live(self, producer: Producer) -> None:
+        remaining = producer.flush(FLUSH_TIMEOUT_SECONDS)
+        if remaining and self.error is None:
+            self.error = f"{remaining} messages were not delivered within {FLUSH_TIMEOUT_SECONDS:.0f}s"
+        self.history_done.set()
+        while not self.go_live.is_set() and not self._stop_event.is_set():
+            producer.poll(0.05)
 
 
 def encode(event: dict[str, Any]) -> bytes:

@@ -1,5 +1,6 @@
 """``riskwatch demo`` end to end, as the README runs it: against the stack that is already up (which it must
-leave running), on fresh topics and a fresh consumer group, stopping by itself once the traffic is done."""
+leave running), on fresh topics and a fresh consumer group, stopping by itself once the traffic is done.
+The README's sample output is this run's first alerts: set RISKWATCH_UPDATE_README=1 to rewrite it."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import pytest
 import redis
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
+from kafka_harness import all_topics
 
 from config.settings import Settings
 from streams.stack import command, kafka_server, redis_server
@@ -27,10 +29,32 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 PARTITIONS = 6
 DEADLINE_SECONDS = 90.0
 ALERT_LINE = re.compile(
-    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  (LOW|MEDIUM|HIGH|CRITICAL)\s+"
-    r"(amount_spike|velocity_spike|contact_change_burst|account_takeover|structuring|large_value|tier_limit)"
-    r"\s+\S+\s+\S"
+    r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[+-]\d{4})  (LOW|MEDIUM|HIGH|CRITICAL)\s+([a-z_]+)\s+(\S+)\s"
 )
+README = Path(__file__).resolve().parents[2] / "README.md"
+SAMPLE_START, SAMPLE_END = "<!-- demo-sample:start -->\n", "<!-- demo-sample:end -->\n"
+SAMPLE_ALERTS = 8
+
+
+def _rows(text: str) -> list[list[str]]:
+    """The printed rows: a first line and its indented continuation lines."""
+    rows: list[list[str]] = []
+    for line in text.splitlines():
+        if line.startswith("    ") and rows:
+            rows[-1].append(line)
+        else:
+            rows.append([line])
+    return rows
+
+
+def _sample(text: str) -> str:
+    """The header and the first alerts by event time (then detector, customer): what the README shows."""
+    lines = text.splitlines()
+    header = next(line for line in lines if line.startswith("EVENT TIME"))
+    alerts = [row for row in _rows(text) if ALERT_LINE.match(row[0])]
+    alerts.sort(key=lambda row: ALERT_LINE.match(row[0]).groups())  # type: ignore[union-attr]
+    body = "\n".join(line for row in alerts[:SAMPLE_ALERTS] for line in row)
+    return f"```\n$ bash scripts/demo\n...\n{header}\n{body}\n...\n```\n"
 
 
 def _free_port() -> int:
@@ -55,18 +79,10 @@ def test_demo_runs_against_the_running_stack_and_leaves_it_up(
     group_id: str,
     tmp_path: Path,
 ) -> None:
-    compacted = {"cleanup.policy": "compact"}
-    topics = {
-        "TRANSACTIONS": topic_factory(PARTITIONS, prefix="rw-demo-tx"),
-        "CONTACT_CHANGES": topic_factory(PARTITIONS, prefix="rw-demo-cc"),
-        "CUSTOMER_PROFILES": topic_factory(PARTITIONS, compacted, prefix="rw-demo-cp"),
-        "ALERTS": topic_factory(PARTITIONS, prefix="rw-demo-alerts"),
-        "CUSTOMER_RISK": topic_factory(PARTITIONS, compacted, prefix="rw-demo-risk"),
-        "DEAD_LETTER": topic_factory(PARTITIONS, prefix="rw-demo-dlq"),
-    }
+    topics = all_topics(topic_factory)
     env = {
         **os.environ,
-        **{f"RISKWATCH_TOPICS__{role}": name for role, name in topics.items()},
+        **topics.env(),
         "RISKWATCH_KAFKA__CONSUMER_GROUP": group_id,
         "RISKWATCH_WORKER__METRICS_PORT": str(_free_port()),
         "NO_COLOR": "1",
@@ -77,13 +93,9 @@ def test_demo_runs_against_the_running_stack_and_leaves_it_up(
         sys.executable,
         "-m",
         "streams.cli",
-        "demo",
-        "--customers",
-        "40",
-        "--days",
-        "20",
+        "demo",  # the README's traffic (scripts/demo: the defaults), faster
         "--rate",
-        "2000",
+        "5000",
     ]
     started = time.monotonic()
     try:
@@ -98,6 +110,24 @@ def test_demo_runs_against_the_running_stack_and_leaves_it_up(
         assert elapsed < DEADLINE_SECONDS, detail
         alerts = [line for line in text.splitlines() if ALERT_LINE.match(line)]
         assert alerts, f"no alert line printed\n{detail}"
+        lines = text.splitlines()
+        header = lines.index(next(line for line in lines if line.startswith("EVENT TIME")))
+        assert all(len(line) <= 120 for line in lines[header:]), detail
+        assert "%3|" not in text + err.read_text(), "librdkafka log lines leaked into the output"
+        history = next(i for i, line in enumerate(lines) if line.startswith("history before "))
+        first_screen = [m.group(3) for line in lines[header : header + 40] if (m := ALERT_LINE.match(line))]
+        assert len(set(first_screen)) >= 3, f"first screen shows only {set(first_screen)}\n{detail}"
+        assert history < header + 2, "the history line comes before the live rows"
+
+        sample = _sample(text)
+        readme = README.read_text()
+        start, end = readme.index(SAMPLE_START) + len(SAMPLE_START), readme.index(SAMPLE_END)
+        if os.environ.get("RISKWATCH_UPDATE_README") == "1":
+            README.write_text(readme[:start] + sample + readme[end:])
+        else:
+            assert readme[start:end] == sample, (
+                "the README's demo sample is stale; rerun this test with RISKWATCH_UPDATE_README=1\n" + sample
+            )
         assert "--- summary" in text, detail
         assert "stack down" not in text, f"the demo stopped a stack it did not start\n{detail}"
 
