@@ -207,7 +207,7 @@ def main() -> int:
     settings = load_settings(redis={"key_prefix": prefix, "max_connections": 64})
     client = sync_client(settings.redis)
     keys = Keys.for_prefix(prefix)
-    store = RedisStore(client, keys, ALERTS_PER_RICH_CUSTOMER)
+    store = RedisStore(client, keys, ALERTS_PER_RICH_CUSTOMER, erasure_key=b"bench")
     store.clear()
     client.delete(keys.erased)
     records, seconds = seed(store, args.customers, args.rich)

@@ -71,7 +71,7 @@ class Keys:
 
     @property
     def erased(self) -> str:
-        """Hash: customer id -> record timestamp (ms) of its erasure tombstone.
+        """Hash: keyed hash of an erased customer's id -> record timestamp (ms) of its erasure tombstone.
 
         Alerts of an erased customer stay on the alerts topic; the projector reads that topic apart from
         customer-risk, so it needs the time of the erasure to skip alerts that predate it.

@@ -8,11 +8,14 @@ cannot interleave with it (its transaction fails, it re-reads the offsets and se
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterable
 
 import redis
 from redis.client import Pipeline
 
+from config.settings import Settings
 from readmodel.keys import TIERS, Keys, offset_field, review_day
 from readmodel.records import (
     AddAlert,
@@ -49,11 +52,28 @@ class OffsetConflict(RuntimeError):
 
 
 class RedisStore:
-    def __init__(self, client: redis.Redis, keys: Keys, alerts_per_customer: int):
+    """``erasure_key``: the secret that keys the hashes of erased customers' ids in ``Keys.erased``."""
+
+    def __init__(self, client: redis.Redis, keys: Keys, alerts_per_customer: int, *, erasure_key: bytes):
         self.client = client
         self.keys = keys
         self.alerts_per_customer = alerts_per_customer
+        self._erasure_key = erasure_key
         self._trim = client.register_script(_TRIM_ALERTS)
+
+    @classmethod
+    def from_settings(cls, client: redis.Redis, settings: Settings) -> RedisStore:
+        return cls(
+            client,
+            Keys.for_prefix(settings.redis.key_prefix),
+            settings.readmodel.alerts_per_customer,
+            # the same secret that keys contact-detail hashes: set from a secret store in production
+            erasure_key=settings.detection.contact_hash_key.get_secret_value().encode(),
+        )
+
+    def erased_token(self, customer_id: str) -> str:
+        """How an erased customer is remembered: a keyed hash, so no id is left in clear after ``forget``."""
+        return hmac.new(self._erasure_key, customer_id.encode(), hashlib.sha256).hexdigest()[:32]
 
     def offsets(self) -> dict[TopicPartition, int]:
         """The next offset to read per partition, as stored with the data."""
@@ -88,7 +108,7 @@ class RedisStore:
         cids = sorted({c for r in records if r.role != "customer_risk" and (c := customer_of(r))})
         if not cids:
             return {}
-        values = pipe.hmget(self.keys.erased, cids)
+        values = pipe.hmget(self.keys.erased, [self.erased_token(c) for c in cids])
         return {c: int(v) for c, v in zip(cids, values, strict=True) if v is not None}
 
     def _write(self, pipe: Pipeline, batch: Plan) -> None:
@@ -124,7 +144,7 @@ class RedisStore:
                 for tier in TIERS:
                     pipe.zrem(k.by_tier(tier), cid)
                 pipe.zrem(k.reviews, cid)
-                pipe.hset(k.erased, cid, op.erased_at_ms)
+                pipe.hset(k.erased, self.erased_token(cid), op.erased_at_ms)
             elif isinstance(op, PutField):
                 if op.value_json is None:
                     pipe.hdel(k.customer(op.customer_id), op.name)

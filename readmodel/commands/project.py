@@ -13,7 +13,6 @@ from confluent_kafka import KafkaException
 
 from config.settings import Settings
 from readmodel.connection import UNREACHABLE, sync_client, unreachable_message
-from readmodel.keys import Keys
 from readmodel.projector import Projector
 from readmodel.store import RedisStore
 from streams.logging_setup import configure_logging
@@ -32,9 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging(settings.worker.log_level, settings.worker.log_json)
     client = sync_client(settings.redis)
-    store = RedisStore(
-        client, Keys.for_prefix(settings.redis.key_prefix), settings.readmodel.alerts_per_customer
-    )
+    store = RedisStore.from_settings(client, settings)
     try:
         client.ping()
         if args.rebuild:

@@ -29,6 +29,7 @@ from kafka_harness import (
     Topics,
     committed_everything,
     feed_two_thirds,
+    produce,
     read_all,
     scenario,
     wait_for,
@@ -64,9 +65,11 @@ def prefix(redis_client: redis.Redis) -> Iterator[str]:
 
 @pytest.fixture
 def output_topics(topics: Topics, topic_factory: Callable[..., str]) -> Topics:
-    """The harness's topics plus the 1.1 ones, all fresh, so no other test's records come in."""
+    """The harness's fresh contract topics, plus any the projector reads that it does not create, so no
+    other test's records come in."""
     for role in ("risk_overrides", "review_completed", "erasure_requests", "reviews", "alert_dispositions"):
-        topics[role] = topic_factory(PARTITIONS, prefix=f"rw-{role.replace('_', '-')}")
+        if role not in topics:
+            topics[role] = topic_factory(PARTITIONS, prefix=f"rw-{role.replace('_', '-')}")
     return topics
 
 
@@ -178,6 +181,24 @@ def _ms(timestamp: str) -> int:
     from datetime import datetime
 
     return int(datetime.fromisoformat(timestamp).timestamp() * 1000)
+
+
+def everything_under(client: redis.Redis, keys: Keys) -> bytes:
+    """Every key name, hash field and value, set member and string of the read model, concatenated."""
+    parts: list[bytes] = []
+    for key in client.scan_iter(match=keys.pattern, count=1000):
+        parts.append(key)
+        kind = client.type(key)
+        if kind == b"hash":
+            for field, value in client.hgetall(key).items():
+                parts += [field, value]
+        elif kind == b"zset":
+            parts += client.zrange(key, 0, -1)
+        elif kind == b"string":
+            parts.append(client.get(key) or b"")
+        else:
+            raise AssertionError(f"unexpected {kind!r} key {key!r}")
+    return b"\n".join(parts)
 
 
 def skipped(client: redis.Redis, keys: Keys, topic: str) -> int:
@@ -292,9 +313,7 @@ def alert_json(cid: str, alert_id: str, event_time: str = "2026-01-02T00:00:00+0
 def project_until(settings: Settings, condition: Callable[[], bool]) -> None:
     """Run a projector in this process until ``condition`` holds (a fresh one each call: a restart)."""
     client = sync_client(settings.redis)
-    store = RedisStore(
-        client, Keys.for_prefix(settings.redis.key_prefix), settings.readmodel.alerts_per_customer
-    )
+    store = RedisStore.from_settings(client, settings)
     deadline = time.monotonic() + WAIT_SECONDS
     Projector(settings, store).run(until=lambda: condition() or time.monotonic() > deadline)
     client.close()
@@ -338,12 +357,13 @@ def test_an_erasure_tombstone_removes_the_customer_for_good(
     project_until(settings, gone)
     assert all(redis_client.exists(k) == 0 for k in keys.customer_keys("ERASE-ME"))
     assert not redis_client.hexists(keys.rows, "ERASE-ME")
+    assert b"ERASE-ME" not in everything_under(redis_client, keys)
     assert all(redis_client.zscore(z, "ERASE-ME") is None for z in (keys.reviews, *map(keys.by_tier, TIERS)))
     assert redis_client.zscore(keys.by_tier("high"), "KEEP") == 70.0
     assert redis_client.exists(keys.alerts("KEEP")) == 1
 
     # a rebuild reads the old alert again from the alerts topic: it must not come back
-    RedisStore(redis_client, keys, ALERTS_KEPT).clear()
+    RedisStore.from_settings(redis_client, settings).clear()
     project_until(
         settings,
         lambda: redis_client.zcard(keys.by_score) == 1 and redis_client.exists(keys.alerts("KEEP")) == 1,
@@ -443,3 +463,60 @@ def test_api_and_cli_return_what_redis_holds_and_the_api_needs_the_token(
     assert unreachable.returncode == 1
     assert unreachable.stderr.count("\n") == 1
     assert "Redis at redis://127.0.0.1:1/0 is unreachable" in unreachable.stderr
+
+
+@pytest.mark.slow
+def test_forget_through_the_worker_leaves_no_trace_in_redis(
+    kafka_conf: dict[str, str],
+    output_topics: Topics,
+    workers: Callable[..., Any],
+    group_id: str,
+    redis_client: redis.Redis,
+    prefix: str,
+    tmp_path: Path,
+) -> None:
+    topics, keys = output_topics, Keys.for_prefix(prefix)
+    when = "2026-01-05T09:00:00+08:00"
+    profiles = [
+        json.dumps(
+            {
+                "type": "customer_profile",
+                "event_id": f"p-{cid}",
+                "customer_id": cid,
+                "timestamp": when,
+                "segment": "individual",
+                "industry": "gambling",
+                "credit_score": 420,
+                "overdue_count_12m": 4,
+            }
+        ).encode()
+        for cid in ("forget-me", "keep-me")
+    ]
+    produce(kafka_conf, topics, profiles)
+    worker = workers("w-rm-forget", RISKWATCH_WORKER__PUNCTUATE_INTERVAL_MS="0")
+    projector = ProjectorProcess(topics, prefix, tmp_path, batch=50)
+    try:
+        wait_for(
+            lambda: redis_client.zcard(keys.by_score) == 2, WAIT_SECONDS, "both customers", worker, projector
+        )
+        env = {**os.environ, **topics.env()}
+        subprocess.run(
+            [sys.executable, "-m", "streams.cli", "forget", "forget-me", "--reason", "PIPL art. 47 request"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        wait_for(
+            lambda: redis_client.zscore(keys.by_score, "forget-me") is None,
+            WAIT_SECONDS,
+            "the erasure in Redis",
+            worker,
+            projector,
+        )
+        assert redis_client.zscore(keys.by_score, "keep-me") is not None
+        assert b"keep-me" in everything_under(redis_client, keys)  # the check below can see a customer
+        assert b"forget-me" not in everything_under(redis_client, keys), "a trace of the erased customer"
+    finally:
+        projector.close()
