@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 Tier = Literal["low", "medium", "high"]
 
+PUBLIC_DEVELOPMENT_HASH_KEY = "riskwatch-development-key-change-me"  # for tests and local runs only
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -307,7 +309,9 @@ class DetectionSettings(_Section):
     allowed_lateness_seconds: int = Field(default=600, ge=0)
     seen_event_ids_max: int = Field(default=128, ge=16)
     known_counterparties_max: int = Field(default=100, ge=1)
-    contact_hash_key: SecretStr = SecretStr("riskwatch-development-key-change-me")
+    # the keyed hash of contact values; the built-in key is public, so hashes made with it can be reversed
+    # with a dictionary: the worker refuses it against a non-local broker (README, "Secure by default")
+    contact_hash_key: SecretStr = SecretStr(PUBLIC_DEVELOPMENT_HASH_KEY)
     amount_spike: AmountSpikeSettings = AmountSpikeSettings()
     velocity_spike: VelocitySpikeSettings = VelocitySpikeSettings()
     contact_change_burst: ContactChangeBurstSettings = ContactChangeBurstSettings()

@@ -7,7 +7,9 @@ e.g. ``RISKWATCH_KAFKA__BOOTSTRAP_SERVERS``), the settings file (``--config FILE
 
 from __future__ import annotations
 
+import json
 import os
+import tomllib
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -43,6 +45,9 @@ class KafkaSettings(_Section):
     # compression of what the worker produces (alerts, tier changes, dead letters, the state changelog);
     # lz4 cut the changelog the broker writes and compacts several-fold for little CPU (see README)
     producer_compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "lz4"
+    # how long a command (worker, stack topics) waits for a broker that does not answer, retrying with a
+    # logged backoff, before it gives up with one line: a worker started before its broker should wait
+    broker_wait_seconds: float = Field(default=120.0, ge=0)
 
     def client_config(self) -> dict[str, str]:
         conf: dict[str, str] = {
@@ -114,6 +119,9 @@ class TopicSettings(_Section):
     def input_types(self) -> dict[str, str]:
         """Input topic name -> the event type that belongs on it (anything else there is a dead letter)."""
         return {getattr(self, n): t for n, t in self.INPUT_TYPES.items()}
+
+    def output_topics(self) -> list[str]:
+        return [self.alerts, self.customer_risk, self.dead_letter]
 
 
 class RedisSettings(_Section):
@@ -222,6 +230,9 @@ class WorkerSettings(_Section):
     # which stream runtime runs the detectors: the confluent-kafka batch worker (the default: much faster)
     # or the faust-streaming app; same outputs, same guarantees (README, "Choosing the runtime")
     runtime: Literal["confluent", "faust"] = "confluent"
+    # the faust runtime is experimental and restricted to one worker per group; it refuses to start
+    # unless this says the operator knows (README, "Choosing the runtime")
+    faust_experimental_ack: bool = False
     metrics_port: int = 9464
     metrics_host: str = "127.0.0.1"
     batch_max_events: int = Field(default=2000, ge=1)
@@ -300,9 +311,18 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
     path_text = config_file if config_file is not None else os.environ.get("RISKWATCH_CONFIG")
     path = Path(path_text) if path_text else None
     if path is not None and not path.is_file():
-        raise ConfigFileError(f"settings file {path} does not exist")
+        raise ConfigFileError(
+            f"settings file {path} does not exist — check --config / RISKWATCH_CONFIG (relative paths start "
+            "in the current directory)"
+        )
 
     class _FileSettings(Settings):
         _config_file: ClassVar[Path | None] = path
 
-    return _FileSettings(**overrides)
+    try:
+        return _FileSettings(**overrides)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        kind = "JSON" if path is not None and path.suffix.lower() == ".json" else "TOML"
+        raise ConfigFileError(
+            f"settings file {path} is not valid {kind} ({exc}) — fix the syntax at that position"
+        ) from None

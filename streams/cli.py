@@ -8,8 +8,25 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from streams.errors import (
+    EXIT_LOCAL,
+    AuthFailed,
+    ConfigFault,
+    Fault,
+    Unreachable,
+    from_kafka_error,
+    kafka_error_of,
+)
+
+if TYPE_CHECKING:
+    from config.settings import Settings
 
 # subcommand -> (module, help); each module has ``add_arguments(parser)`` and ``run(args, settings)``
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -52,18 +69,100 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from config.settings import ConfigFileError, load_settings
-
+    """Every fault or mistake riskwatch can name ends here as ONE line ``riskwatch: <cause> — <fix>`` on
+    stderr and its exit code (``streams.errors``, README *Exit codes*); only a bug leaves a traceback."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    _default_logging()
     try:
-        settings = load_settings(args.sub_config or args.config)
+        settings = _settings(args.sub_config or args.config)
+        module = importlib.import_module(args._module)
+        result: int = module.run(args, settings)
+        return result
+    except Fault as exc:
+        return _fail(str(exc), exc.exit_code)
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        return _fail(
+            f"cannot use {exc.filename}: {exc.strerror}",
+            EXIT_LOCAL,
+            "create the folder or fix the path (and check its permissions)",
+        )
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except Exception as exc:
+        known = _foreign_fault(exc, args.command)
+        if known is None:
+            raise
+        return _fail(str(known), known.exit_code)
+
+
+def _fail(message: str, code: int, fix: str = "") -> int:
+    print(f"riskwatch: {message}{f' — {fix}' if fix else ''}", file=sys.stderr)
+    return code
+
+
+def _servers() -> str:
+    return os.environ.get("RISKWATCH_KAFKA__BOOTSTRAP_SERVERS", "the configured brokers")
+
+
+def _default_logging() -> None:
+    """Commands that set up no logging of their own still route librdkafka's log through the rate limit."""
+    if not logging.getLogger().handlers:
+        from streams.logging_setup import configure_logging
+
+        configure_logging("WARNING")
+
+
+def _settings(config_file: str | None) -> Settings:
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    from config.problems import (
+        explain_env_parse_error,
+        explain_unknown_env,
+        explain_validation_error,
+        unknown_env_variables,
+    )
+    from config.settings import ConfigFileError, Settings, load_settings
+
+    path_text = config_file or os.environ.get("RISKWATCH_CONFIG")
+    try:
+        settings = load_settings(config_file)
     except ConfigFileError as exc:
-        print(f"riskwatch: {exc}", file=sys.stderr)
-        return 2
-    module = importlib.import_module(args._module)
-    result: int = module.run(args, settings)
-    return result
+        raise ConfigFault(str(exc)) from None
+    except ValidationError as exc:
+        path = Path(path_text) if path_text else None
+        raise ConfigFault(explain_validation_error(exc, Settings, os.environ, path)) from None
+    except SettingsError as exc:
+        raise ConfigFault(explain_env_parse_error(str(exc), os.environ)) from None
+    unknown = unknown_env_variables(Settings, os.environ)
+    if unknown:
+        raise ConfigFault(explain_unknown_env(Settings, unknown))
+    return settings
+
+
+def _foreign_fault(exc: Exception, command: str) -> Fault | None:
+    """A client library's error that names a fault: Kafka's (classified by ``from_kafka_error``) and
+    Redis's (the stack, the demo and readers reach it): an unreachable server or refused credentials."""
+    err = kafka_error_of(exc)
+    if err is not None:
+        return from_kafka_error(err, _servers(), f"running `riskwatch {command}`")
+    redis = sys.modules.get("redis")
+    if redis is None:
+        return None
+    if isinstance(exc, redis.AuthenticationError):
+        return AuthFailed(
+            f"Redis refused the credentials ({exc})",
+            "check redis.url (RISKWATCH_REDIS__URL): user and password",
+        )
+    if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
+        return Unreachable(
+            f"cannot reach Redis ({exc})",
+            "check redis.url (RISKWATCH_REDIS__URL) and that Redis is up (`riskwatch stack status`)",
+        )
+    return None
 
 
 if __name__ == "__main__":

@@ -260,10 +260,12 @@ def _status(settings: Settings) -> int:
 
 
 def _topics(settings: Settings) -> int:
+    from streams.broker import wait_for_broker
     from streams.stack import topics
 
     conf = settings.kafka.client_config()
-    topics.wait_for_kafka(conf, timeout=settings.stack.ready_timeout_seconds)
+    # a wrong or down broker is named within seconds (logged retries), then one line after the wait
+    wait_for_broker(conf, wait_seconds=settings.kafka.broker_wait_seconds, doing="creating topics")
     created = topics.ensure_topics(settings, conf)
     _say(f"created topics: {', '.join(created)}" if created else "all topics present")
     return 0

@@ -31,8 +31,11 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 
 from config.settings import PRODUCER_MESSAGE_MAX_BYTES, Settings
 from detectors.engine import RiskEngine
-from streams.co_partitioning import WorkerError, input_partition_count
+from streams.broker import wait_for_broker
+from streams.co_partitioning import TopologyError, WorkerError, input_partition_count
 from streams.emit import emit
+from streams.errors import Fault, Fenced, from_kafka_error, kafka_error_of
+from streams.logging_setup import with_kafka_logger
 from streams.partitioning import kafka_partition
 from streams.processor import Processor, Result, utc_now
 from streams.worker.health import Health
@@ -101,7 +104,7 @@ class Worker:
         self.partition_count = 0  # of every input topic, known once the topics are checked at start
         self._next_lag_update = 0.0
         self._next_punctuation = 0.0
-        base = settings.kafka.client_config()
+        base = with_kafka_logger(settings.kafka.client_config())
         self._base = base
         self.consumer = Consumer(
             {
@@ -156,6 +159,40 @@ class Worker:
 
     # ----------------------------------------------------------------------------------- lifecycle
     def run(self) -> None:
+        """Until ``stop()``; a Kafka fault ends it as the ``Fault`` that names it (one line, exit code)."""
+        try:
+            self._run()
+        except KafkaException as exc:
+            raise self._fault(exc, "running the worker") from None
+
+    def _fault(self, exc: KafkaException, doing: str) -> Fault:
+        err = kafka_error_of(exc)
+        if err is None:
+            return WorkerError(f"Kafka error while {doing}: {exc}", "see the log above")
+        fault = from_kafka_error(err, self.settings.kafka.bootstrap_servers, doing)
+        if isinstance(fault, Fenced):
+            return self._fenced(err)
+        return fault
+
+    def _fenced(self, err: KafkaError) -> Fenced:
+        """Name who took over: the group's members whose client id carries this instance id."""
+        instance = self.options.instance_id
+        others = ""
+        try:
+            admin = AdminClient(dict(self._base))
+            described = admin.describe_consumer_groups([self.options.group])[self.options.group].result(5)
+            hosts = [m.host for m in described.members if m.client_id == f"{instance}-consumer"]
+            if hosts:
+                others = f" (now running at {', '.join(hosts)})"
+        except Exception as exc:  # naming the other process is a courtesy; the fence is what matters
+            log.debug("could not describe group %s: %s", self.options.group, exc)
+        return Fenced(
+            f"worker {instance} was fenced: another worker with instance id {instance}{others} took over "
+            f"transactional id {self.options.group}-{instance} ({err.str()}); this one stops",
+            "give every worker of a group its own --instance-id, or leave it out for a unique default",
+        )
+
+    def _run(self) -> None:
         self._ensure_changelog()
         self.producer.init_transactions(TRANSACTION_TIMEOUT_SECONDS)
         self.consumer.subscribe(
@@ -199,9 +236,20 @@ class Worker:
         finally:
             self.health.ready = False
             log.info("worker %s stopping: leaving the group", self.options.instance_id)
-            self.consumer.close()
-            self.restorer.close()
-            self.producer.flush(10)
+            self._close_clients()
+
+    def _close_clients(self) -> None:
+        """Leave the group and drop the clients; an error here (a fenced producer's flush raises _FENCED)
+        must not hide the error that ended the loop, which is the one to report."""
+        for what, close in (
+            ("consumer", self.consumer.close),
+            ("restorer", self.restorer.close),
+            ("producer", lambda: self.producer.flush(10)),
+        ):
+            try:
+                close()
+            except KafkaException as exc:
+                log.debug("closing the %s: %s", what, exc)
 
     def _consume(self, wait_seconds: float) -> list[Message]:
         """A batch as soon as there is input: block (``wait_seconds``) for the first message only, then take
@@ -410,7 +458,7 @@ class Worker:
         """A failed transaction: abort it, forget uncommitted state, rewind to the committed offsets."""
         err = exc.args[0] if exc.args else None
         if not isinstance(err, KafkaError) or err.fatal() or not err.txn_requires_abort():
-            raise WorkerError(f"unrecoverable Kafka error, stopping: {exc}") from exc
+            raise self._fault(exc, "committing a batch") from None
         log.warning("transaction aborted, rewinding to the committed offsets: %s", err)
         self.metrics.transactions_aborted.inc()
         self.producer.abort_transaction(TRANSACTION_TIMEOUT_SECONDS)
@@ -493,8 +541,17 @@ class Worker:
 
     def _ensure_changelog(self) -> None:
         admin = AdminClient(dict(self._base))
-        metadata = admin.list_topics(timeout=30)
+        metadata = wait_for_broker(
+            self._base, wait_seconds=self.settings.kafka.broker_wait_seconds, doing="starting the worker"
+        )
         self.partition_count = input_partition_count(metadata, list(self.expected_type), self.changelog)
+        outputs = self.settings.topics.output_topics()
+        missing = [t for t in outputs if t not in metadata.topics or metadata.topics[t].error is not None]
+        if missing:
+            raise TopologyError(
+                f"output topics missing: {', '.join(missing)}",
+                "create them (`riskwatch stack topics`) or fix the topics.* names",
+            )
         existing = metadata.topics.get(self.changelog)
         if existing is not None and existing.error is None:
             return

@@ -1,0 +1,176 @@
+"""Faults and mistakes met with ONE line ``riskwatch: <cause> — <fix>`` and the exit code the README lists,
+run as a user runs them: the ``riskwatch`` command in a subprocess. None of these needs Kafka or Redis (a
+broker that is never there is 127.0.0.1:1); the faults that need a live broker are in
+``tests/integration/test_worker_faults.py``."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from streams.errors import EXIT_CONFIG, EXIT_LOCAL, EXIT_REFUSED, EXIT_UNREACHABLE
+from streams.worker.instance import acquire_instance_id
+
+SECRET = {"RISKWATCH_DETECTION__CONTACT_HASH_KEY": "a-test-secret-not-the-public-one"}
+NO_BROKER = {"RISKWATCH_KAFKA__BOOTSTRAP_SERVERS": "127.0.0.1:1", "RISKWATCH_KAFKA__BROKER_WAIT_SECONDS": "0"}
+
+
+def riskwatch(tmp_path: Path, *argv: str, **env: str) -> tuple[int, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("RISKWATCH_")}
+    clean["XDG_STATE_HOME"] = str(tmp_path / "state")
+    proc = subprocess.run(
+        [sys.executable, "-m", "streams.cli", *argv],
+        env={**clean, **env},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return proc.returncode, proc.stderr
+
+
+def one_line(stderr: str) -> str:
+    """The single line a fault prints; fails on a traceback or any other output."""
+    assert "Traceback" not in stderr, stderr
+    lines = stderr.splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("riskwatch: "), stderr
+    assert " — " in lines[0], f"no fix after the cause: {stderr}"
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("bad.toml", "[kafka\nbootstrap_servers = 1\n", "bad.toml is not valid TOML"),
+        ("bad.json", '{"kafka": ', "bad.json is not valid JSON"),
+        ("typo.toml", '[kafka]\nbootstrap_server = "b:9092"\n', "did you mean kafka.bootstrap_servers?"),
+        ("type.toml", '[worker]\nbatch_max_events = "many"\n', "worker.batch_max_events in settings file"),
+    ],
+)
+def test_bad_settings_file_is_one_line_naming_file_and_key(
+    tmp_path: Path, name: str, text: str, expected: str
+) -> None:
+    (tmp_path / name).write_text(text)
+    code, err = riskwatch(tmp_path, "--config", name, "worker", **SECRET)
+    assert code == EXIT_CONFIG
+    line = one_line(err)
+    assert expected in line
+    assert name in line
+
+
+def test_missing_settings_file(tmp_path: Path) -> None:
+    code, err = riskwatch(
+        tmp_path, "replay", "x.jsonl", "--alerts-out", "a.jsonl", RISKWATCH_CONFIG="no.toml"
+    )
+    assert code == EXIT_CONFIG
+    assert "settings file no.toml does not exist" in one_line(err)
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        (
+            {"RISKWATCH_WORKER__BATCH_MAX_EVENTS": "abc"},
+            "environment variable RISKWATCH_WORKER__BATCH_MAX_EVENTS",
+        ),
+        ({"RISKWATCH_KAFKA__BOOTSTRAP_SERVER": "b:1"}, "unknown setting kafka.bootstrap_server"),
+        (
+            {"RISKWATCH_DETECTION__FX_RATES_TO_BASE": "{oops"},
+            "RISKWATCH_DETECTION__FX_RATES_TO_BASE is not valid JSON",
+        ),
+        (
+            {"RISKWATCH_KAFKA_BOOTSTRAP_SERVERS": "b:1"},
+            "unknown environment variable RISKWATCH_KAFKA_BOOTSTRAP_SERVERS names no setting — did you mean "
+            "RISKWATCH_KAFKA__BOOTSTRAP_SERVERS?",
+        ),
+    ],
+)
+def test_bad_environment_variable_is_one_line_naming_it(
+    tmp_path: Path, env: dict[str, str], expected: str
+) -> None:
+    code, err = riskwatch(tmp_path, "worker", **SECRET, **env)
+    assert code == EXIT_CONFIG
+    assert expected in one_line(err)
+
+
+def test_dict_setting_keys_in_the_environment_are_not_unknown(tmp_path: Path) -> None:
+    events = tmp_path / "e.jsonl"
+    events.write_text("")
+    code, err = riskwatch(
+        tmp_path, "replay", str(events), "--alerts-out", "a.jsonl", "--quiet",
+        RISKWATCH_DETECTION__FX_RATES_TO_BASE__USD="7.2",
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+
+
+def test_output_in_a_missing_folder(tmp_path: Path) -> None:
+    events = tmp_path / "e.jsonl"
+    events.write_text("")
+    code, err = riskwatch(tmp_path, "replay", str(events), "--alerts-out", "no/such/dir/a.jsonl")
+    assert code == EXIT_LOCAL
+    assert "no/such/dir/a.jsonl" in one_line(err)
+
+
+def test_taken_metrics_port(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        code, err = riskwatch(tmp_path, "worker", "--metrics-port", str(port), **SECRET, **NO_BROKER)
+    assert code == EXIT_LOCAL
+    line = one_line(err)
+    assert f"metrics port {port}" in line
+    assert "RISKWATCH_WORKER__METRICS_PORT" in line
+
+
+def test_unreachable_broker(tmp_path: Path) -> None:
+    code, err = riskwatch(tmp_path, "worker", "--metrics-port", "0", **SECRET, **NO_BROKER)
+    assert code == EXIT_UNREACHABLE
+    line = one_line(err)
+    assert "cannot reach Kafka at 127.0.0.1:1" in line
+    assert "RISKWATCH_KAFKA__BOOTSTRAP_SERVERS" in line
+
+
+def test_stack_topics_against_a_wrong_broker_says_so(tmp_path: Path) -> None:
+    code, err = riskwatch(tmp_path, "stack", "topics", **NO_BROKER)
+    assert code == EXIT_UNREACHABLE
+    assert "cannot reach Kafka at 127.0.0.1:1 while creating topics" in one_line(err)
+
+
+def test_public_hash_key_refused_against_a_remote_broker(tmp_path: Path) -> None:
+    code, err = riskwatch(tmp_path, "worker", RISKWATCH_KAFKA__BOOTSTRAP_SERVERS="kafka.example:9092")
+    assert code == EXIT_REFUSED
+    line = one_line(err)
+    assert "detection.contact_hash_key is the built-in public key" in line
+    assert "RISKWATCH_DETECTION__CONTACT_HASH_KEY" in line
+
+
+def test_public_hash_key_warned_about_locally(tmp_path: Path) -> None:
+    code, err = riskwatch(tmp_path, "worker", "--metrics-port", "0", **NO_BROKER)
+    assert code == EXIT_UNREACHABLE
+    assert "built-in PUBLIC key" in err.splitlines()[0]
+
+
+def test_faust_runtime_refused_without_the_experimental_ack(tmp_path: Path) -> None:
+    code, err = riskwatch(
+        tmp_path, "worker", "--metrics-port", "0", RISKWATCH_WORKER__RUNTIME="faust", **SECRET, **NO_BROKER
+    )
+    assert code == EXIT_REFUSED
+    assert "RISKWATCH_WORKER__FAUST_EXPERIMENTAL_ACK=true" in one_line(err)
+
+
+def test_instance_id_in_use_on_this_host_is_refused_naming_the_process(tmp_path: Path) -> None:
+    held = acquire_instance_id("riskwatch", "w-1", tmp_path / "state" / "riskwatch")
+    try:
+        code, err = riskwatch(tmp_path, "worker", "--instance-id", "w-1", **SECRET, **NO_BROKER)
+    finally:
+        held.release()
+    assert code == EXIT_REFUSED
+    line = one_line(err)
+    assert f"instance id w-1 of group riskwatch is already used by pid {os.getpid()}" in line

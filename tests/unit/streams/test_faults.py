@@ -1,0 +1,112 @@
+"""The pieces behind one-line faults: Kafka error classification, the log rate limit, instance-id slots,
+the local-broker test of the hash-key check."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from confluent_kafka import KafkaError, KafkaException
+
+from streams.errors import (
+    EXIT_AUTH,
+    EXIT_FENCED,
+    EXIT_TOPICS,
+    EXIT_UNREACHABLE,
+    from_kafka_error,
+    kafka_error_of,
+)
+from streams.logging_setup import KAFKA_LOGGER, RateLimitFilter
+from streams.worker.command import brokers_are_local
+from streams.worker.instance import acquire_instance_id
+
+
+@pytest.mark.parametrize(
+    ("code", "exit_code", "words"),
+    [
+        (KafkaError._TRANSPORT, EXIT_UNREACHABLE, "cannot reach Kafka at b:9092"),
+        (KafkaError._AUTHENTICATION, EXIT_AUTH, "authentication failed"),
+        (KafkaError.SASL_AUTHENTICATION_FAILED, EXIT_AUTH, "authentication failed"),
+        (KafkaError.TOPIC_AUTHORIZATION_FAILED, EXIT_AUTH, "denied a permission"),
+        (KafkaError._FENCED, EXIT_FENCED, "fenced"),
+        (KafkaError.PRODUCER_FENCED, EXIT_FENCED, "fenced"),
+        (KafkaError.UNKNOWN_TOPIC_OR_PART, EXIT_TOPICS, "topic does not exist"),
+    ],
+)
+def test_kafka_errors_become_named_faults(code: int, exit_code: int, words: str) -> None:
+    err = kafka_error_of(KafkaException(KafkaError(code, "detail")))
+    assert err is not None
+    fault = from_kafka_error(err, "b:9092", "starting the worker")
+    assert fault.exit_code == exit_code
+    assert words in str(fault)
+    assert " — " in str(fault)
+    assert "\n" not in str(fault)
+
+
+def test_kafka_error_of_other_exceptions_is_none() -> None:
+    assert kafka_error_of(ValueError("x")) is None
+
+
+def _record(name: str, level: int, msg: str, created: float) -> logging.LogRecord:
+    record = logging.LogRecord(name, level, __file__, 1, msg, None, None)
+    record.created = created
+    return record
+
+
+def test_rate_limit_lets_one_line_of_a_kind_through_per_interval_and_counts_the_rest() -> None:
+    f = RateLimitFilter(interval_seconds=10.0)
+    fail = "FAIL 127.0.0.1:{}/bootstrap: Connect failed (after {}ms in state CONNECT)"
+    passed = [
+        f.filter(_record(KAFKA_LOGGER, logging.ERROR, fail.format(1, i), 100.0 + i / 50)) for i in range(50)
+    ]
+    assert passed == [True] + [False] * 49  # 50 a second: one line, numbers do not make a new kind
+    later = _record(KAFKA_LOGGER, logging.ERROR, fail.format(1, 0), 111.0)
+    assert f.filter(later)
+    assert "(49 similar lines left out)" in later.getMessage()
+    assert f.filter(_record(KAFKA_LOGGER, logging.ERROR, "another kind", 111.0))
+
+
+def test_rate_limit_leaves_riskwatch_info_lines_alone() -> None:
+    f = RateLimitFilter(interval_seconds=10.0)
+    assert all(f.filter(_record("riskwatch.worker", logging.INFO, "assigned 3", 100.0)) for _ in range(5))
+
+
+def test_default_instance_ids_are_unique_per_process_and_stable_across_restarts(tmp_path: Path) -> None:
+    first = acquire_instance_id("g", None, tmp_path)
+    second = acquire_instance_id("g", None, tmp_path)
+    assert first.instance_id != second.instance_id
+    assert first.instance_id.endswith("-0")
+    assert second.instance_id.endswith("-1")
+    first.release()  # the first worker stops (or dies: the kernel drops its lock) and starts again
+    again = acquire_instance_id("g", None, tmp_path)
+    assert again.instance_id == first.instance_id
+    other_group = acquire_instance_id("h", None, tmp_path)
+    assert other_group.instance_id.endswith("-0")
+    for lock in (second, again, other_group):
+        lock.release()
+
+
+def test_an_explicit_instance_id_is_locked_too(tmp_path: Path) -> None:
+    from streams.errors import Refused
+
+    held = acquire_instance_id("g", "w-1", tmp_path)
+    with pytest.raises(Refused, match="already used by pid"):
+        acquire_instance_id("g", "w-1", tmp_path)
+    held.release()
+    acquire_instance_id("g", "w-1", tmp_path).release()
+
+
+@pytest.mark.parametrize(
+    ("servers", "local"),
+    [
+        ("127.0.0.1:19092", True),
+        ("localhost:9092,127.0.0.1:9093", True),
+        ("[::1]:9092", True),
+        ("kafka:9092", False),
+        ("127.0.0.1:9092,broker2:9092", False),
+        ("10.0.0.5:9092", False),
+    ],
+)
+def test_which_brokers_count_as_local(servers: str, local: bool) -> None:
+    assert brokers_are_local(servers) is local
