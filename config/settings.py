@@ -121,6 +121,7 @@ class TopicSettings(_Section):
         return {getattr(self, n): t for n, t in self.INPUT_TYPES.items()}
 
     def output_topics(self) -> list[str]:
+        """The topics the stream worker writes, checked when it starts."""
         return [self.alerts, self.customer_risk, self.dead_letter]
 
 
@@ -226,6 +227,15 @@ PRODUCER_MESSAGE_MAX_BYTES = 1_000_000
 DEAD_LETTER_RECORD_RESERVE_BYTES = 8192
 
 
+class DeadLetterSettings(_Section):
+    """What a dead letter keeps of the rejected message."""
+
+    # contact values (a contact change's new_value) replaced by their keyed hash in the dead letter's raw
+    # message, in the dead-letter topic and replay's dead-letter file; unparseable input on the
+    # contact-changes topic is withheld whole (README, "Secure by default")
+    redact_contact_values: bool = True
+
+
 class WorkerSettings(_Section):
     # which stream runtime runs the detectors: the confluent-kafka batch worker (the default: much faster)
     # or the faust-streaming app; same outputs, same guarantees (README, "Choosing the runtime")
@@ -277,6 +287,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = RedisSettings()
     stack: StackSettings = StackSettings()
     worker: WorkerSettings = WorkerSettings()
+    dead_letter: DeadLetterSettings = DeadLetterSettings()
     readmodel: ReadModelSettings = ReadModelSettings()
     serve: ServeSettings = ServeSettings()
     detection: DetectionSettings = DetectionSettings()

@@ -18,6 +18,7 @@ from detectors.engine import RiskEngine
 from detectors.state import CustomerState
 from schemas.events import EventError, parse_event_json
 from schemas.outputs import Alert, CustomerRisk, DeadLetter, ReviewDue
+from streams.redaction import redact_contact_values
 
 # the default of ``worker.dead_letter_max_bytes``; the key and the other text fields get fixed shares
 DEAD_LETTER_MAX_BYTES = 262144
@@ -181,6 +182,7 @@ class Processor:
         clock: Callable[[], datetime] = utc_now,
         partition_of: Callable[[str], int] | None = None,
         dead_letter_max_bytes: int = DEAD_LETTER_MAX_BYTES,
+        redact_contact_values: bool = True,
     ) -> None:
         self.engine = engine
         self.dead_letter_max_bytes = dead_letter_max_bytes
@@ -188,6 +190,10 @@ class Processor:
         self.clock = clock
         # where Kafka's default partitioner puts a customer: checked on each customer's first event here
         self.partition_of = partition_of
+        # dead letters carry contact values as keyed hashes (setting dead_letter.redact_contact_values)
+        self._redact_key = (
+            engine.settings.contact_hash_key.get_secret_value().encode() if redact_contact_values else None
+        )
 
     def handle(
         self,
@@ -234,9 +240,15 @@ class Processor:
                     f"internal: {type(exc).__name__} while processing event {event.event_id}; see the worker log"
                 ) from None
         except EventError as exc:
+            reason = exc.reason
+            if self._redact_key is not None:
+                raw, note = redact_contact_values(
+                    raw, self._redact_key, contact_source=expected_type == "contact_change"
+                )
+                reason += note
             dl = make_dead_letter(
                 raw,
-                exc.reason,
+                reason,
                 source=source,
                 partition=partition,
                 offset=offset,

@@ -76,7 +76,12 @@ def replay_file(
 ) -> dict[str, Any]:
     engine = RiskEngine(settings.detection)
     store = MemoryStateStore()
-    processor = Processor(engine, store, dead_letter_max_bytes=settings.worker.dead_letter_max_bytes)
+    processor = Processor(
+        engine,
+        store,
+        dead_letter_max_bytes=settings.worker.dead_letter_max_bytes,
+        redact_contact_values=settings.dead_letter.redact_contact_values,
+    )
     source = str(events_path)
     counts: Counter[str] = Counter()
     by_detector: Counter[str] = Counter()

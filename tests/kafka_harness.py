@@ -177,21 +177,30 @@ def topics(topic_factory: TopicFactory) -> Topics:
 
 class WorkerProcess:
     def __init__(
-        self, instance_id: str, group: str, topics: Topics, log_dir: Path, extra_env: dict[str, str]
+        self, instance_id: str | None, group: str, topics: Topics, log_dir: Path, extra_env: dict[str, str]
     ):
-        self.instance_id = instance_id
-        self.log_path = log_dir / f"worker-{instance_id}-{uuid.uuid4().hex[:6]}.log"
+        """``instance_id=None`` leaves ``--instance-id`` out: the worker picks its default."""
+        self.instance_id = instance_id or "default"
+        self.log_path = log_dir / f"worker-{self.instance_id}-{uuid.uuid4().hex[:6]}.log"
         self.metrics_port = free_port()
         env = {
             **os.environ,
             **topics.env(),
             "RISKWATCH_WORKER__METRICS_PORT": str(self.metrics_port),
             "RISKWATCH_KAFKA__CONSUMER_GROUP": group,
+            # instance-id locks (streams/worker/instance.py) in the test's folder, not the user's
+            "XDG_STATE_HOME": str(log_dir / "state"),
             **extra_env,
         }
         self._log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "worker", "--instance-id", instance_id],
+            [
+                sys.executable,
+                "-m",
+                "streams.cli",
+                "worker",
+                *(["--instance-id", instance_id] if instance_id else []),
+            ],
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -280,8 +289,13 @@ def workers(
 ) -> Iterator[Callable[..., WorkerProcess]]:
     started: list[WorkerProcess] = []
 
-    def start(instance_id: str, **extra_env: str) -> WorkerProcess:
-        env = {"RISKWATCH_WORKER__RUNTIME": runtime, **extra_env}
+    def start(instance_id: str | None, **extra_env: str) -> WorkerProcess:
+        env = {
+            "RISKWATCH_WORKER__RUNTIME": runtime,
+            # the faust runtime refuses to start without it (its refusals have tests of their own)
+            "RISKWATCH_WORKER__FAUST_EXPERIMENTAL_ACK": "true",
+            **extra_env,
+        }
         w = WorkerProcess(instance_id, group_id, topics, tmp_path, env)
         started.append(w)
         return w

@@ -227,6 +227,7 @@ def build_app(
         clock,
         partition_of=lambda cid: kafka_partition(cid.encode(), partitions),
         dead_letter_max_bytes=settings.worker.dead_letter_max_bytes,
+        redact_contact_values=settings.dead_letter.redact_contact_values,
     )
 
     async def process_one(event: Any) -> None:

@@ -445,6 +445,7 @@ class Worker:
             self.clock,
             partition_of=lambda cid: kafka_partition(cid.encode(), count),
             dead_letter_max_bytes=self.settings.worker.dead_letter_max_bytes,
+            redact_contact_values=self.settings.dead_letter.redact_contact_values,
         )
 
     def _processor(self, partition: int) -> Processor:

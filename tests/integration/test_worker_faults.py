@@ -12,9 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-import test_worker
 from confluent_kafka import Producer
-from test_worker import Topics, WorkerProcess, committed_everything, wait_for
+from kafka_harness import Topics, WorkerProcess, committed_everything, wait_for
 
 from streams.errors import EXIT_AUTH, EXIT_FENCED, EXIT_REFUSED, EXIT_TOPICS
 from streams.partitioning import kafka_partition
@@ -23,11 +22,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 SECRET = {"RISKWATCH_DETECTION__CONTACT_HASH_KEY": "a-test-secret-not-the-public-one"}
 PARTITIONS = 6
-
-# the worker suite's fixtures, used here by name
-topics = test_worker.topics
-workers = test_worker.workers
-runtime = test_worker.runtime
 
 
 def produce_everywhere(conf: dict[str, str], topics: Topics, n: int = 120) -> None:

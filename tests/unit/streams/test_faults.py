@@ -110,3 +110,11 @@ def test_an_explicit_instance_id_is_locked_too(tmp_path: Path) -> None:
 )
 def test_which_brokers_count_as_local(servers: str, local: bool) -> None:
     assert brokers_are_local(servers) is local
+
+
+def test_compose_does_not_run_with_the_public_hash_key() -> None:
+    from config.detection import PUBLIC_DEVELOPMENT_HASH_KEY
+
+    text = (Path(__file__).parents[3] / "docker-compose.yml").read_text()
+    assert "RISKWATCH_DETECTION__CONTACT_HASH_KEY: ${RISKWATCH_DETECTION__CONTACT_HASH_KEY:?" in text
+    assert PUBLIC_DEVELOPMENT_HASH_KEY not in text
