@@ -68,7 +68,7 @@ def test_worker_alerts_equal_replay(
 
 # The faust runtime is restricted to one worker per group and not claimed to survive a crash mid-stream
 # (its restart stalled in about one run in four): these two run on the confluent runtime only; the faust
-# restrictions have strict tests of their own (test_worker_faults.py, tests/unit/streams/test_cli_faults.py).
+# restrictions have strict tests of their own (test_fault_lines.py, tests/unit/streams/test_cli_faults.py).
 @pytest.mark.parametrize("runtime", ["confluent"])
 def test_crash_and_restart_gives_the_same_alerts_once(
     kafka_conf, topics, workers, group_id, scenario_lines, expected_alerts, runtime

@@ -1,7 +1,7 @@
 """Faults and mistakes met with ONE line ``riskwatch: <cause> — <fix>`` and the exit code the README lists,
 run as a user runs them: the ``riskwatch`` command in a subprocess. None of these needs Kafka or Redis (a
 broker that is never there is 127.0.0.1:1); the faults that need a live broker are in
-``tests/integration/test_worker_faults.py``."""
+``tests/integration/test_fault_lines.py``."""
 
 from __future__ import annotations
 
