@@ -17,8 +17,9 @@ from pydantic import BaseModel, ValidationError
 
 ENV_PREFIX = "RISKWATCH_"
 ENV_DELIMITER = "__"
-# RISKWATCH_ variables that are not settings of the tree but are read by riskwatch itself
-OTHER_VARIABLES = frozenset({"RISKWATCH_CONFIG", "RISKWATCH_INSTANCE_ID"})
+# RISKWATCH_ variables that are not settings of the tree but are read by riskwatch itself (the last one by
+# the test suite, whose subprocesses inherit it)
+OTHER_VARIABLES = frozenset({"RISKWATCH_CONFIG", "RISKWATCH_INSTANCE_ID", "RISKWATCH_UPDATE_README"})
 
 
 def _env_name(path: tuple[str, ...]) -> str:
