@@ -32,7 +32,7 @@ SHORT_HISTORY_DEBITS = 30
 #: robust sigma (1.4826 x MAD) of log debit amounts at or above which spending is "wide" (e ~ 2.7x per sigma)
 WIDE_SPREAD_LOG_SIGMA = 1.0
 #: fewer transactions per day than this, over the customer's observed span, is "low activity"
-LOW_ACTIVITY_PER_DAY = 0.5
+LOW_ACTIVITY_PER_DAY = 1.0
 #: a customer needs this many debits before a spread is measured
 MIN_DEBITS_FOR_SPREAD = 5
 DIMENSIONS = ("segment", "history", "spread", "activity")

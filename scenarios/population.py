@@ -1,5 +1,10 @@
 """Customers: individual and corporate segments, profiles that give a mix of scorecard tiers, and the
-behavioural parameters ``normal.py`` draws their ordinary traffic from."""
+behavioural parameters ``normal.py`` draws their ordinary traffic from.
+
+The portfolio is deliberately mixed where detection is hard: small-ticket card customers whose spending is
+narrow (a commuter's coffee and groceries) or wide (groceries to electronics), low-activity customers who
+pay a few times a week, customers who opened their account during the period (short histories), and
+large-ticket corporates."""
 
 from __future__ import annotations
 
@@ -9,19 +14,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from config.detection import ScorecardSettings
-from scenarios.limits import Limits
+from scenarios.domain import INDUSTRIES, tier_limits
 
-
-def _industries(tier: str) -> tuple[str, ...]:
-    """The default industry-risk table of the settings, so the generator and the scorecard never disagree."""
-    table = ScorecardSettings().industry_risk
-    return tuple(name for name, t in table.items() if t == tier)
-
-
-HIGH_INDUSTRIES = _industries("high")
-MEDIUM_INDUSTRIES = _industries("medium")
-LOW_INDUSTRIES = _industries("low")
+HIGH_INDUSTRIES = INDUSTRIES["high"]
+MEDIUM_INDUSTRIES = INDUSTRIES["medium"]
+LOW_INDUSTRIES = INDUSTRIES["low"]
+#: share of individuals who pay only a few times a week
+LOW_ACTIVITY_SHARE = 0.2
+#: share of individuals whose everyday spending is narrow (one kind of purchase at similar prices)
+NARROW_SPREAD_SHARE = 0.35
+#: share of customers who open their account during the period
+NEW_CUSTOMER_SHARE = 0.25
 CASH_HEAVY_INDUSTRIES = frozenset({"retail", "hospitality", "agriculture", "precious_metals", "automotive"})
 
 #: (tier archetype, share) per segment; the scorecard decides the real tier.
@@ -56,8 +59,13 @@ class Customer:
     archetype: str
     profile: dict[str, Any]
     tier: str = "medium"
+    #: day of the period the account opens (0 = before the period); nothing happens before it
+    joined_day: int = 0
+    spread: str = "wide"  # narrow | wide: how much the everyday purchase amounts vary
+    activity: str = "normal"  # normal | low
     # --- individuals
     daily_rate: float = 2.0  # card/online purchases per day
+    narrow_median: float = 0.0  # narrow spenders: the median of their everyday purchases
     spend_scale: float = 1.0
     online_share: float = 0.3
     merchants: list[str] = field(default_factory=list)
@@ -158,7 +166,7 @@ def _corporate_profile(rng: random.Random, archetype: str, size: str) -> dict[st
 
 
 def make_population(
-    rng: random.Random, n: int, corporate_share: float, limits: Limits, tier_of: TierOf | None
+    rng: random.Random, n: int, corporate_share: float, days: int, tier_of: TierOf | None
 ) -> list[Customer]:
     customers = []
     for i in range(n):
@@ -183,18 +191,27 @@ def make_population(
             size=size,
         )
         c.tier = tier_of(profile) if tier_of is not None else archetype
+        if days > 20 and rng.random() < NEW_CUSTOMER_SHARE:
+            c.joined_day = rng.randrange(days - 14)
         if segment == "individual":
             _individual_behaviour(rng, c)
         else:
-            _corporate_behaviour(rng, c, limits)
+            _corporate_behaviour(rng, c)
         customers.append(c)
     return customers
 
 
 def _individual_behaviour(rng: random.Random, c: Customer) -> None:
     income = float(c.profile["annual_income"])
-    c.daily_rate = min(6.0, rng.lognormvariate(math.log(2.0), 0.45))
+    if rng.random() < LOW_ACTIVITY_SHARE:
+        c.activity = "low"
+        c.daily_rate = rng.uniform(0.08, 0.4)
+    else:
+        c.daily_rate = min(6.0, rng.lognormvariate(math.log(2.0), 0.45))
     c.spend_scale = min(3.0, max(0.4, (income / 150000) ** 0.35 * rng.lognormvariate(0, 0.2)))
+    if rng.random() < NARROW_SPREAD_SHARE:
+        c.spread = "narrow"
+        c.narrow_median = rng.lognormvariate(math.log(90), 0.6) * c.spend_scale
     c.online_share = rng.uniform(0.15, 0.5)
     c.merchants = [f"M{rng.randrange(1, 60000):05d}" for _ in range(rng.randint(8, 25))]
     c.foreign_share = 0.03 if rng.random() < 0.25 else 0.0
@@ -220,23 +237,24 @@ def _individual_behaviour(rng: random.Random, c: Customer) -> None:
         c.monthly_debits.append(Monthly(rng.randint(1, 28), round(loan, 2), f"LOAN{n}"))
     if rng.random() < 0.2:
         c.monthly_debits.append(Monthly(rng.randint(1, 28), round(rng.uniform(500, 3000), -2), f"FAM{n}"))
-    if rng.random() < 0.8:
+    if rng.random() < (0.2 if c.activity == "low" else 0.8):
         c.wallet_topups_per_week = rng.uniform(0.5, 3.0)
         c.p2p_payees = [f"WALLET-{n}"] + [
             f"P2P{rng.randrange(1, 10**6):06d}" for _ in range(rng.randint(1, 6))
         ]
     if rng.random() < 0.5:
-        c.atm_per_week = rng.uniform(0.3, 1.5)
+        c.atm_per_week = rng.uniform(0.3, 1.5) * (0.3 if c.activity == "low" else 1.0)
     if c.industry in CASH_HEAVY_INDUSTRIES and rng.random() < 0.35:
         c.cash_deposits_per_week = rng.uniform(0.5, 2.0)
         c.cash_deposit_scale = rng.uniform(5000, 20000)
 
 
-def _corporate_behaviour(rng: random.Random, c: Customer, limits: Limits) -> None:
+def _corporate_behaviour(rng: random.Random, c: Customer) -> None:
     size = c.size or "small"
     scale = SIZE_SCALE[size] * rng.lognormvariate(0, 0.3)
-    # Banks set limits to fit the business: a customer's ordinary daily debits stay well under its limit.
-    cap = limits.daily_limit(c.tier, "corporate") * 0.25 / 30000.0
+    # The bank sets limits to fit the business: a company's ordinary day stays well under its limit.
+    per_tx_limit, daily_limit = tier_limits(c.tier, "corporate")
+    cap = daily_limit * 0.25 / 30000.0
     c.scale = min(scale, cap)
     c.inflows_per_day = rng.uniform(2, 8)
     c.inflow_median = 6000 * c.scale
@@ -248,7 +266,7 @@ def _corporate_behaviour(rng: random.Random, c: Customer, limits: Limits) -> Non
     c.daily_rate = rng.uniform(0.5, 2.0)  # smaller operating expenses
     lo, hi = SIZE_EMPLOYEES[size]
     employees = min(rng.randint(lo, hi), max(2, round(c.scale * rng.uniform(3, 8))))
-    payroll = min(employees * rng.uniform(5000, 9000), limits.per_tx_limit(c.tier, "corporate") * 0.4)
+    payroll = min(employees * rng.uniform(5000, 9000), per_tx_limit * 0.4)
     c.monthly_debits.append(Monthly(25, payroll, f"PAYROLL{c.customer_id}", "transfer", 0.03))
     c.monthly_debits.append(Monthly(15, 10000 * c.scale * rng.uniform(0.5, 1.5), "TAX-SAT", "transfer", 0.3))
     c.monthly_debits.append(Monthly(rng.randint(1, 28), 20000 * c.scale**0.5, f"LEASE{c.customer_id}"))

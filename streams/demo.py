@@ -263,8 +263,8 @@ class Demo:
         config = ScenarioConfig(
             customers=args.customers, days=args.days, seed=args.seed, malformed=args.malformed
         )
-        scenario = generate(config, detection, tier_of)
-        self.patterns = Counter(label.kind for label in scenario.labels)
+        scenario = generate(config, tier_of, fx_rates=detection.fx_rates_to_base)
+        self.patterns = Counter(label.kind for label in scenario.injected())
         tag = self._run_tag(conf)
         if tag:
             print(
@@ -290,7 +290,7 @@ class Demo:
         self._plan_history(scenario.labels, profiles, rest)
         print(
             f"traffic: {args.customers} customers, {args.days} days, seed {args.seed}: {self.total_lines:,} "
-            f"messages, {len(scenario.labels)} injected patterns ("
+            f"messages, {len(scenario.injected())} injected patterns ("
             + ", ".join(f"{k} {n}" for k, n in sorted(self.patterns.items()))
             + ")",
             flush=True,

@@ -31,6 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--pattern-share", type=float, default=0.35, help="share of customers with an injected pattern"
     )
     parser.add_argument(
+        "--history-days",
+        type=int,
+        default=30,
+        help="days of ordinary traffic before --start-date for existing customers (default 30)",
+    )
+    parser.add_argument(
         "--malformed", type=int, default=0, help="malformed lines to mix in, for dead-letter demos"
     )
     parser.add_argument(
@@ -41,6 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.customers < 1 or args.days < 1:
         print("riskwatch generate: --customers and --days must be at least 1", file=sys.stderr)
+        return 2
+    if args.history_days < 0:
+        print("riskwatch generate: --history-days must be 0 or more", file=sys.stderr)
         return 2
     if args.rate_per_second is not None and args.rate_per_second <= 0:
         print("riskwatch generate: --rate-per-second must be positive", file=sys.stderr)
@@ -54,9 +63,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         seed=args.seed,
         start_date=args.start_date,
         pattern_share=args.pattern_share,
+        history_days=args.history_days,
         malformed=args.malformed,
     )
-    scenario = generate(config, detection, tier_of)
+    scenario = generate(config, tier_of, fx_rates=detection.fx_rates_to_base)
     to_stdout = str(args.out) == "-"
     out: IO[str] = sys.stdout if to_stdout else args.out.open("w", encoding="utf-8")
     try:

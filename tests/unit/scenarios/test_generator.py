@@ -1,23 +1,25 @@
-"""The synthetic traffic generator: deterministic, contract-valid, correctly labelled and time-ordered."""
+"""The synthetic traffic generator: deterministic, contract-valid, honestly labelled and time-ordered."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from config.detection import DetectionSettings
 from detectors.scorecard import Scorecard
+from evaluation import parse_label
 from scenarios.generator import Scenario, ScenarioConfig, generate
-from scenarios.patterns import KINDS
+from scenarios.patterns import KINDS, NEEDS_HISTORY
 from schemas.events import EventError, Transaction, parse_event, parse_event_json
 from schemas.outputs import DETECTOR_NAMES
 
 SETTINGS = DetectionSettings()
-CONFIG = ScenarioConfig(customers=150, days=30, seed=11, malformed=8)
+CONFIG = ScenarioConfig(customers=240, days=45, seed=11, malformed=8, pattern_share=0.6)
 
 
 def _tier_of(profile: dict[str, Any]) -> str:
@@ -32,17 +34,17 @@ def _tier_of(profile: dict[str, Any]) -> str:
 
 @pytest.fixture(scope="module")
 def scenario() -> Scenario:
-    return generate(CONFIG, SETTINGS, _tier_of)
+    return generate(CONFIG, _tier_of, fx_rates=SETTINGS.fx_rates_to_base)
 
 
 def test_same_seed_same_stream(scenario: Scenario) -> None:
-    again = generate(CONFIG, SETTINGS, _tier_of)
+    again = generate(CONFIG, _tier_of, fx_rates=SETTINGS.fx_rates_to_base)
     assert list(again.json_lines()) == list(scenario.json_lines())
     assert [lb.to_dict() for lb in again.labels] == [lb.to_dict() for lb in scenario.labels]
 
 
 def test_other_seed_other_stream(scenario: Scenario) -> None:
-    other = generate(ScenarioConfig(customers=150, days=30, seed=12), SETTINGS, _tier_of)
+    other = generate(ScenarioConfig(customers=150, days=30, seed=12), _tier_of)
     assert list(other.json_lines()) != list(scenario.json_lines())
 
 
@@ -61,7 +63,7 @@ def test_every_event_parses_and_follows_the_contract(scenario: Scenario) -> None
 
 
 def test_malformed_lines_are_rejected_and_only_they() -> None:
-    small = generate(ScenarioConfig(customers=20, days=5, seed=3, malformed=8), SETTINGS)
+    small = generate(ScenarioConfig(customers=20, days=5, seed=3, malformed=8))
     rejected = 0
     for line in small.json_lines():
         try:
@@ -89,13 +91,69 @@ def test_event_ids_are_unique_except_redeliveries(scenario: Scenario) -> None:
 def test_labels_reference_events_of_their_customer(scenario: Scenario) -> None:
     by_id = {e["event_id"]: e for e in scenario.events}
     assert len({lb.pattern_id for lb in scenario.labels}) == len(scenario.labels)
-    assert {lb.kind for lb in scenario.labels} == set(KINDS)
+    assert set(KINDS) <= {lb.kind for lb in scenario.labels}
     for label in scenario.labels:
-        assert label.expected_detector in DETECTOR_NAMES
+        assert label.expected_detector in (*DETECTOR_NAMES, "sustained_shift")
         assert label.event_ids
         for event_id in label.event_ids:
             assert by_id[event_id]["customer_id"] == label.customer_id
-    assert len({lb.customer_id for lb in scenario.labels}) == len(scenario.labels), "one pattern per customer"
+    injected = [lb for lb in scenario.labels if lb.kind in KINDS]
+    assert len({lb.customer_id for lb in injected}) == len(injected), "one injected pattern per customer"
+
+
+def test_labels_are_in_the_evaluate_format(scenario: Scenario) -> None:
+    for label in scenario.labels:
+        parsed = parse_label(json.loads(json.dumps(label.to_dict())))
+        assert parsed.strength == label.strength
+        assert parsed.strength_unit
+        assert parsed.segment in ("individual", "corporate")
+        assert parsed.history_debits is not None
+
+
+def test_every_kind_is_swept_through_weak_and_suspicious_strengths(scenario: Scenario) -> None:
+    for kind in KINDS:
+        mine = [lb for lb in scenario.labels if lb.kind == kind]
+        assert any(lb.suspicious for lb in mine), kind
+        assert any(not lb.suspicious for lb in mine), f"{kind} has no weak case"
+        assert len({lb.strength for lb in mine}) >= 4, f"{kind} strengths are swept"
+
+
+def test_baseline_patterns_land_on_short_histories_and_every_segment(scenario: Scenario) -> None:
+    baseline = [lb for lb in scenario.labels if lb.kind in NEEDS_HISTORY]
+    assert all(lb.history_debits >= 10 for lb in baseline)
+    assert sum(1 for lb in baseline if lb.history_debits <= 30) >= len(baseline) // 4
+    injected = [lb for lb in scenario.labels if lb.kind in KINDS]
+    assert {lb.segment for lb in injected} == {"individual", "corporate"}
+    assert {lb.spread for lb in injected} == {"narrow", "wide"}
+    assert {lb.activity for lb in injected} == {"low", "normal"}
+
+
+def test_ordinary_traffic_has_legitimate_lookalikes(scenario: Scenario) -> None:
+    what = " | ".join(scenario.lookalikes.values())
+    for lookalike in ("moving house", "payday spree", "trip abroad", "rent deposit"):
+        assert lookalike in what
+    emitted = {e["event_id"] for e in scenario.events}
+    assert set(scenario.lookalikes) <= emitted, "no lookalike is removed near a pattern"
+
+
+def test_pattern_strength_is_measured_against_the_customer(scenario: Scenario) -> None:
+    """An amount spike's amount is its strength times the median of the customer's earlier debits."""
+    fx = SETTINGS.fx_rates_to_base
+    events = [e for e in scenario.events if e["type"] == "transaction"]
+    for label in (lb for lb in scenario.labels if lb.kind == "amount_spike"):
+        first = min(label.event_ids)
+        spike = next(e for e in events if e["event_id"] == first)
+        earlier = sorted(
+            float(Decimal(e["amount"]) * fx[e["currency"]])
+            for e in {x["event_id"]: x for x in events}.values()
+            if e["customer_id"] == label.customer_id
+            and e["direction"] == "debit"
+            and e["timestamp"] < spike["timestamp"]
+            and e["event_id"] not in label.event_ids
+        )
+        assert len(earlier) == label.history_debits
+        median = earlier[len(earlier) // 2]
+        assert float(spike["amount"]) == pytest.approx(label.strength * median, rel=1e-3)
 
 
 def test_time_order_within_allowed_lateness(scenario: Scenario) -> None:
