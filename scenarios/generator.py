@@ -119,6 +119,11 @@ def generate(
     """Build the scenario. ``tier_of(profile_fields) -> tier`` should be the engine's scorecard, so the
     bank's tier limits apply to the tier the engine will give; without it the intended tier is used.
     ``fx_rates`` (to CNY) should be the rates the engine converts with."""
+    if tier_of is not None and not callable(tier_of):
+        raise TypeError(
+            "generate(config, tier_of, fx_rates=...): the generator takes no detection settings any more; "
+            "pass the scorecard's tier_of_fields and the FX rates"
+        )
     if config.customers < 1 or config.days < 1 or config.history_days < 0:
         raise ValueError("customers and days must be at least 1, history_days at least 0")
     unknown = set(config.kinds) - set(INJECTORS)

@@ -37,8 +37,8 @@ def _input_file(tmp_path: Path, settings: Settings) -> tuple[Path, Path]:
 
     scenario = generate(
         ScenarioConfig(customers=30, days=15, seed=5, malformed=0),
-        settings.detection,
         Scorecard(settings.detection.scorecard).tier_of_fields,
+        fx_rates=settings.detection.fx_rates_to_base,
     )
     good = [json.dumps(e) for e in scenario.events]
     mixed: list[str] = []

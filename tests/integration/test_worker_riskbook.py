@@ -27,6 +27,7 @@ from kafka_harness import (
 )
 
 from config.settings import load_settings
+from detectors.scorecard import Scorecard
 from scenarios.generator import ScenarioConfig, generate
 from streams.replay import replay_file
 
@@ -98,7 +99,10 @@ def test_worker_equals_replay_with_officer_inputs(
     rest = [x for x in lines if b'"type":"customer_profile"' not in x]
     first = json.loads(rest[0])
     start = datetime.fromisoformat(first["timestamp"])
-    customers = sorted({json.loads(x)["customer_id"] for x in profiles})
+    # the override pins tier high: aim it at a customer the scorecard does not already put there
+    scorecard = Scorecard(load_settings().detection.scorecard)
+    tiers = {json.loads(x)["customer_id"]: scorecard.tier_of_fields(json.loads(x)) for x in profiles}
+    customers = sorted(tiers, key=lambda c: (tiers[c] == "high", c))
     officer = [
         officer_event(
             "risk_override",
