@@ -206,10 +206,11 @@ def test_bad_input_goes_to_dead_letter_and_is_counted(kafka_conf, topics, worker
 
 @pytest.fixture(scope="module")
 def backlog_lines() -> tuple[list[bytes], list[bytes]]:
-    """A month of 300 customers, half of them with an injected pattern (about 33k events, 170 of them
-    contact changes): a backlog in which one topic's data covers far more event time per fetch than
+    """A month of 300 customers, half of them with an injected account takeover (about 26k events, 270 of
+    them contact changes): a backlog in which one topic's data covers far more event time per fetch than
     another's."""
-    generated = generate(ScenarioConfig(customers=300, days=30, seed=7, pattern_share=0.5))
+    config = ScenarioConfig(customers=300, days=30, seed=7, pattern_share=0.5, kinds=("account_takeover",))
+    generated = generate(config)
     return split_profiles([line.encode() for line in generated.json_lines()])
 
 
