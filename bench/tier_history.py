@@ -45,6 +45,7 @@ def main() -> None:
             dead_letter_out=d / "dlq.jsonl",
         )
         risks = [json.loads(x) for x in (d / "risk.jsonl").read_text().splitlines()]
+        labelled = {lb.customer_id for lb in scenario.labels}
         reviews = sum(1 for _ in (d / "reviews.jsonl").open())
     print(
         f"{args.customers} customers x {args.days} days, seed {args.seed}: {summary['events']:,} events, "
@@ -83,8 +84,18 @@ def main() -> None:
     for k, n in sorted(moves.items(), key=lambda kv: -kv[1]):
         print(f"  {n:>5}  {k}")
     print("\ncustomers each detector moved between tiers (an alert of it was in the moving CustomerRisk)")
+    print("  customers  with an injected pattern  detector")
     for det, cs in sorted(moved_by.items(), key=lambda kv: -len(kv[1])):
-        print(f"  {len(cs):>5}  {det}")
+        print(f"  {len(cs):>9}  {len(cs & labelled):>22}  {det}")
+    up = {
+        r["customer_id"]
+        for r in risks
+        if ALERT_CAUSE.search(r["reason"]) and r["previous_tier"] not in (None, r["tier"])
+    }
+    print(
+        f"\ncustomers moved up by behaviour: {len(up)}, of them with an injected pattern: {len(up & labelled)} "
+        f"(customers with an injected pattern: {len(labelled)} of {args.customers})"
+    )
 
 
 if __name__ == "__main__":

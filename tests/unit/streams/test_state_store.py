@@ -93,3 +93,34 @@ def test_a_version_1_state_is_migrated_not_rejected() -> None:
     assert migrate_state_v1(v1)["v"] == 2
     again = engine.process(migrated, _tx("c1", 99, amount="90000"), NOW)
     assert [a.detector for a in again.alerts] == ["amount_spike"]  # the migrated baseline still works
+
+
+def test_erased_customer_becomes_a_tombstone_and_loses_its_deadline() -> None:
+    engine = RiskEngine(load_settings().detection)
+    store = PartitionState(engine, max_decoded=10)
+    _feed(store, engine, "c1", 0)
+    ((cid, blob),) = store.take_dirty()
+    assert cid == "c1"
+    assert blob is not None
+    # the first event starts the review clock: the punctuation knows when c1 next needs it
+    deadline = store.deadlines["c1"]
+    assert deadline > NOW.timestamp()
+    store.delete("c1")
+    assert store.take_dirty() == [("c1", None)]
+    assert store.get("c1") is None
+    assert "c1" not in store.deadlines
+
+
+def test_deadline_survives_restore_through_the_record_header() -> None:
+    from streams.worker.state_store import deadline_from_headers, deadline_header
+
+    engine = RiskEngine(load_settings().detection)
+    store = PartitionState(engine, max_decoded=10)
+    _feed(store, engine, "c1", 0)
+    ((_, blob),) = store.take_dirty()
+    headers = deadline_header(store.deadlines["c1"])
+    restored = PartitionState(engine, max_decoded=10)
+    restored.load("c1", blob, deadline_from_headers(headers))
+    assert restored.deadlines == store.deadlines
+    assert restored.due(store.deadlines["c1"]) == ["c1"]
+    assert restored.due(store.deadlines["c1"] - 1) == []
