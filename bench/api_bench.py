@@ -21,6 +21,7 @@ import tempfile
 import time
 import urllib.request
 from datetime import date, timedelta
+from pathlib import Path
 
 import orjson
 from _common import REPO, CpuWatch, hardware
@@ -115,6 +116,19 @@ def seed(store: RedisStore, customers: int, rich: int) -> tuple[int, float]:
     return count, time.perf_counter() - started
 
 
+def server_pids(pid: int) -> dict[str, int]:
+    """The server and its forked worker processes (``--server-workers``)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return {"server": pid, **{f"server-{c}": int(c) for c in children}}
+
+
+def server_cores(cpu: dict[str, float]) -> float:
+    return sum(v for k, v in cpu.items() if k.startswith("server") and k.endswith("_cpu_s")) / cpu["wall_s"]
+
+
 def free_port() -> int:
     import socket
 
@@ -196,7 +210,9 @@ def main() -> int:
     parser.add_argument("--rate", type=int, default=1000, help="requests/s offered by hey")
     parser.add_argument("--workers", type=int, default=10, help="hey's concurrent workers")
     parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--server-workers", type=int, default=1, help="riskwatch serve --workers")
     parser.add_argument("--keep", action="store_true", help="leave the seeded keys in Redis")
+    parser.add_argument("--reuse", action="store_true", help="serve what an earlier --keep run seeded")
     args = parser.parse_args()
     for tool in ("hey", "wrk"):
         if shutil.which(tool) is None:
@@ -208,20 +224,30 @@ def main() -> int:
     client = sync_client(settings.redis)
     keys = Keys.for_prefix(prefix)
     store = RedisStore(client, keys, ALERTS_PER_RICH_CUSTOMER, erasure_key=b"bench")
-    store.clear()
-    client.delete(keys.erased)
-    records, seconds = seed(store, args.customers, args.rich)
     print(hardware())
-    print(
-        f"projected {records:,} records into Redis in {seconds:.1f}s ({records / seconds:,.0f} records/s, "
-        f"batches of 2,000 in one MULTI/EXEC each); Redis used_memory "
-        f"{int(client.info('memory')['used_memory']) / 2**20:,.0f} MiB"
-    )
+    if not args.reuse:
+        store.clear()
+        client.delete(keys.erased)
+        records, seconds = seed(store, args.customers, args.rich)
+        print(
+            f"projected {records:,} records into Redis in {seconds:.1f}s ({records / seconds:,.0f} records/s, "
+            f"batches of 2,000 in one MULTI/EXEC each); Redis used_memory "
+            f"{int(client.info('memory')['used_memory']) / 2**20:,.0f} MiB"
+        )
 
     port = free_port()
     env = {**os.environ, "RISKWATCH_REDIS__KEY_PREFIX": prefix, "RISKWATCH_SERVE__API_TOKEN": TOKEN}
     server = subprocess.Popen(
-        [sys.executable, "-m", "streams.cli", "serve", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "streams.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.server_workers),
+        ],
         env=env,
         cwd=REPO,
         stdout=subprocess.DEVNULL,
@@ -247,28 +273,28 @@ def main() -> int:
         }
         print(
             f"\nhey: {args.rate} requests/s offered ({args.workers} workers x {args.rate // args.workers}/s), "
-            f"{args.seconds}s each, one uvicorn process (uvloop, httptools), bearer token on"
+            f"{args.seconds}s each, {args.server_workers} uvicorn process(es) (uvloop, httptools), bearer token on"
         )
         for name, url in lookups.items():
-            watch = CpuWatch({"server": server.pid})
+            watch = CpuWatch(server_pids(server.pid))
             figures = hey(url, args.rate, args.seconds, args.workers)
             cpu = watch.stop()
             print(
                 f"  {name:22s} {figures.get('rps', 0):7.0f} req/s  p50 {figures.get('p50_ms', 0):5.2f} ms  "
                 f"p90 {figures.get('p90_ms', 0):5.2f} ms  p99 {figures.get('p99_ms', 0):5.2f} ms  "
-                f"non-200 {figures['non_200']:.0f}  server {cpu['server_cpu_s'] / cpu['wall_s']:.2f} cores"
+                f"non-200 {figures['non_200']:.0f}  server {server_cores(cpu):.2f} cores"
             )
         lua = (
             "math.randomseed(7)\nrequest = function()\n"
             f"  return wrk.format(nil, string.format('/api/customers/C%07d', math.random(0, {args.rich - 1})))\nend\n"
         )
-        watch = CpuWatch({"server": server.pid})
+        watch = CpuWatch(server_pids(server.pid))
         ceiling = wrk(base, lua, args.seconds)
         cpu = watch.stop()
         print(
             f"\nwrk closed loop (2 threads, 16 connections), random customers with 20 alerts: "
             f"{ceiling.get('rps', 0):,.0f} req/s, p50 {ceiling.get('p50_ms', 0):.2f} ms, "
-            f"p99 {ceiling.get('p99_ms', 0):.2f} ms, server {cpu['server_cpu_s'] / cpu['wall_s']:.2f} cores"
+            f"p99 {ceiling.get('p99_ms', 0):.2f} ms, server {server_cores(cpu):.2f} cores"
         )
     finally:
         server.terminate()

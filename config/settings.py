@@ -198,6 +198,8 @@ class ServeSettings(_Section):
     port: int = Field(default=8080, ge=0, le=65535)
     # when set, every /api/ request needs ``Authorization: Bearer <token>``
     api_token: SecretStr | None = None
+    # server processes accepting on the one socket (about one per core; each has its own Redis pool)
+    workers: int = Field(default=1, ge=1, le=64)
     log_level: str = "warning"
 
 

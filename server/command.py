@@ -4,8 +4,12 @@ when it runs, so other commands do not pay for them."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import signal
 import socket
 import sys
+from types import FrameType
 
 from config.settings import Settings
 
@@ -15,6 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--port", type=int, help="port to listen on, 0 for any free one (default: serve.port)"
     )
+    parser.add_argument("--workers", type=int, help="server processes (default: serve.workers, 1)")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -29,10 +34,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 1
-    import uvicorn
-
-    from server.app import create_app
-
     bound = sock.getsockname()[1]
     if settings.serve.api_token is None and host not in ("127.0.0.1", "localhost", "::1"):
         print(
@@ -45,9 +46,59 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         file=sys.stderr,
         flush=True,
     )
+    workers = settings.serve.workers if args.workers is None else max(1, args.workers)
+    if workers == 1:
+        _serve(sock, settings)
+        return 0
+    return _prefork(sock, settings, workers)
+
+
+def _serve(sock: socket.socket, settings: Settings) -> None:
+    import uvicorn
+
+    from server.app import create_app
+
     config = uvicorn.Config(create_app(settings), log_level=settings.serve.log_level, access_log=False)
     uvicorn.Server(config).run(sockets=[sock])
-    return 0
+
+
+def _prefork(sock: socket.socket, settings: Settings, workers: int) -> int:
+    """``workers`` uvicorn processes accept on the one socket. They are forked before any event loop or
+    Redis connection exists, so they share nothing else; SIGTERM/SIGINT to this process stops them all,
+    and one that dies stops the rest (a supervisor restarts the whole server)."""
+    children: list[int] = []
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child never returns here
+            code = 0
+            try:
+                _serve(sock, settings)
+            except BaseException:
+                code = 1
+            os._exit(code)
+        children.append(pid)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        # SIGTERM, not the signal itself: a second SIGINT would make uvicorn drop open requests
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    code = 0
+    remaining = set(children)
+    while remaining:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        remaining.discard(pid)
+        # uvicorn re-raises the signal that stopped it after its graceful shutdown: that is a clean stop
+        if os.waitstatus_to_exitcode(status) not in (0, -signal.SIGTERM, -signal.SIGINT):
+            code = 1
+            stop(signal.SIGTERM, None)
+    return code
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -520,3 +522,51 @@ def test_forget_through_the_worker_leaves_no_trace_in_redis(
         assert b"forget-me" not in everything_under(redis_client, keys), "a trace of the erased customer"
     finally:
         projector.close()
+
+
+def test_serve_runs_several_processes_on_one_port_and_stops_on_sigterm(
+    output_topics: Topics, redis_client: redis.Redis, prefix: str
+) -> None:
+    keys = Keys.for_prefix(prefix)
+    redis_client.hset(keys.rows, "C-1", b'{"customer_id": "C-1", "tier": "high", "score": 90.0}')
+    redis_client.zadd(keys.by_score, {"C-1": 90.0})
+    env = {**os.environ, "RISKWATCH_REDIS__KEY_PREFIX": prefix, "RISKWATCH_SERVE__API_TOKEN": "t0ken"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streams.cli", "serve", "--port", "0", "--workers", "2"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stderr is not None
+        first = server.stderr.readline()
+        match = re.search(r"http://127.0.0.1:(\d+)/api/", first)
+        assert match, first
+        url = f"http://127.0.0.1:{match.group(1)}/api/customers?top=5"
+        request = urllib.request.Request(url, headers={"Authorization": "Bearer t0ken"})
+
+        def answers() -> bool:
+            try:
+                with urllib.request.urlopen(request, timeout=2) as r:  # noqa: S310 - our local server
+                    return bool(
+                        json.loads(r.read()) == [{"customer_id": "C-1", "tier": "high", "score": 90.0}]
+                    )
+            except OSError:
+                return False
+
+        deadline = time.monotonic() + 30
+        while not answers():
+            assert server.poll() is None, server.stderr.read()
+            assert time.monotonic() < deadline, "riskwatch serve did not answer"
+            time.sleep(0.1)
+        assert all(answers() for _ in range(20))
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        assert len(children) == 2, "two server processes"
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(30) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(30)
+        if server.stderr is not None:
+            server.stderr.close()
