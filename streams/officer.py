@@ -130,9 +130,13 @@ def build_event(args: argparse.Namespace, settings: Settings) -> tuple[str, Any]
 def produce(settings: Settings, topic: str, event: Any) -> None:
     from confluent_kafka import KafkaException, Producer
 
+    from streams.kafka_clients import quiet_client_config
+
     producer = Producer(
         {
-            **settings.kafka.client_config(),
+            # librdkafka's own lines through riskwatch's logging, not straight to stderr (the failure is
+            # reported by the delivery error below, in one line)
+            **quiet_client_config(settings.kafka.client_config(), "riskwatch-officer"),
             "partitioner": "murmur2_random",
             "enable.idempotence": True,
             "message.timeout.ms": int(DELIVERY_TIMEOUT_SECONDS * 1000),

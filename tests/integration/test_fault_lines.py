@@ -4,16 +4,19 @@ workers on one host) does not happen at all. The broker-free ones are in tests/u
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from confluent_kafka import Producer
-from kafka_harness import Topics, WorkerProcess, committed_everything, wait_for
+from kafka_harness import Topics, WorkerProcess, committed_everything, free_port, wait_for
 
 from streams.errors import EXIT_AUTH, EXIT_FENCED, EXIT_REFUSED, EXIT_TOPICS
 from streams.partitioning import kafka_partition
@@ -138,3 +141,58 @@ def test_missing_topic_is_one_line(kafka_conf, tmp_path: Path) -> None:
     code, line = _worker_once(tmp_path, RISKWATCH_TOPICS__CONTACT_CHANGES="no-such-topic-rw")
     assert code == EXIT_TOPICS
     assert line.startswith("riskwatch: input topics missing: no-such-topic-rw — create them")
+
+
+class Forwarder(threading.Thread):
+    """A TCP port that forwards to the broker once started: a broker that comes up after the worker."""
+
+    def __init__(self, port: int, target: tuple[str, int]) -> None:
+        super().__init__(daemon=True)
+        self.target = target
+        self.server = socket.create_server(("127.0.0.1", port))
+        self.server.settimeout(0.2)
+        self.stopped = threading.Event()
+        self.sockets: list[socket.socket] = [self.server]
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                client, _ = self.server.accept()
+            except (TimeoutError, OSError):
+                continue
+            upstream = socket.create_connection(self.target)
+            self.sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.join(5)
+        for s in self.sockets:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+            s.close()
+
+
+@pytest.mark.parametrize("runtime", ["confluent"])
+def test_a_worker_started_before_its_broker_waits_for_it(kafka_conf, workers) -> None:
+    port = free_port()
+    w = workers("w-early", RISKWATCH_KAFKA__BOOTSTRAP_SERVERS=f"127.0.0.1:{port}")
+    wait_for(lambda: "does not answer" in w.log_path.read_text(), 30.0, "the first logged retry", w)
+    host, broker_port = kafka_conf["bootstrap.servers"].split(",")[0].rsplit(":", 1)
+    forwarder = Forwarder(port, (host, int(broker_port)))
+    forwarder.start()
+    try:
+        w.wait_ready(90.0)
+        log = w.log_path.read_text()
+    finally:
+        w.close()  # before the forwarder goes: the worker's bootstrap connection runs through it
+        forwarder.close()
+    assert 1 <= log.count("does not answer") <= 3, "retries are logged once per kind every 10 s"
+    assert "Traceback" not in log

@@ -3,6 +3,7 @@ the local-broker test of the hash-key check."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 from pathlib import Path
 
@@ -118,3 +119,23 @@ def test_compose_does_not_run_with_the_public_hash_key() -> None:
     text = (Path(__file__).parents[3] / "docker-compose.yml").read_text()
     assert "RISKWATCH_DETECTION__CONTACT_HASH_KEY: ${RISKWATCH_DETECTION__CONTACT_HASH_KEY:?" in text
     assert PUBLIC_DEVELOPMENT_HASH_KEY not in text
+
+
+def test_broker_wait_backs_off_logs_and_gives_up_with_the_cause(caplog: pytest.LogCaptureFixture) -> None:
+    from streams.broker import wait_for_broker
+    from streams.errors import Unreachable
+
+    slept: list[float] = []
+    with pytest.raises(Unreachable, match=r"cannot reach Kafka at 127\.0\.0\.1:1 while testing") as info:
+        wait_for_broker(
+            {"bootstrap.servers": "127.0.0.1:1"}, wait_seconds=0.1, doing="testing", sleep=slept.append
+        )
+    assert "Connection refused" in str(info.value)
+    assert slept == []  # the first probe outlasted the wait: no retry
+    with caplog.at_level(logging.WARNING, logger="riskwatch.kafka.wait"), pytest.raises(Unreachable):
+        wait_for_broker(
+            {"bootstrap.servers": "127.0.0.1:1"}, wait_seconds=4.5, doing="testing", sleep=slept.append
+        )
+    assert slept[:1] == [0.5]  # then doubling, bounded by what is left of the wait
+    assert all(b <= 2 * a for a, b in itertools.pairwise(slept))
+    assert len([r for r in caplog.records if "does not answer" in r.getMessage()]) == len(slept)
