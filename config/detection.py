@@ -308,6 +308,11 @@ class DetectionSettings(_Section):
     )
     default_tier: Tier = "medium"
     default_home_country: str = "CN"
+    # input bounds: a transaction above this (in the base currency, after conversion) or with more digits
+    # after the decimal point is a dead letter -- no real payment is that large, and it keeps exact money
+    # arithmetic small
+    max_amount_base: Decimal = Field(default=Decimal("1000000000000"), gt=0)
+    amount_max_decimal_places: int = Field(default=18, ge=0, le=36)
     allowed_lateness_seconds: int = Field(default=600, ge=0)
     seen_event_ids_max: int = Field(default=128, ge=16)
     known_counterparties_max: int = Field(default=100, ge=1)

@@ -6,6 +6,7 @@ cooldown that makes one pattern one alert) so each detector stays a small unit a
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import math
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from config.detection import DetectionSettings
+from detectors import money
 from detectors.base import Detector
 from detectors.context import CustomerContext, DebitBaseline
 from detectors.findings import Finding
@@ -23,7 +25,7 @@ from detectors.privacy import contact_hash
 from detectors.registry import build_detectors
 from detectors.riskbook import Book, Moves, RiskBook
 from detectors.scorecard import Scorecard
-from detectors.state import CustomerState, SeenEvents
+from detectors.state import UNKNOWN_FINGERPRINT, CustomerState, SeenEvents
 from schemas.common import SEVERITY_RANK
 from schemas.events import (
     AnyInputEvent,
@@ -38,8 +40,11 @@ from schemas.events import (
 from schemas.outputs import Alert, CustomerRisk, ReviewDue
 
 # 2: debits carry their event ids, counterparties their largest amount. 3: the risk book (behaviour points,
-# hysteresis, override, review clock). Older formats are migrated on read.
-STATE_FORMAT_VERSION = 3
+# hysteresis, override, review clock). 4: a content fingerprint per remembered event id ("seen_fp"; ids
+# remembered by an older format have an unknown one, and a redelivery of them stays a duplicate). Older
+# formats are migrated on read.
+STATE_FORMAT_VERSION = 4
+FINGERPRINT_BYTES = 8
 
 
 @dataclass(slots=True)
@@ -83,7 +88,9 @@ class RiskEngine:
         self._tz = ZoneInfo(settings.large_value.reporting_timezone)
         self.book = RiskBook(settings, self._tz)
         self._rates = dict(settings.fx_rates_to_base)
+        self._max_amount = settings.max_amount_base
         self._hash_key = settings.contact_hash_key.get_secret_value().encode()
+        self._fingerprint_key = hashlib.sha256(b"riskwatch-event-fingerprint\x1f" + self._hash_key).digest()
         self._debit_window = settings.amount_spike.baseline_window_events
         self._updates = {
             kind: [(d.name, d.update) for d in self.detectors if kind in d.kinds]
@@ -115,6 +122,7 @@ class RiskEngine:
             "v": STATE_FORMAT_VERSION,
             "ctx": state.ctx.to_json(),
             "seen": list(state.seen.order),
+            "seen_fp": state.seen.fingerprints_blob(),
             "cooldowns": {k: list(v) for k, v in state.cooldowns.items()},
             "detectors": {d.name: d.state_to_json(state.detectors[d.name]) for d in self.detectors},
             "events_processed": state.events_processed,
@@ -128,6 +136,7 @@ class RiskEngine:
             "v": STATE_FORMAT_VERSION,
             "ctx": state.ctx.view(),
             "seen": list(state.seen.order),
+            "seen_fp": state.seen.fingerprints_blob(),
             "cooldowns": state.cooldowns,
             "detectors": {d.name: d.state_view(state.detectors[d.name]) for d in self.detectors},
             "events_processed": state.events_processed,
@@ -139,15 +148,17 @@ class RiskEngine:
         if version == 1:
             data = migrate_state_v1(data)
             version = 2
-        if version not in (2, STATE_FORMAT_VERSION):
+        if version not in (2, 3, STATE_FORMAT_VERSION):
             raise ValueError(f"unsupported customer state format {version!r}")
         s = self.settings
         ctx = CustomerContext.from_json(
             data["ctx"], max_debits=self._debit_window, max_counterparties=s.known_counterparties_max
         )
         seen = SeenEvents(s.seen_event_ids_max)
-        for eid in data["seen"]:
-            seen.add(eid)
+        blob = base64.b64decode(data.get("seen_fp", ""))
+        for i, eid in enumerate(data["seen"]):
+            fp = blob[i * FINGERPRINT_BYTES : (i + 1) * FINGERPRINT_BYTES]
+            seen.add(eid, fp if len(fp) == FINGERPRINT_BYTES else UNKNOWN_FINGERPRINT)
         stored = data["detectors"]
         return CustomerState(
             ctx=ctx,
@@ -163,6 +174,13 @@ class RiskEngine:
         )
 
     # ------------------------------------------------------------------------------------ processing
+    def fingerprint(self, message: bytes) -> bytes:
+        """8 bytes of a keyed hash of an event's message: equal for a redelivery (a producer retry, a
+        replayed file: the same bytes), different for another event under the same id. Keyed with the
+        contact hash key, since the message may hold a contact value. (The raw message, not the parsed
+        event's canonical JSON: hashing bytes costs well under a microsecond, re-serialising about 20.)"""
+        return hashlib.blake2b(message, key=self._fingerprint_key, digest_size=FINGERPRINT_BYTES).digest()
+
     def observe(self, event: Transaction | ContactChange, ctx: CustomerContext) -> Observation:
         """Normalise an event once for all detectors; raises ``EventError`` for what no detector can use."""
         ts = event.timestamp.timestamp()
@@ -170,7 +188,18 @@ class RiskEngine:
             rate = self._rates.get(event.currency)
             if rate is None:
                 raise EventError(f"currency: no conversion rate configured for {event.currency!r}")
-            amount = event.amount if rate == 1 else event.amount * rate
+            exponent = event.amount.as_tuple().exponent
+            if isinstance(exponent, int) and -exponent > self.settings.amount_max_decimal_places:
+                raise EventError(
+                    f"amount: more than {self.settings.amount_max_decimal_places} digits after the decimal "
+                    "point (detection.amount_max_decimal_places)"
+                )
+            amount = event.amount if rate == 1 else money.multiply(event.amount, rate)
+            if amount > self._max_amount:
+                raise EventError(
+                    f"amount: above the ceiling of {self._max_amount} {self.settings.base_currency} once "
+                    "converted (detection.max_amount_base)"
+                )
             amount_f = float(amount)
             if not math.isfinite(amount_f):
                 # Finite as a decimal but beyond float range once converted: no statistic can use it.
@@ -211,13 +240,23 @@ class RiskEngine:
         state: CustomerState,
         event: AnyInputEvent,
         detected_at: datetime,
+        fingerprint: bytes | None = None,
     ) -> Outcome:
         """Advance one customer's state by one event. ``detected_at`` is the caller's clock, used only as a
-        label on alerts: no decision here depends on it."""
+        label on alerts: no decision here depends on it. ``fingerprint``: of the event's message (see
+        ``fingerprint``); without it, of the event's canonical JSON."""
         if isinstance(event, ErasureRequest):
             return Outcome(erase=True)
-        if event.event_id in state.seen:
-            return Outcome(duplicate=True)
+        if fingerprint is None:
+            fingerprint = self.fingerprint(event.model_dump_json().encode())
+        known = state.seen.fingerprint(event.event_id)
+        if known is not None:
+            if known in (fingerprint, UNKNOWN_FINGERPRINT):
+                return Outcome(duplicate=True)
+            raise EventError(
+                "event_id: already seen for this customer with different content (a conflicting reuse of "
+                "the id, not a redelivery); the first event with this id stands"
+            )
         ctx = state.ctx
         book = state.book
         ts = event.timestamp.timestamp()
@@ -230,7 +269,7 @@ class RiskEngine:
             isinstance(event, RiskOverride) and event.tier is not None and event.expires_at.timestamp() <= ts
         ):
             raise EventError("expires_at: the override expired before it was made (at or before timestamp)")
-        state.seen.add(event.event_id)
+        state.seen.add(event.event_id, fingerprint)
         state.events_processed += 1
         moves = self.book.advance(ctx, book, now)
         alerts: list[Alert] = []

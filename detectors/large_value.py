@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from config.detection import LargeValueSettings
+from detectors import money
 from detectors.base import NO_FINDINGS, Detector
 from detectors.context import CustomerContext
 from detectors.findings import Finding, past_threshold_score
@@ -70,7 +71,7 @@ class LargeValue(Detector[dict[str, DayTotal]]):
         if day is None:
             day = state[key] = DayTotal(Decimal(0), [], 0, False)
             self._expire(state, obs.day)
-        day.total += obs.amount
+        day.total = money.add(day.total, obs.amount)
         day.count += 1
         if len(day.event_ids) < MAX_IDS_PER_DAY:
             day.event_ids.append(obs.event_id)

@@ -6,6 +6,7 @@ not with events. ``RiskEngine.state_to_json``/``state_from_json`` turn it into p
 
 from __future__ import annotations
 
+import base64
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,23 +14,35 @@ from typing import Any
 from detectors.context import CustomerContext
 from detectors.riskbook import Book
 
+# the fingerprint of an event remembered before fingerprints were kept (state format 3 and older)
+UNKNOWN_FINGERPRINT = bytes(8)
+
 
 @dataclass(slots=True)
 class SeenEvents:
-    """The last N event ids of a customer, so a redelivered event is counted once."""
+    """The last N event ids of a customer, each with a fingerprint of its content (8 bytes of a keyed
+    hash: compact, and no contact value can be recovered from it), so a redelivered event is counted once
+    and an id reused for different content is told apart from a redelivery."""
 
     max_ids: int
     order: deque[str] = field(default_factory=deque)
-    ids: set[str] = field(default_factory=set)
+    ids: dict[str, bytes] = field(default_factory=dict)
 
     def __contains__(self, event_id: str) -> bool:
         return event_id in self.ids
 
-    def add(self, event_id: str) -> None:
+    def fingerprint(self, event_id: str) -> bytes | None:
+        return self.ids.get(event_id)
+
+    def add(self, event_id: str, fingerprint: bytes = UNKNOWN_FINGERPRINT) -> None:
         self.order.append(event_id)
-        self.ids.add(event_id)
+        self.ids[event_id] = fingerprint
         if len(self.order) > self.max_ids:
-            self.ids.discard(self.order.popleft())
+            self.ids.pop(self.order.popleft(), None)
+
+    def fingerprints_blob(self) -> str:
+        """All fingerprints in id order as one base64 string (12 bytes of JSON per id, not a list)."""
+        return base64.b64encode(b"".join(self.ids[e] for e in self.order)).decode("ascii")
 
 
 @dataclass(slots=True)

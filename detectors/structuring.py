@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from config.detection import StructuringSettings
+from detectors import money
 from detectors.base import NO_FINDINGS, Detector
 from detectors.context import CustomerContext
 from detectors.findings import Finding, past_threshold_score
@@ -49,7 +50,7 @@ class Structuring(Detector[dict[str, EventWindow]]):
         if not any(eid == obs.event_id for _, eid, _ in in_window):
             return NO_FINDINGS
         count = len(in_window)
-        total = sum((Decimal(a) for _, _, a in in_window), Decimal(0))
+        total = money.total(Decimal(a) for _, _, a in in_window)
         min_count = self.s.min_transactions.for_tier(ctx.tier)
         if count < min_count or total < self.threshold:
             return NO_FINDINGS

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from config.detection import TierLimitSettings
+from detectors import money
 from detectors.base import NO_FINDINGS, Detector
 from detectors.context import CustomerContext
 from detectors.findings import Finding, past_threshold_score, severity_by_ratio
@@ -41,7 +42,7 @@ class TierLimit(Detector[dict[str, list[Any]]]):
             for d in sorted(state)[:-MAX_TRACKED_DAYS]:
                 del state[d]
         before = Decimal(entry[0])
-        total = before + obs.amount
+        total = money.add(before, obs.amount)
         entry[0] = str(total)
         if len(entry[1]) < 50:
             entry[1].append(obs.event_id)

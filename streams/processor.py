@@ -64,6 +64,7 @@ REJECT_REASONS = (
     "unknown_currency",
     "key_mismatch",
     "internal_error",
+    "event_id_conflict",
 )
 
 
@@ -77,6 +78,8 @@ def reject_category(error: str) -> str:
         return "unknown_currency"
     if error.startswith("key:"):
         return "key_mismatch"
+    if error.startswith("event_id: already seen"):
+        return "event_id_conflict"
     if error.startswith("type:"):
         return "wrong_type"
     if "Field required" in error or "is missing" in error:
@@ -226,7 +229,7 @@ class Processor:
                         )
                 state = self.engine.new_state(event.customer_id)
             try:
-                outcome = self.engine.process(state, event, self.clock())
+                outcome = self.engine.process(state, event, self.clock(), self.engine.fingerprint(raw))
             except EventError:
                 raise
             except Exception as exc:  # a bug must not stop the stream: dead-letter the event, log, count

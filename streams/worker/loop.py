@@ -199,7 +199,7 @@ class Worker:
             list(self.expected_type),
             on_assign=self._on_assign,
             on_revoke=self._on_revoke,
-            on_lost=self._on_revoke,
+            on_lost=self._on_lost,
         )
         log.info("worker %s started in group %s", self.options.instance_id, self.options.group)
         full_batch = False
@@ -207,7 +207,6 @@ class Worker:
             while not self.stop_requested.is_set():
                 # after a full batch more may be buffered and ready: look for new input without waiting
                 consumed = self._consume(0.0 if full_batch else self.options.batch_max_wait_seconds)
-                self.health.beat()
                 # a message fetched before a revocation is not ours to process any more
                 self.orderer.add(
                     m for m in consumed if m.error() is None and (m.topic(), m.partition()) in self.assigned
@@ -227,6 +226,10 @@ class Worker:
                     else []
                 )
                 self._flow_control()
+                if consumed or msgs or not len(self.orderer):
+                    # alive means moving: input arrives, a batch goes out, or there is nothing to do. A loop
+                    # that turns while its buffered input waits and nothing arrives is stuck (/healthz)
+                    self.health.beat()
                 full_batch = len(msgs) >= self.options.batch_max_events
                 punctuate = self._punctuation_due()
                 if msgs or punctuate:
@@ -501,7 +504,20 @@ class Worker:
         for p in revoked_partitions:
             self.partitions.pop(p, None)
             self.processors.pop(p, None)
+        self.metrics.assigned_partitions.set(len(self.assigned))
+        if not self.assigned:
+            # not ready until a new assignment is restored (_on_assign): a worker cut off from the group
+            # (a broker outage past the session timeout) must not look ready while it owns nothing
+            self.health.ready = False
         log.info("revoked %d input partitions", len(revoked))
+
+    def _on_lost(self, consumer: Consumer, lost: list[TopicPartition]) -> None:
+        log.warning(
+            "lost the assignment of %d input partitions (no contact with the group coordinator for the "
+            "session timeout); not ready until the group assigns partitions again",
+            len(lost),
+        )
+        self._on_revoke(consumer, lost)
 
     def _restore(self, partitions: list[int]) -> None:
         if not partitions:

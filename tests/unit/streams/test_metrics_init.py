@@ -52,5 +52,6 @@ def test_every_rejection_category_is_a_known_reason() -> None:
         "type: 'x' events do not belong on t",
         "amount: Field required",
         "amount: Input should be greater than 0",
+        "event_id: already seen for this customer with different content",
     ]
     assert {reject_category(e) for e in errors} == set(REJECT_REASONS)

@@ -117,3 +117,20 @@ def test_a_customer_on_the_wrong_partition_is_a_dead_letter() -> None:
     assert reject_category(wrong.dead_letter.error) == "key_mismatch"
     right = placed.handle(_tx(), source="transactions", partition=2, offset=2, key=b"c-1")
     assert [a.detector for a in right.alerts] == ["large_value"]
+
+
+def test_an_event_id_reused_for_other_content_is_a_conflict_dead_letter(processor: Processor) -> None:
+    first = processor.handle(_tx(), source="transactions")
+    assert first.alerts
+    assert processor.handle(_tx(), source="transactions").duplicate
+    conflict = processor.handle(_tx(amount="70000"), source="transactions")
+    assert conflict.dead_letter is not None
+    assert conflict.dead_letter.error.startswith("event_id: already seen for this customer")
+    assert reject_category(conflict.dead_letter.error) == "event_id_conflict"
+    assert not conflict.alerts
+
+
+def test_an_amount_above_the_ceiling_is_a_dead_letter(processor: Processor) -> None:
+    result = processor.handle(_tx(amount="1" + "0" * 39), source="transactions")
+    assert result.dead_letter is not None
+    assert result.dead_letter.error.startswith("amount: above the ceiling")
