@@ -111,6 +111,8 @@ class RiskBook:
         self.tz = tz
         self.half_life = self.s.points_half_life_days * DAY_SECONDS
         self.cooldown = self.s.downgrade_cooldown_days * DAY_SECONDS
+        # ISO due date -> the epoch second its day starts in the reporting zone (asked on every event)
+        self._day_starts: dict[str, float] = {}
         self.bands = {
             "low": 0.0,
             "medium": self.card.medium_tier_min_score,
@@ -158,7 +160,13 @@ class RiskBook:
     def review_at(self, book: Book) -> float | None:
         if book.due is None or book.emitted_due == book.due:
             return None
-        return datetime.combine(date.fromisoformat(book.due), time(0), tzinfo=self.tz).timestamp()
+        start = self._day_starts.get(book.due)
+        if start is None:
+            if len(self._day_starts) > 4096:
+                self._day_starts.clear()
+            start = datetime.combine(date.fromisoformat(book.due), time(0), tzinfo=self.tz).timestamp()
+            self._day_starts[book.due] = start
+        return start
 
     def next_deadline(self, book: Book) -> float | None:
         """The earliest timed move pending (review due, override expiry, downgrade), as epoch seconds."""
