@@ -118,12 +118,13 @@ def unknown_env_variables(root: type[BaseModel], environ: Mapping[str, str]) -> 
     Variables below a dict setting (e.g. ``..._FX_RATES_TO_BASE__USD``) are that dict's keys."""
     leaves, sections = known_env_names(root)
     unknown = []
-    for name in sorted(environ):
+    for original in sorted(environ):
+        name = original.upper()  # pydantic-settings matches variable names case-insensitively
         if not name.startswith(ENV_PREFIX) or name in OTHER_VARIABLES or name in leaves or name in sections:
             continue
         if any(name.startswith(leaf + ENV_DELIMITER) for leaf in leaves):
             continue  # a key of a dict-valued setting; pydantic validates it
-        unknown.append(name)
+        unknown.append(original)
     return unknown
 
 

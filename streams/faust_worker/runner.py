@@ -5,9 +5,9 @@ The runtime is restricted to what its tests prove (README, "Choosing the runtime
 ``worker.faust_experimental_ack`` says the operator knows it is experimental, and only as the single member
 of its consumer group. Handing partitions between live members is not exactly once on aiokafka 0.14.0: its
 OffsetFetch stops at v3, so the new owner cannot ask for stable offsets (KIP-447 ``require_stable``, v7),
-and its TxnOffsetCommit stops at v1, so a commit from a member that lost its partitions carries no
-generation for the coordinator to fence; the scale-out/in test lost or repeated events about one run in
-three.
+and its TxnOffsetCommit is v0 (generation and member id came in v3), so a commit from a member that lost
+its partitions carries no generation for the coordinator to fence; the scale-out/in test lost or repeated
+events about one run in three.
 """
 
 from __future__ import annotations

@@ -139,3 +139,49 @@ def test_broker_wait_backs_off_logs_and_gives_up_with_the_cause(caplog: pytest.L
     assert slept[:1] == [0.5]  # then doubling, bounded by what is left of the wait
     assert all(b <= 2 * a for a, b in itertools.pairwise(slept))
     assert len([r for r in caplog.records if "does not answer" in r.getMessage()]) == len(slept)
+
+
+def test_unknown_variables_are_found_and_known_ones_in_any_case_are_not() -> None:
+    from config.problems import unknown_env_variables
+    from config.settings import Settings
+
+    environ = {
+        "RISKWATCH_KAFKA_BOOTSTRAP_SERVERS": "x",
+        "RISKWATCH_KAFKA__BOOTSTRAP_SERVERS": "x",
+        "riskwatch_worker__log_level": "DEBUG",
+        "RISKWATCH_DETECTION__FX_RATES_TO_BASE__USD": "7.2",
+        "RISKWATCH_CONFIG": "f.toml",
+        "RISKWATCH_TOPICS": "{}",
+        "PATH": "/bin",
+    }
+    assert unknown_env_variables(Settings, environ) == ["RISKWATCH_KAFKA_BOOTSTRAP_SERVERS"]
+
+
+def test_redis_faults_become_one_line() -> None:
+    import redis
+
+    from streams.cli import _foreign_fault
+    from streams.errors import EXIT_AUTH, EXIT_UNREACHABLE
+
+    down = _foreign_fault(redis.ConnectionError("Error 111 connecting"), "project")
+    assert down is not None
+    assert down.exit_code == EXIT_UNREACHABLE
+    assert "RISKWATCH_REDIS__URL" in str(down)
+    refused = _foreign_fault(redis.AuthenticationError("invalid password"), "serve")
+    assert refused is not None
+    assert refused.exit_code == EXIT_AUTH
+    assert _foreign_fault(ValueError("a bug"), "serve") is None
+
+
+def test_the_faust_restriction_rests_on_the_pinned_client() -> None:
+    """The faust runtime's restriction (README, "Choosing the runtime") is argued from aiokafka 0.14.0's
+    protocol versions, and its workarounds patch faust-streaming 0.15.3: an upgrade must revisit both."""
+    from importlib.metadata import version
+
+    from aiokafka.protocol import commit, transaction
+
+    assert version("faust-streaming") == "0.15.3"
+    assert version("aiokafka") == "0.14.0"
+    fetch_versions = [getattr(commit, f"OffsetFetchRequest_v{v}", None) is not None for v in range(8)]
+    assert fetch_versions.index(False) == 4, "OffsetFetch v7 (KIP-447 require_stable) would lift a cause"
+    assert not hasattr(transaction, "TxnOffsetCommitRequest_v3"), "a generation-fenced TxnOffsetCommit"
