@@ -16,7 +16,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from config.settings import Settings
-from readmodel.connection import UNREACHABLE, async_client, unreachable_message
+from readmodel.connection import UNREACHABLE, async_client, redis_fault
 from readmodel.keys import Keys
 from readmodel.queries import ReadModel
 from server import api, health
@@ -52,7 +52,7 @@ def create_app(settings: Settings, *, redis_client: redis.asyncio.Redis | None =
     app.state.api_token = token.get_secret_value().encode() if token is not None else None
 
     async def redis_unreachable(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"detail": unreachable_message(settings.redis, exc)}, status_code=503)
+        return JSONResponse({"detail": str(redis_fault(settings.redis, exc))}, status_code=503)
 
     for error in UNREACHABLE:
         app.add_exception_handler(error, redis_unreachable)

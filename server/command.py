@@ -12,6 +12,7 @@ import sys
 from types import FrameType
 
 from config.settings import Settings
+from streams.errors import LocalFault
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,12 +29,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         sock = _listen(host, port)
     except OSError as exc:
-        print(
-            f"riskwatch serve: cannot listen on {host}:{port} ({exc.strerror or exc}): pick another --port "
-            "or stop what holds it",
-            file=sys.stderr,
-        )
-        return 1
+        raise LocalFault(
+            f"`riskwatch serve` cannot listen on {host}:{port} ({exc.strerror or exc})",
+            "pick another --port (serve.port) or stop what holds it",
+        ) from None
     bound = sock.getsockname()[1]
     if settings.serve.api_token is None and host not in ("127.0.0.1", "localhost", "::1"):
         print(

@@ -11,15 +11,15 @@ from typing import Any, TypeVar
 import orjson
 
 from config.settings import Settings
-from readmodel.connection import UNREACHABLE, async_client, unreachable_message
+from readmodel.connection import UNREACHABLE, async_client, redis_fault
 from readmodel.keys import Keys
 from readmodel.queries import ReadModel
 
 T = TypeVar("T")
 
 
-def query(command: str, settings: Settings, ask: Callable[[ReadModel], Awaitable[T]]) -> tuple[int, T | None]:
-    """Run one query; (exit code, answer). Unreachable Redis: one line on stderr and exit code 1."""
+def query(settings: Settings, ask: Callable[[ReadModel], Awaitable[T]]) -> T:
+    """Run one query on its own event loop; an unreachable Redis raises its one-line fault."""
 
     async def _run() -> T:
         client = async_client(settings.redis)
@@ -32,10 +32,9 @@ def query(command: str, settings: Settings, ask: Callable[[ReadModel], Awaitable
             await client.aclose()
 
     try:
-        return 0, asyncio.run(_run())
+        return asyncio.run(_run())
     except UNREACHABLE as exc:
-        print(f"riskwatch {command}: {unreachable_message(settings.redis, exc)}", file=sys.stderr)
-        return 1, None
+        raise redis_fault(settings.redis, exc) from None
 
 
 def print_json(doc: Any) -> None:

@@ -17,13 +17,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    code, doc = query("customer", settings, lambda rm: rm.customer(args.customer_id))
-    if code:
-        return code
+    doc = query(settings, lambda rm: rm.customer(args.customer_id))
     if doc is None:
         print(
-            f"riskwatch customer: {args.customer_id} is not in the read model "
-            "(unknown, erased, or `riskwatch project` has not caught up)",
+            f"riskwatch: customer {args.customer_id} is not in the read model — check the id; an erased "
+            "customer, or one `riskwatch project` has not reached yet, is not there either",
             file=sys.stderr,
         )
         return 1

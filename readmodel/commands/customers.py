@@ -16,9 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    code, rows = query("customers", settings, lambda rm: rm.customers(args.tier, args.top))
-    if code or rows is None:
-        return code
+    rows = query(settings, lambda rm: rm.customers(args.tier, args.top))
     if args.json:
         print_json(rows)
     else:

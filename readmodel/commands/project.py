@@ -6,13 +6,10 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
-import sys
 from types import FrameType
 
-from confluent_kafka import KafkaException
-
 from config.settings import Settings
-from readmodel.connection import UNREACHABLE, sync_client, unreachable_message
+from readmodel.connection import UNREACHABLE, redis_fault, sync_client
 from readmodel.projector import Projector
 from readmodel.store import RedisStore
 from streams.logging_setup import configure_logging
@@ -29,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Kafka errors propagate to ``riskwatch``'s fault line (``streams.errors``); Redis ones are named
+    here with the URL."""
     configure_logging(settings.worker.log_level, settings.worker.log_json)
     client = sync_client(settings.redis)
     store = RedisStore.from_settings(client, settings)
@@ -46,15 +45,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         signal.signal(signal.SIGINT, _stop)
         projector.run()
     except UNREACHABLE as exc:
-        print(f"riskwatch project: {unreachable_message(settings.redis, exc)}", file=sys.stderr)
-        return 1
-    except KafkaException as exc:
-        print(
-            f"riskwatch project: Kafka at {settings.kafka.bootstrap_servers} failed ({exc.args[0]}): "
-            "check kafka.* settings and that the broker is up",
-            file=sys.stderr,
-        )
-        return 1
+        raise redis_fault(settings.redis, exc) from None
     finally:
         client.close()
     return 0

@@ -18,9 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    code, rows = query("reviews", settings, lambda rm: rm.reviews_due(args.before, args.limit))
-    if code or rows is None:
-        return code
+    rows = query(settings, lambda rm: rm.reviews_due(args.before, args.limit))
     if args.json:
         print_json(rows)
     else:

@@ -462,7 +462,7 @@ def test_api_and_cli_return_what_redis_holds_and_the_api_needs_the_token(
         text=True,
         timeout=60,
     )
-    assert unreachable.returncode == 1
+    assert unreachable.returncode == 3
     assert unreachable.stderr.count("\n") == 1
     assert "Redis at redis://127.0.0.1:1/0 is unreachable" in unreachable.stderr
 
