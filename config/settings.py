@@ -227,6 +227,7 @@ class StackSettings(_Section):
 # a dead letter, its key (clipped to 1 KiB) and the record's framing must fit under it.
 PRODUCER_MESSAGE_MAX_BYTES = 1_000_000
 DEAD_LETTER_RECORD_RESERVE_BYTES = 8192
+DEAD_LETTER_MIN_BYTES = 16384
 
 
 class DeadLetterSettings(_Section):
@@ -268,7 +269,9 @@ class WorkerSettings(_Section):
     # a dead letter's whole JSON, whatever the input (``raw`` is cut to fit and marked ``raw_truncated``);
     # bounded below the producer's message.max.bytes, so a dead letter can always be produced
     dead_letter_max_bytes: int = Field(
-        default=262144, ge=16384, le=PRODUCER_MESSAGE_MAX_BYTES - DEAD_LETTER_RECORD_RESERVE_BYTES
+        default=262144,
+        ge=DEAD_LETTER_MIN_BYTES,
+        le=PRODUCER_MESSAGE_MAX_BYTES - DEAD_LETTER_RECORD_RESERVE_BYTES,
     )
     log_json: bool = False
     log_level: str = "INFO"

@@ -27,9 +27,18 @@ from confluent_kafka import (
     Producer,
     TopicPartition,
 )
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka.admin import (  # type: ignore[attr-defined]
+    AdminClient,
+    ConfigResource,
+    NewTopic,
+)
 
-from config.settings import PRODUCER_MESSAGE_MAX_BYTES, Settings
+from config.settings import (
+    DEAD_LETTER_MIN_BYTES,
+    DEAD_LETTER_RECORD_RESERVE_BYTES,
+    PRODUCER_MESSAGE_MAX_BYTES,
+    Settings,
+)
 from detectors.engine import RiskEngine
 from streams.broker import wait_for_broker
 from streams.co_partitioning import TopologyError, WorkerError, input_partition_count
@@ -89,6 +98,8 @@ class Worker:
         topics = settings.topics
         self.expected_type = topics.input_types()
         self.changelog = changelog_topic(options.group)
+        # lowered at start if the dead-letter topic takes less (_bound_dead_letters)
+        self.dead_letter_max_bytes = settings.worker.dead_letter_max_bytes
         self.partitions: dict[int, PartitionState] = {}
         self.processors: dict[int, Processor] = {}
         self.stop_requested = threading.Event()
@@ -194,6 +205,7 @@ class Worker:
 
     def _run(self) -> None:
         self._ensure_changelog()
+        self._bound_dead_letters()
         self.producer.init_transactions(TRANSACTION_TIMEOUT_SECONDS)
         self.consumer.subscribe(
             list(self.expected_type),
@@ -447,7 +459,7 @@ class Worker:
             store,
             self.clock,
             partition_of=lambda cid: kafka_partition(cid.encode(), count),
-            dead_letter_max_bytes=self.settings.worker.dead_letter_max_bytes,
+            dead_letter_max_bytes=self.dead_letter_max_bytes,
             redact_contact_values=self.settings.dead_letter.redact_contact_values,
         )
 
@@ -584,6 +596,33 @@ class Worker:
             except KafkaException as exc:
                 if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                     raise WorkerError(f"cannot create {self.changelog}: {exc}") from exc
+
+    def _bound_dead_letters(self) -> None:
+        """Dead letters must fit the dead-letter topic too: a topic whose max.message.bytes is below
+        worker.dead_letter_max_bytes (plus the record's key and framing) would refuse them in the broker,
+        after produce() returned, and fail every transaction holding one. Lower the bound to fit."""
+        topic = self.settings.topics.dead_letter
+        admin = AdminClient(dict(self._base))
+        try:
+            futures = admin.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, topic)])
+            entries = next(iter(futures.values())).result(30)
+            topic_max = int(entries["max.message.bytes"].value)
+        except (KafkaException, KeyError, ValueError, TypeError) as exc:
+            log.warning(
+                "could not read max.message.bytes of %s (%s); assuming the broker default", topic, exc
+            )
+            return
+        fits = topic_max - DEAD_LETTER_RECORD_RESERVE_BYTES
+        if fits < self.dead_letter_max_bytes:
+            self.dead_letter_max_bytes = max(DEAD_LETTER_MIN_BYTES, fits)
+            log.warning(
+                "topic %s takes messages of at most %d bytes: dead letters bounded to %d bytes (not %d); "
+                "raise its max.message.bytes to keep more of a bad message",
+                topic,
+                topic_max,
+                self.dead_letter_max_bytes,
+                self.settings.worker.dead_letter_max_bytes,
+            )
 
     def _update_lag(self) -> None:
         self._next_lag_update = time.monotonic() + LAG_INTERVAL_SECONDS

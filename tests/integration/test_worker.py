@@ -7,7 +7,9 @@ waits on conditions (committed offsets, messages on topics) with deadlines; noth
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 from typing import Any
 
 import pytest
@@ -290,3 +292,25 @@ def test_an_oversized_poison_message_becomes_a_bounded_dead_letter(
     assert len(json.dumps(letter, ensure_ascii=False, separators=(",", ":")).encode()) <= limit
     alerts = read_all(kafka_conf, topics["alerts"], expected=1)
     assert [a["detector"] for a in alerts] == ["large_value"], "the event behind the poison was processed"
+
+
+@pytest.mark.parametrize("runtime", ["confluent"])
+def test_dead_letters_fit_a_dead_letter_topic_that_takes_less(
+    kafka_conf, topics, topic_factory, workers, group_id
+) -> None:
+    """A dead-letter topic configured with max.message.bytes below worker.dead_letter_max_bytes would
+    refuse a big dead letter in the broker, after produce() returned, and fail every transaction holding
+    it: the worker reads the topic's limit at start and bounds its dead letters below it."""
+    topics["dead_letter"] = topic_factory(PARTITIONS, {"max.message.bytes": "65536"}, prefix="rw-dlq-small")
+    # incompressible: the broker checks the compressed batch against the topic's limit
+    pad = base64.b64encode(os.urandom(375_000)).decode()
+    bad = json.dumps({"type": "transaction", "event_id": "big", "customer_id": "c-1", "pad": pad})
+    producer = Producer({**kafka_conf, "partitioner": "murmur2_random", "message.max.bytes": 1_000_000})
+    producer.produce(topics["transactions"], key=b"c-1", value=bad.encode())
+    assert producer.flush(30) == 0
+    w = workers("w-small-dlq")
+    wait_for(committed_everything(kafka_conf, group_id, topics), WAIT_SECONDS, "all input committed", w)
+    letters = read_all(kafka_conf, topics["dead_letter"], expected=1)
+    assert len(letters) == 1
+    assert letters[0]["raw_truncated"] is True
+    assert len(json.dumps(letters[0], ensure_ascii=False, separators=(",", ":")).encode()) <= 65536 - 8192
