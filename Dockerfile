@@ -12,6 +12,6 @@ RUN pip install . \
     && useradd --system --uid 10001 --home-dir /app riskwatch
 USER riskwatch
 
-# Prometheus /metrics of the worker (settings.worker.metrics_port).
-EXPOSE 9464
+# Prometheus /metrics of the worker (settings.worker.metrics_port); riskwatch serve (settings.serve.port).
+EXPOSE 9464 8080
 CMD ["riskwatch", "worker"]

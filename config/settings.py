@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     JsonConfigSettingsSource,
@@ -201,6 +201,13 @@ class ServeSettings(_Section):
     # server processes accepting on the one socket (about one per core; each has its own Redis pool)
     workers: int = Field(default=1, ge=1, le=64)
     log_level: str = "warning"
+
+    @field_validator("api_token", mode="before")
+    @classmethod
+    def _empty_token_is_none(cls, value: Any) -> Any:
+        """``RISKWATCH_SERVE__API_TOKEN=`` (empty, as compose passes an unset variable) means no token, not
+        a token that an empty header would match."""
+        return None if value == "" else value
 
 
 class StackSettings(_Section):

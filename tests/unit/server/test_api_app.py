@@ -76,3 +76,10 @@ def test_bad_query_parameters_are_a_422_naming_the_parameter(guarded: TestClient
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["query", "tier"]
     assert guarded.get("/api/reviews/due?before=tomorrow", headers=auth).status_code == 422
+
+
+def test_an_empty_token_setting_means_no_token_not_an_empty_one() -> None:
+    assert _settings(api_token="").serve.api_token is None
+    with TestClient(create_app(_settings(api_token=""))) as client:
+        # an empty bearer would have matched an empty token: here the request goes on to Redis
+        assert client.get("/api/customers/C1", headers={"Authorization": "Bearer "}).status_code == 503
