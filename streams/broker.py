@@ -68,7 +68,7 @@ def wait_for_broker(
             raise _unreachable(last, servers, doing, wait_seconds)
         pause = min(delay, remaining)
         log.warning(
-            "Kafka at %s does not answer (%s); retrying in %.1fs, giving up in %.0fs (kafka.broker_wait_seconds)",
+            "Kafka at %s does not answer (%s); retrying in %.1fs, giving up in %.1fs (kafka.broker_wait_seconds)",
             servers,
             reason,
             pause,
