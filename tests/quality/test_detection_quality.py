@@ -8,9 +8,13 @@ does; ``evaluation.Evaluator`` judges the alerts against the labels, exactly as 
 Run ``pytest tests/quality -m slow -s`` to see the curves, per-segment figures and what the false alerts hit.
 
 The generator's ``tier_limit`` labels assume the tier the scorecard gives the profile; the risk book moves
-tiers with behaviour, so ``tier_limit`` alerts are also judged by an oracle (below): the completing trigger
-is a debit above the per-transaction limit of the customer's published tier at the time (the last
-``CustomerRisk`` before it; corporates x the multiplier), or that day's debits up to it exceed the daily limit.
+tiers with behaviour (alerts add points), and a customer moved to a tighter tier breaches its new limits
+with ordinary payments. So ``tier_limit`` alerts are also judged by an oracle (below): the completing
+trigger is a debit above the per-transaction limit of the customer's published tier at the time (the last
+``CustomerRisk`` before it; corporates x the multiplier), or that day's debits up to it exceed the daily
+limit; and such an alert that no generator label covers gets a label (kind ``limit_breach_moved_tier``)
+before the report, since it is right: it counts as a true alert, and as a found pattern of its own kind
+(the curves keep the generator's ``tier_limit`` and ``limit_breach`` kinds apart).
 
 Besides, ``large_value`` must reach recall exactly 1.0 against an independent brute-force oracle (below),
 which reads the PBoC 2016 lines from this file, not from the detector or the generator: every transaction
@@ -34,7 +38,7 @@ import pytest
 from config import load_settings
 from detectors.engine import RiskEngine
 from detectors.scorecard import Scorecard
-from evaluation import Evaluator, parse_label
+from evaluation import Evaluator, PatternLabel, parse_label
 from evaluation.text import format_report
 from scenarios.generator import Scenario, ScenarioConfig, generate
 from scenarios.patterns import INJECTORS
@@ -61,6 +65,9 @@ class Run:
     group_of: dict[str, tuple[str, str, str, str]] = field(default_factory=dict)
     thresholds: dict[tuple[str, str, str, str], Decimal] = field(default_factory=dict)
     tier_limit_ok: set[str] = field(default_factory=set)  # completing events the tier-limit oracle accepts
+    first_breach: dict[tuple[str, str], tuple[str, str]] = field(
+        default_factory=dict
+    )  # (cid, day) -> (event, time)
 
 
 def _lv_kind(t: Transaction, segment: str, home: str) -> tuple[str, Decimal]:
@@ -125,7 +132,9 @@ def run() -> Run:
             alerts.append(alert)
             evaluator.add_alert(alert.model_dump(include={"customer_id", "detector", "trigger_event_ids"}))
     t2 = time.perf_counter()
-    result.report = evaluator.report(parse_label(lb.to_dict()) for lb in scenario.labels).to_dict()
+    labels = [parse_label(lb.to_dict()) for lb in scenario.labels]
+    labels += _moved_tier_breaches(result, labels)
+    result.report = evaluator.report(labels).to_dict()
     print(
         f"\n{len(scenario.events):,} events, {len(scenario.labels)} labels; generate {t1 - t0:.1f}s, "
         f"detect {t2 - t1:.1f}s, evaluate {time.perf_counter() - t2:.1f}s"
@@ -133,6 +142,23 @@ def run() -> Run:
     print(format_report(result.report))
     _print_false_alerts(result)
     return result
+
+
+def _moved_tier_breaches(run: Run, labels: list[PatternLabel]) -> list[PatternLabel]:
+    covered = {i for lb in labels if lb.expected_detector == "tier_limit" for i in lb.event_ids}
+    return [
+        PatternLabel(
+            pattern_id=f"T{n:05d}",
+            kind="limit_breach_moved_tier",
+            customer_id=a.customer_id,
+            event_ids=(a.trigger_event_ids[-1],),
+            expected_detector="tier_limit",
+        )
+        for n, a in enumerate(run.alerts)
+        if a.detector == "tier_limit"
+        and a.trigger_event_ids[-1] in run.tier_limit_ok
+        and not covered.intersection(a.trigger_event_ids)
+    ]
 
 
 def _print_false_alerts(run: Run) -> None:
