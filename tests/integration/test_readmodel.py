@@ -570,3 +570,48 @@ def test_serve_runs_several_processes_on_one_port_and_stops_on_sigterm(
             server.wait(30)
         if server.stderr is not None:
             server.stderr.close()
+
+
+def test_store_trims_alerts_with_their_dispositions_and_refuses_a_second_writer(
+    redis_client: redis.Redis, prefix: str
+) -> None:
+    """Against Redis alone (records built here): the newest N alerts stay, a trimmed alert takes its
+    disposition along, and a writer whose offsets are not Redis's is refused before it writes anything."""
+    from readmodel.records import Record
+    from readmodel.store import OffsetConflict
+
+    keys = Keys.for_prefix(prefix)
+    settings = load_settings(redis={"key_prefix": prefix}, readmodel={"alerts_per_customer": 2})
+    store = RedisStore.from_settings(redis_client, settings)
+    disposition = json.dumps(
+        {
+            "alert_id": "a1",
+            "customer_id": "C1",
+            "detector": "structuring",
+            "officer_id": "off-1",
+            "disposition": "false_positive",
+            "decided_at": "2026-01-09T00:00:00+00:00",
+        }
+    ).encode()
+    first = [
+        Record("alerts", "t-alerts", 0, 0, 1, b"C1", alert_json("C1", "a1", "2026-01-01T00:00:00+00:00")),
+        Record("alert_dispositions", "t-disp", 0, 0, 1, b"C1", disposition),
+        Record("alerts", "t-alerts", 0, 1, 1, b"C1", alert_json("C1", "a2", "2026-01-02T00:00:00+00:00")),
+    ]
+    store.apply(first, {("t-alerts", 0): None, ("t-disp", 0): None})
+    assert redis_client.hget(keys.dispositions("C1"), "a1") == disposition
+    newer = [
+        Record("alerts", "t-alerts", 0, 2, 1, b"C1", alert_json("C1", "a3", "2026-01-03T00:00:00+00:00"))
+    ]
+    store.apply(newer, {("t-alerts", 0): 2})
+    assert [m.decode() for m in redis_client.zrange(keys.alert_ids("C1"), 0, -1)] == ["a2", "a3"]
+    assert sorted(redis_client.hkeys(keys.alerts("C1"))) == [b"a2", b"a3"]
+    assert redis_client.exists(keys.dispositions("C1")) == 0, "the trimmed alert's disposition stayed"
+
+    stale = [
+        Record("alerts", "t-alerts", 0, 1, 1, b"C1", alert_json("C1", "a9", "2026-02-01T00:00:00+00:00"))
+    ]
+    with pytest.raises(OffsetConflict, match=r"t-alerts\[0\] in Redis is b'3', expected 1"):
+        store.apply(stale, {("t-alerts", 0): 1})
+    assert redis_client.zscore(keys.alert_ids("C1"), "a9") is None
+    assert redis_client.hget(keys.offsets, "t-alerts|0") == b"3"
