@@ -270,6 +270,10 @@ class WorkerSettings(_Section):
     # how often a caught-up worker moves quiet customers on by its wall clock (reviews falling due, overrides
     # expiring, downgrades): inside a transaction like any batch; 0 leaves it all to the customers' events
     punctuate_interval_ms: int = Field(default=10000, ge=0)
+    # while a partition has events, the punctuation moves its quiet customers only up to the latest event
+    # time seen there (stream time), so traffic whose event times lag the clock (a backfill, the demo) is
+    # not overtaken; after this long without an event on the partition, the wall clock takes over
+    punctuate_wall_clock_after_idle_ms: int = Field(default=60000, ge=0)
     # per input topic partition: messages held in the ordering buffer before its fetching is paused
     # (resumed at half); bounds memory while one topic runs ahead of another
     ordering_buffer_max_messages: int = Field(default=5000, ge=2)

@@ -98,6 +98,8 @@ class Result:
     duplicate: bool = False
     # the customer's state was erased: tombstones follow on the changelog and on customer-risk
     erased: bool = False
+    # the accepted event's time (epoch s): the worker's stream time per partition
+    event_ts: float | None = None
 
     @property
     def risk(self) -> CustomerRisk | None:
@@ -260,11 +262,14 @@ class Processor:
                 max_bytes=self.dead_letter_max_bytes,
             )
             return Result(dead_letter=dl)
+        event_ts = event.timestamp.timestamp()
         if outcome.duplicate:
             return Result(customer_id=event.customer_id, event_type=event.type, duplicate=True)
         if outcome.erase:
             self.store.delete(event.customer_id)
-            return Result(customer_id=event.customer_id, event_type=event.type, erased=True)
+            return Result(
+                customer_id=event.customer_id, event_type=event.type, erased=True, event_ts=event_ts
+            )
         self.store.put(event.customer_id, state)
         return Result(
             customer_id=event.customer_id,
@@ -272,6 +277,7 @@ class Processor:
             alerts=outcome.alerts,
             risks=outcome.risks,
             reviews=outcome.reviews,
+            event_ts=event_ts,
         )
 
     def punctuate(self, customer_id: str, now: datetime) -> Result | None:

@@ -119,6 +119,7 @@ def _run_confluent(
         ordering_buffer_max_messages=settings.worker.ordering_buffer_max_messages,
         max_decoded_customers_per_partition=settings.worker.max_decoded_customers_per_partition,
         punctuate_interval_seconds=settings.worker.punctuate_interval_ms / 1000.0,
+        punctuate_wall_clock_after_idle_seconds=settings.worker.punctuate_wall_clock_after_idle_ms / 1000.0,
     )
     worker = Worker(settings, options, metrics, health)
 

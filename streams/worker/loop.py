@@ -12,11 +12,12 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from confluent_kafka import (
     OFFSET_BEGINNING,
@@ -77,6 +78,7 @@ class WorkerOptions:
     max_decoded_customers_per_partition: int = 20000
     # wall-clock punctuation of quiet customers (0: off); see WorkerSettings.punctuate_interval_ms
     punctuate_interval_seconds: float = 10.0
+    punctuate_wall_clock_after_idle_seconds: float = 60.0
     extra_consumer_config: dict[str, str] = field(default_factory=dict)
 
 
@@ -115,6 +117,10 @@ class Worker:
         self.partition_count = 0  # of every input topic, known once the topics are checked at start
         self._next_lag_update = 0.0
         self._next_punctuation = 0.0
+        # per input partition: the latest event time processed (stream time) and when (monotonic) the last
+        # event was processed, or the partition assigned
+        self._stream_time: dict[int, float] = {}
+        self._last_event: dict[int, float] = {}
         base = with_kafka_logger(settings.kafka.client_config())
         self._base = base
         self.consumer = Consumer(
@@ -299,20 +305,30 @@ class Worker:
         if interval <= 0 or time.monotonic() < self._next_punctuation:
             return False
         self._next_punctuation = time.monotonic() + interval
-        now = self.clock().timestamp()
-        return any(store.due(now) for store in self.partitions.values())
+        wall = self.clock().timestamp()
+        return any(store.due(self._punctuation_time(p, wall)) for p, store in self.partitions.items())
+
+    def _punctuation_time(self, partition: int, wall: float) -> float:
+        """Stream time while the partition has traffic (its event times may lag the clock: a backfill must
+        not be overtaken), the wall clock once it has been idle for a while (a quiet partition still moves)."""
+        idle = time.monotonic() - self._last_event.get(partition, 0.0)
+        if idle >= self.options.punctuate_wall_clock_after_idle_seconds:
+            return wall
+        stream = self._stream_time.get(partition)
+        return -math.inf if stream is None else min(wall, stream)
 
     def _punctuate(self, produce: Callable[..., None]) -> None:
-        """Move quiet customers on by the wall clock, inside the open transaction: their outputs and their
-        state (the emitted-review marker included) commit together, so a restart never repeats them. Only
-        partitions read to the end take part: a backlog's events come first, in event time."""
-        now = self.clock()
-        now_ts = now.timestamp()
+        """Move quiet customers on by the clock (see ``_punctuation_time``), inside the open transaction:
+        their outputs and their state (the emitted-review marker included) commit together, so a restart
+        never repeats them. Only partitions read to the end take part: a backlog's events come first."""
+        wall = self.clock().timestamp()
         for partition, store in self.partitions.items():
+            now_ts = self._punctuation_time(partition, wall)
             due = store.due(now_ts)
             if not due or not all(self._caught_up(t, partition) for t in self.expected_type):
                 continue
             processor = self._processor(partition)
+            now = datetime.fromtimestamp(now_ts, UTC)
             for customer_id in due:
                 result = processor.punctuate(customer_id, now)
                 if result is None:
@@ -347,6 +363,9 @@ class Worker:
                     key=msg.key() or b"",
                     expected_type=self.expected_type.get(topic),
                 )
+                if result.event_ts is not None:
+                    self._stream_time[partition] = max(self._stream_time.get(partition, 0.0), result.event_ts)
+                    self._last_event[partition] = time.monotonic()
                 ts_type, ts_ms = msg.timestamp()
                 ts = ts_ms / 1000.0 if ts_type != 0 else time.time()
                 event_timestamps.append(ts)
@@ -495,6 +514,9 @@ class Worker:
         self.metrics.rebalances.labels("assign").inc()
         self.assigned = {(tp.topic, tp.partition) for tp in assigned}
         new = sorted({tp.partition for tp in assigned} - set(self.partitions))
+        for p in new:  # a partition taken over counts as busy until it has been idle for a while
+            self._last_event[p] = time.monotonic()
+            self._stream_time.pop(p, None)
         log.info("assigned %d input partitions; restoring state of partitions %s", len(assigned), new)
         self._restore(new)
         for tp in consumer.committed(assigned, timeout=TRANSACTION_TIMEOUT_SECONDS):

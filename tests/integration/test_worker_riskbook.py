@@ -214,7 +214,12 @@ def test_punctuation_moves_a_quiet_customer_once_across_a_restart(
         [json.dumps(quiet).encode(), json.dumps(pinned).encode(), override],
         int(time.time() * 1000) - 100,
     )
-    env = {"RISKWATCH_WORKER__PUNCTUATE_INTERVAL_MS": "300"}
+    # the review date has passed in stream time already; the expiry needs the wall clock, which takes over
+    # once the partition has been idle for a second
+    env = {
+        "RISKWATCH_WORKER__PUNCTUATE_INTERVAL_MS": "300",
+        "RISKWATCH_WORKER__PUNCTUATE_WALL_CLOCK_AFTER_IDLE_MS": "1000",
+    }
     w = workers("w-clock", **env)
 
     def reviews() -> list[dict[str, Any]]:
