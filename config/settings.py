@@ -226,6 +226,12 @@ class StackSettings(_Section):
         Path(os.environ.get("XDG_STATE_HOME", str(Path.home() / ".local" / "state"))) / "riskwatch"
     )
     ready_timeout_seconds: float = 90.0
+    # opt-in: a SASL_SSL listener on this port (SCRAM-SHA-256/512 over TLS, certificate from a CA generated
+    # in the stack's state dir), so the secured client path can be run locally; unset: PLAINTEXT only
+    sasl_ssl_port: int | None = None
+    # the SCRAM user `stack up` creates for that listener (a local development credential)
+    sasl_username: str = "riskwatch"
+    sasl_password: SecretStr = SecretStr("riskwatch-local-secret")
     # how long `stack up` waits for another apt-get/dpkg run to release its lock before installing Redis
     apt_lock_timeout_seconds: float = Field(default=120.0, ge=0)
 

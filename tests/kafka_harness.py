@@ -8,6 +8,7 @@ conftest brings the fixtures into scope by importing them; tests import the help
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -30,6 +31,8 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from config.settings import Settings, load_settings
 from scenarios.generator import ScenarioConfig, generate
 from streams.replay import replay_file
+from streams.stack import command as stack_command
+from streams.stack import kafka_server, process
 
 REACHABLE_TIMEOUT_SECONDS = 15.0
 TOPIC_TIMEOUT_SECONDS = 30.0
@@ -143,6 +146,81 @@ def topic_factory(admin_client: AdminClient) -> Iterator[TopicFactory]:
 def group_id() -> str:
     """A consumer group nobody else uses, so offsets from earlier runs never leak in."""
     return f"rw-test-{uuid.uuid4().hex[:12]}"
+
+
+class PrivateStack:
+    """A second ``riskwatch stack`` on free ports in a temporary state dir, with the opt-in SASL_SSL
+    listener: for tests that kill the broker or need the secured listener without touching the shared
+    stack the rest of the session uses."""
+
+    def __init__(self, state_dir: Path) -> None:
+        kafka_port = free_port()
+        self.settings = load_settings(
+            stack={
+                "kafka_port": kafka_port,
+                "controller_port": free_port(),
+                "redis_port": free_port(),
+                "sasl_ssl_port": free_port(),
+                "state_dir": state_dir,
+            },
+            kafka={"bootstrap_servers": f"127.0.0.1:{kafka_port}"},
+        )
+        self.kafka = kafka_server.layout(stack_command.stack_root(self.settings))
+        self.conf = stack_command.local_kafka_conf(self.settings)
+
+    @property
+    def bootstrap(self) -> str:
+        return self.conf["bootstrap.servers"]
+
+    def sasl_env(self, password: str | None = None) -> dict[str, str]:
+        """Worker settings to reach this stack through SASL_SSL with SCRAM-SHA-512."""
+        stack = self.settings.stack
+        return {
+            "RISKWATCH_KAFKA__BOOTSTRAP_SERVERS": f"{stack.kafka_host}:{stack.sasl_ssl_port}",
+            "RISKWATCH_KAFKA__SECURITY_PROTOCOL": "SASL_SSL",
+            "RISKWATCH_KAFKA__SASL_MECHANISM": "SCRAM-SHA-512",
+            "RISKWATCH_KAFKA__SASL_USERNAME": stack.sasl_username,
+            "RISKWATCH_KAFKA__SASL_PASSWORD": password or stack.sasl_password.get_secret_value(),
+            "RISKWATCH_KAFKA__SSL_CA_LOCATION": str(self.kafka.tls.ca_cert),
+        }
+
+    def sasl_conf(self, password: str | None = None) -> dict[str, str]:
+        """The librdkafka config a client of the SASL_SSL listener uses (what ``sasl_env`` gives a worker)."""
+        env = self.sasl_env(password)
+        return {
+            "bootstrap.servers": env["RISKWATCH_KAFKA__BOOTSTRAP_SERVERS"],
+            "security.protocol": "SASL_SSL",
+            "sasl.mechanism": env["RISKWATCH_KAFKA__SASL_MECHANISM"],
+            "sasl.username": env["RISKWATCH_KAFKA__SASL_USERNAME"],
+            "sasl.password": env["RISKWATCH_KAFKA__SASL_PASSWORD"],
+            "ssl.ca.location": env["RISKWATCH_KAFKA__SSL_CA_LOCATION"],
+        }
+
+    def up(self) -> float:
+        """``riskwatch stack up`` for this stack; seconds it took."""
+        started = time.monotonic()
+        assert stack_command.up(self.settings) == 0
+        return time.monotonic() - started
+
+    def kill_broker(self) -> None:
+        """SIGKILL the broker: no clean shutdown, log recovery on the next start."""
+        pid = kafka_server.running_pid(self.kafka)
+        assert pid is not None, "this stack's broker is not running"
+        os.kill(pid, signal.SIGKILL)
+        assert process.wait_for_exit(pid, 30), f"broker pid {pid} survived SIGKILL"
+
+    def down(self) -> None:
+        stack_command.run(argparse.Namespace(stack_action="down", purge=True), self.settings)
+
+
+@pytest.fixture(scope="session")
+def private_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateStack]:
+    stack = PrivateStack(tmp_path_factory.mktemp("private-stack"))
+    try:
+        stack.up()
+        yield stack
+    finally:
+        stack.down()
 
 
 # ------------------------------------------------------------------------------------------- helpers

@@ -109,6 +109,8 @@ def up(settings: Settings) -> int:
     if kafka_pid is None:
         _check_port(stack.kafka_host, stack.kafka_port, "Kafka", "KAFKA_PORT")
         _check_port(stack.kafka_host, stack.controller_port, "Kafka controller", "CONTROLLER_PORT")
+        if stack.sasl_ssl_port is not None:
+            _check_port(stack.kafka_host, stack.sasl_ssl_port, "Kafka SASL_SSL", "SASL_SSL_PORT")
     if redis_pid is None:
         _check_port(stack.kafka_host, stack.redis_port, "Redis", "REDIS_PORT")
 
@@ -143,6 +145,13 @@ def up(settings: Settings) -> int:
             redis_server.stop(redis)
         raise
     _say(f"topics: created {', '.join(created)}" if created else "topics: all present")
+    if stack.sasl_ssl_port is not None:
+        _ensure_scram_user(settings, conf)
+        _say(
+            f"SASL_SSL listener on {stack.kafka_host}:{stack.sasl_ssl_port}: SCRAM-SHA-256/512 user "
+            f"{stack.sasl_username!r}, CA {kafka.tls.ca_cert} (clients: kafka.security_protocol=SASL_SSL, "
+            f"kafka.sasl_mechanism, kafka.sasl_username/sasl_password, kafka.ssl_ca_location)"
+        )
     _warn_if_clients_look_elsewhere(settings)
     _say(f"stack up in {time.monotonic() - started_at:.1f}s (state in {root})")
     return 0
@@ -184,6 +193,36 @@ def _wait_ready(
                 ) from None
     if started:
         _say(f"Kafka and Redis answering ({time.monotonic() - t:.1f}s after start)")
+
+
+def _ensure_scram_user(settings: Settings, conf: dict[str, str]) -> None:
+    """The SCRAM user of the SASL_SSL listener, with the configured password. ``format --add-scram``
+    creates it on a new stack; this also covers a stack formatted before the listener was switched on and
+    a changed password (an upsert, so idempotent)."""
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import (  # type: ignore[attr-defined]
+        AdminClient,
+        ScramCredentialInfo,
+        ScramMechanism,
+        UserScramCredentialAlteration,
+        UserScramCredentialUpsertion,
+    )
+
+    stack = settings.stack
+    password = stack.sasl_password.get_secret_value().encode()
+    upserts: list[UserScramCredentialAlteration] = [
+        UserScramCredentialUpsertion(
+            stack.sasl_username, ScramCredentialInfo(mechanism, kafka_server.SCRAM_ITERATIONS), password
+        )
+        for mechanism in (ScramMechanism.SCRAM_SHA_256, ScramMechanism.SCRAM_SHA_512)
+    ]
+    admin = AdminClient(dict(conf))
+    try:
+        for upsert in upserts:  # one request per mechanism: Kafka refuses two alterations of a user in one
+            for future in admin.alter_user_scram_credentials([upsert]).values():
+                future.result(timeout=30)
+    except KafkaException as exc:
+        raise StackError(f"could not create SCRAM user {stack.sasl_username!r}: {exc}") from exc
 
 
 def _ensure_topics(settings: Settings, conf: dict[str, str]) -> list[str]:

@@ -110,3 +110,45 @@ def test_pid_of_an_unrelated_process_is_never_ours(tmp_path: Path) -> None:
     pid_file = tmp_path / "x.pid"
     pid_file.write_text("1\n")  # alive, but its command line lacks our marker
     assert process.running_pid(pid_file, ["kafka.Kafka", str(tmp_path)]) is None
+
+
+def test_sasl_ssl_listener_is_opt_in(tmp_path: Path) -> None:
+    from streams.stack import tls
+
+    plain = _props(kafka_server.render_server_properties(StackSettings(), tmp_path / "data"))
+    assert "SASL_SSL" not in plain["listeners"]
+    assert "sasl.enabled.mechanisms" not in plain
+
+    files = tls.TlsFiles(tmp_path / "tls")
+    stack = StackSettings(kafka_port=29092, controller_port=29093, sasl_ssl_port=29094)
+    props = _props(kafka_server.render_server_properties(stack, tmp_path / "data", files))
+    assert props["listeners"].endswith(",SASL_SSL://127.0.0.1:29094")
+    assert props["advertised.listeners"] == props["listeners"]
+    assert "SASL_SSL:SASL_SSL" in props["listener.security.protocol.map"]
+    assert props["inter.broker.listener.name"] == "PLAINTEXT"
+    assert props["sasl.enabled.mechanisms"] == "SCRAM-SHA-256,SCRAM-SHA-512"
+    assert props["listener.name.sasl_ssl.ssl.keystore.type"] == "PEM"
+    assert props["listener.name.sasl_ssl.ssl.keystore.location"] == str(files.broker_keystore)
+    assert "ScramLoginModule required;" in props["listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config"]
+
+
+def test_generated_broker_certificate_is_issued_by_the_ca_for_loopback(tmp_path: Path) -> None:
+    import ipaddress
+
+    from cryptography import x509
+
+    from streams.stack import tls
+
+    files = tls.TlsFiles(tmp_path / "tls")
+    assert tls.ensure(files, "127.0.0.1") is True
+    assert tls.ensure(files, "127.0.0.1") is False, "kept once made: clients keep trusting the same CA"
+    ca = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
+    pem = files.broker_keystore.read_bytes()
+    assert pem.startswith(b"-----BEGIN PRIVATE KEY-----"), "Kafka's PEM key store reads PKCS#8 only"
+    broker, chain_ca = x509.load_pem_x509_certificates(pem[pem.index(b"-----BEGIN CERTIFICATE-----") :])
+    broker.verify_directly_issued_by(ca)
+    assert chain_ca == ca
+    names = broker.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert ipaddress.ip_address("127.0.0.1") in names.get_values_for_type(x509.IPAddress)
+    assert "localhost" in names.get_values_for_type(x509.DNSName)
+    assert files.broker_keystore.stat().st_mode & 0o077 == 0, "the key is readable by its owner only"
