@@ -6,6 +6,10 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
+# one private stack per session, shared by tests/chaos and tests/integration (a conftest of each would
+# start one each)
+from kafka_harness import private_stack  # noqa: F401 - a fixture, registered by being in this module
+
 settings.register_profile(
     "ci",
     derandomize=True,

@@ -15,7 +15,6 @@ from kafka_harness import (  # noqa: F401 - fixtures are registered by being in 
     admin_client,
     group_id,
     kafka_conf,
-    private_stack,
     replay_lines,
     scenario,
     settings,

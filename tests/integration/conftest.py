@@ -10,7 +10,6 @@ from kafka_harness import (  # noqa: F401 - fixtures, registered by being in thi
     admin_client,
     group_id,
     kafka_conf,
-    private_stack,
     redis_client,
     runtime,
     settings,
