@@ -34,7 +34,11 @@ from kafka_harness import (
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.chaos]
 
 SMALL_BATCHES = {"RISKWATCH_WORKER__BATCH_MAX_EVENTS": "20"}
-ALL_PARTITIONS = 3 * PARTITIONS  # of the three input topics
+
+
+def all_partitions(settings) -> int:
+    """Input partitions a group owns: every input topic of the contract, co-partitioned."""
+    return len(settings.topics.input_topics()) * PARTITIONS
 
 
 def start_feeding(kafka_conf: dict[str, str], topics: Topics, traffic: Traffic, seconds: float) -> Feeder:
@@ -85,13 +89,15 @@ def test_sigkill_storm(kafka_conf, topics, workers, group_id, traffic, scale, fi
     finish(kafka_conf, topics, group_id, feeder, traffic, figures, w)
 
 
-def test_churn_in_a_group_of_three(kafka_conf, topics, workers, group_id, traffic, scale, figures) -> None:
+def test_churn_in_a_group_of_three(
+    kafka_conf, topics, workers, group_id, traffic, scale, figures, settings
+) -> None:
     """Three workers; one after the other is SIGKILLed or SIGTERMed and restarted while traffic flows."""
     rounds = max(4, round(4 * scale))
     rng = random.Random(13)
     group = [workers(f"churn-{i}", **SMALL_BATCHES) for i in range(3)]
     wait_for(
-        lambda: sum(owns_partitions(w) for w in group) == ALL_PARTITIONS,
+        lambda: sum(owns_partitions(w) for w in group) == all_partitions(settings),
         WAIT_SECONDS,
         "the three workers share all partitions",
         *group,
@@ -118,7 +124,9 @@ def test_churn_in_a_group_of_three(kafka_conf, topics, workers, group_id, traffi
     finish(kafka_conf, topics, group_id, feeder, traffic, figures, *group)
 
 
-def test_sigstop_past_the_session_timeout(kafka_conf, topics, workers, group_id, traffic, figures) -> None:
+def test_sigstop_past_the_session_timeout(
+    kafka_conf, topics, workers, group_id, traffic, figures, settings
+) -> None:
     """A worker frozen (SIGSTOP) past its session timeout is replaced; woken after the takeover (SIGCONT)
     it must be fenced: nothing it had in flight or does afterwards may reach read_committed readers."""
     zombie = workers("zombie", **SMALL_BATCHES)
@@ -138,7 +146,7 @@ def test_sigstop_past_the_session_timeout(kafka_conf, topics, workers, group_id,
     figures.faults = 1
     try:
         wait_for(
-            lambda: owns_partitions(survivor) == ALL_PARTITIONS,
+            lambda: owns_partitions(survivor) == all_partitions(settings),
             WAIT_SECONDS,
             "the survivor taking over every partition",
             survivor,
