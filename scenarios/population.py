@@ -256,11 +256,16 @@ def _corporate_behaviour(rng: random.Random, c: Customer) -> None:
     per_tx_limit, daily_limit = tier_limits(c.tier, "corporate")
     cap = daily_limit * 0.25 / 30000.0
     c.scale = min(scale, cap)
+    # receipts add up to the turnover in the profile (about 260 working days), supplier payments to half of it
+    per_day = float(c.profile["annual_income"]) / 260
     c.inflows_per_day = rng.uniform(2, 8)
-    c.inflow_median = 6000 * c.scale
+    c.inflow_median = per_day / c.inflows_per_day / 1.38  # lognormal(0, 0.8) has mean 1.38 x its median
     c.supplier_payments_per_day = rng.uniform(1, 3.5)
     c.suppliers = [
-        (f"SUP{rng.randrange(1, 90000):05d}", 8000 * c.scale * rng.lognormvariate(0, 0.6))
+        (
+            f"SUP{rng.randrange(1, 90000):05d}",
+            per_day * 0.5 / c.supplier_payments_per_day * rng.lognormvariate(-0.18, 0.6),
+        )
         for _ in range(rng.randint(4, 15))
     ]
     c.daily_rate = rng.uniform(0.5, 2.0)  # smaller operating expenses

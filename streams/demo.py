@@ -41,6 +41,8 @@ DRAIN_TIMEOUT_SECONDS = 120.0
 PROGRESS_INTERVAL_SECONDS = 5.0
 SEVERITY_CELL = slice(26, 34)  # where display.ALERT puts the severity, for colouring it
 EXTERNAL_PROBE_SECONDS = 3.0
+#: days of ordinary traffic before the first live day for customers who were already there
+DEMO_HISTORY_DAYS = 14
 
 COLOURS = {"low": "36", "medium": "33", "high": "31", "critical": "1;37;41"}
 DIM = "2"
@@ -260,8 +262,14 @@ class Demo:
         detection = self.settings.detection
         tier_of = Scorecard(detection.scorecard).tier_of_fields
 
+        # customers who were there before get the generator's history (played at full speed below), so
+        # patterns measured against a customer's own debits can come from the first live day on
         config = ScenarioConfig(
-            customers=args.customers, days=args.days, seed=args.seed, malformed=args.malformed
+            customers=args.customers,
+            days=args.days,
+            seed=args.seed,
+            malformed=args.malformed,
+            history_days=DEMO_HISTORY_DAYS,
         )
         scenario = generate(config, tier_of, fx_rates=detection.fx_rates_to_base)
         self.patterns = Counter(label.kind for label in scenario.injected())
@@ -287,7 +295,7 @@ class Demo:
                 rest.append(encode(event))
         rest.extend(line.encode() for _, line in bad[j:])
         self.total_lines = len(profiles) + len(rest)
-        self._plan_history(scenario.labels, profiles, rest)
+        self._plan_history(scenario.injected(), profiles, rest)
         print(
             f"traffic: {args.customers} customers, {args.days} days, seed {args.seed}: {self.total_lines:,} "
             f"messages, {len(scenario.injected())} injected patterns ("
