@@ -19,8 +19,20 @@ from config.settings import Settings
 from readmodel.records import ROLES, Record, Role, Skip
 from readmodel.store import OffsetConflict, RedisStore
 from readmodel.store import TopicPartition as TP
+from streams.errors import from_kafka_error
 
 log = logging.getLogger("riskwatch.project")
+
+# credentials refused or a permission missing: the projector stops with the fault instead of retrying
+_REFUSED = frozenset(
+    {
+        KafkaError._AUTHENTICATION,
+        KafkaError.SASL_AUTHENTICATION_FAILED,
+        KafkaError.TOPIC_AUTHORIZATION_FAILED,
+        KafkaError.GROUP_AUTHORIZATION_FAILED,
+        KafkaError.CLUSTER_AUTHORIZATION_FAILED,
+    }
+)
 
 
 class Projector:
@@ -89,6 +101,11 @@ class Projector:
         for m in messages:
             error = m.error()
             if error is not None:
+                if error.fatal() or error.code() in _REFUSED:
+                    # retrying cannot help: one fault line (streams.errors) instead of a log that never ends
+                    raise from_kafka_error(
+                        error, self.settings.kafka.bootstrap_servers, "projecting the read model"
+                    )
                 if error.code() != KafkaError._PARTITION_EOF:
                     log.warning("kafka: %s", error)
                 continue
