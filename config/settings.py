@@ -210,6 +210,25 @@ class ServeSettings(_Section):
         return None if value == "" else value
 
 
+class WorkbenchSettings(_Section):
+    """The officers' workbench in ``riskwatch serve``: a live alert inbox, customer pages, dispositions.
+
+    Officers log in with a configured user (``users``: id -> ``pbkdf2_sha256$iterations$salt$hash``, made by
+    ``riskwatch serve --hash-password``) or are named by a reverse proxy (``user_header``, e.g.
+    ``X-Forwarded-User``, only behind a proxy that sets it); without a login the pages are read-only."""
+
+    enabled: bool = True
+    users: dict[str, str] = Field(default_factory=dict)
+    user_header: str | None = None
+    # signs the session cookie; unset: a random key per process (sessions end on restart)
+    session_secret: SecretStr | None = None
+    session_max_age_seconds: int = Field(default=12 * 3600, ge=60)
+    # alerts kept in memory for the inbox (newest); older ones are in the alerts topic and the read model
+    inbox_max_alerts: int = Field(default=5000, ge=10)
+    # tier moves kept per customer for the customer page's history
+    tier_history_per_customer: int = Field(default=20, ge=1)
+
+
 class StackSettings(_Section):
     """The local Kafka + Redis stack that ``riskwatch stack`` starts (never used against real clusters)."""
 
@@ -312,6 +331,7 @@ class Settings(BaseSettings):
     dead_letter: DeadLetterSettings = DeadLetterSettings()
     readmodel: ReadModelSettings = ReadModelSettings()
     serve: ServeSettings = ServeSettings()
+    workbench: WorkbenchSettings = WorkbenchSettings()
     detection: DetectionSettings = DetectionSettings()
 
     _config_file: ClassVar[Path | None] = None

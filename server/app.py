@@ -3,7 +3,8 @@ connection pool for its lifetime, and mounts the routers.
 
 Routers: ``/healthz`` and ``/readyz`` (open, for probes), ``/api/...`` (bearer token when configured;
 OpenAPI document at ``/api/openapi.json``, browsable at ``/api/docs``). Further routers (the officers'
-pages) are mounted here too.
+pages) are mounted here too: the officers' workbench (``server/workbench``) at ``/`` unless
+``workbench.enabled`` is false.
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ from server.auth import require_token
 
 def create_app(settings: Settings, *, redis_client: redis.asyncio.Redis | None = None) -> FastAPI:
     """``redis_client``: a client to use instead of one built from ``settings.redis`` (left open)."""
+    workbench = None
+    if settings.workbench.enabled:
+        from server.workbench.state import Workbench
+
+        workbench = Workbench.build(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -32,9 +38,13 @@ def create_app(settings: Settings, *, redis_client: redis.asyncio.Redis | None =
         app.state.readmodel = ReadModel(
             client, Keys.for_prefix(settings.redis.key_prefix), settings.readmodel.max_top
         )
+        if workbench is not None:
+            workbench.start()
         try:
             yield
         finally:
+            if workbench is not None:
+                workbench.stop()
             if redis_client is None:
                 await client.aclose()
 
@@ -59,4 +69,9 @@ def create_app(settings: Settings, *, redis_client: redis.asyncio.Redis | None =
 
     app.include_router(health.router)
     app.include_router(api.router, prefix="/api", dependencies=[Depends(require_token)])
+    if workbench is not None:
+        from server.workbench.routes import router as workbench_router
+
+        app.state.workbench = workbench
+        app.include_router(workbench_router)
     return app

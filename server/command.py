@@ -21,9 +21,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--port", type=int, help="port to listen on, 0 for any free one (default: serve.port)"
     )
     parser.add_argument("--workers", type=int, help="server processes (default: serve.workers, 1)")
+    parser.add_argument(
+        "--hash-password",
+        action="store_true",
+        help="read a password (prompted, or one line of standard input) and print its hash for workbench.users",
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.hash_password:
+        import getpass
+
+        from server.workbench.auth import hash_password
+
+        password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+        if not password:
+            print("riskwatch serve: an empty password cannot be hashed", file=sys.stderr)
+            return 2
+        print(hash_password(password))
+        return 0
     host = args.host or settings.serve.host
     port = settings.serve.port if args.port is None else args.port
     try:
@@ -41,11 +57,22 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
     print(
-        f"riskwatch serve: http://{host}:{bound}/api/ (OpenAPI: /api/openapi.json)",
+        f"riskwatch serve: http://{host}:{bound}/ (workbench), http://{host}:{bound}/api/ (OpenAPI: /api/openapi.json)",
         file=sys.stderr,
         flush=True,
     )
     workers = settings.serve.workers if args.workers is None else max(1, args.workers)
+    if settings.workbench.session_secret is None:
+        # one session key for all of this server's processes (a cookie must be valid in each), made before
+        # they fork; sessions still end when the server restarts, as without a configured secret
+        import secrets
+
+        from pydantic import SecretStr
+
+        workbench = settings.workbench.model_copy(
+            update={"session_secret": SecretStr(secrets.token_urlsafe(32))}
+        )
+        settings = settings.model_copy(update={"workbench": workbench})
     if workers == 1:
         _serve(sock, settings)
         return 0
@@ -57,7 +84,13 @@ def _serve(sock: socket.socket, settings: Settings) -> None:
 
     from server.app import create_app
 
-    config = uvicorn.Config(create_app(settings), log_level=settings.serve.log_level, access_log=False)
+    # open server-sent event streams (the workbench's live inbox) must not hold a shutdown for long
+    config = uvicorn.Config(
+        create_app(settings),
+        log_level=settings.serve.log_level,
+        access_log=False,
+        timeout_graceful_shutdown=3,
+    )
     uvicorn.Server(config).run(sockets=[sock])
 
 
