@@ -43,18 +43,67 @@ class TierMoney(_Section):
         return value
 
 
-class AmountSpikeSettings(_Section):
-    """A debit far above the customer's own robust (median/MAD, log-scale) baseline of debits."""
+class SegmentMoney(_Section):
+    """Money per customer segment in the base currency (a portfolio of card customers and one of
+    corporates set these apart)."""
 
-    # 10 debits gave a median/MAD that one ordinary bill could fall outside of; 30 is about two weeks of a
-    # typical retail customer's card spend.
-    min_history_events: int = Field(default=30, ge=3)
+    individual: Decimal
+    corporate: Decimal
+
+    def for_segment(self, segment: str) -> Decimal:
+        return self.corporate if segment == "corporate" else self.individual
+
+
+class SegmentTierMoney(_Section):
+    """Money per segment and risk tier in the base currency."""
+
+    individual: TierMoney
+    corporate: TierMoney
+
+    def get(self, segment: str, tier: str) -> Decimal:
+        return (self.corporate if segment == "corporate" else self.individual).for_tier(tier)
+
+
+def _severity_floors(individual: tuple[int, int, int]) -> SegmentTierMoney:
+    """Corporates move ten times the sums as a matter of course."""
+    low, medium, high = individual
+    return SegmentTierMoney(
+        individual=TierMoney(low=Decimal(low), medium=Decimal(medium), high=Decimal(high)),
+        corporate=TierMoney(low=Decimal(10 * low), medium=Decimal(10 * medium), high=Decimal(10 * high)),
+    )
+
+
+class AmountSpikeSettings(_Section):
+    """A debit far above the customer's own robust (median/MAD, log-scale) baseline of debits.
+
+    The bar is relative to the customer: a multiple of their median, lifted by their spread (robust z) but
+    never beyond ``max_required_ratio_to_median``; with a short history the multiple is larger. Money only
+    sets the severity (``severity_floor_base``), apart from a small noise floor (``min_amount_base``)."""
+
+    min_history_events: int = Field(default=10, ge=3)
+    # Below this many debits the required multiple is raised (up to ``short_history_ratio_factor`` times
+    # at ``min_history_events``, easing linearly): a thin median is less certain.
+    full_history_events: int = Field(default=30, ge=3)
+    # ... and while the customer has been seen for fewer days than this (monthly payments, rent, a loan,
+    # are not yet known once), likewise.
+    full_history_days: float = Field(default=35.0, ge=0)
+    short_history_ratio_factor: float = Field(default=4.0, ge=1)
     baseline_window_events: int = Field(default=60, ge=5, le=500)
     min_ratio_to_median: TierValues = TierValues(low=6.0, medium=5.0, high=4.0)
     min_robust_z: TierValues = TierValues(low=5.0, medium=4.5, high=4.0)
-    min_amount_base: TierMoney = TierMoney(low=Decimal(3000), medium=Decimal(2000), high=Decimal(1000))
-    # Corporates move larger sums as a matter of course: their floor is this multiple of the tier's.
-    corporate_min_amount_multiplier: Decimal = Field(default=Decimal(10), ge=1)
+    # The spread (z) gate never asks more than this multiple of the median: an extreme multiple alerts even
+    # for a customer whose spending varies widely.
+    max_required_ratio_to_median: TierValues = TierValues(low=20.0, medium=16.0, high=12.0)
+    # ... and above the customer's usual upper range: this multiple of the largest debit in the baseline
+    # (a customer who withdraws 800 in cash now and then is not spiking at the next 800).
+    min_ratio_to_largest: float = Field(default=1.0, ge=0)
+    # Card purchases and cash withdrawals are where one-off big purchases and trips happen; a cash-out goes
+    # to a payee. On these channels the required multiples are this much larger.
+    purchase_channels: tuple[str, ...] = ("card", "atm")
+    purchase_channels_ratio_factor: float = Field(default=2.0, ge=1)
+    min_amount_base: SegmentMoney = SegmentMoney(individual=Decimal(100), corporate=Decimal(1000))
+    # Below this, an alert is one severity level lower (absolute size sets severity, never suppresses).
+    severity_floor_base: SegmentTierMoney = _severity_floors((3000, 2000, 1000))
     min_log_mad: float = Field(default=0.25, gt=0)
     recurring_tolerance_ratio: float = Field(default=0.2, ge=0, le=1)
     # One earlier payment of a similar amount to the same payee makes a repeat (rent, a loan instalment).
@@ -63,16 +112,30 @@ class AmountSpikeSettings(_Section):
 
 
 class VelocitySpikeSettings(_Section):
-    """Too many transactions in a sliding window against the customer's usual daily rate."""
+    """Too many transactions in a sliding window against the customer's usual daily rate, at two scales:
+    an hour (card testing, a takeover cash-out) and a day (a stolen card used all day). The minimum counts
+    only keep a handful of purchases from alerting; the rate multiple is the real bar."""
 
     window_seconds: int = Field(default=3600, ge=60)
-    min_window_count: TierValues = TierValues(low=15, medium=12, high=10)
-    rate_multiplier: TierValues = TierValues(low=8.0, medium=6.0, high=5.0)
+    min_window_count: TierValues = TierValues(low=9, medium=8, high=7)
+    rate_multiplier: TierValues = TierValues(low=30.0, medium=24.0, high=20.0)
+    # Before ``min_history_days`` there is no usual rate: only this count in the short window alerts (and
+    # the day window waits).
+    cold_start_min_window_count: TierValues = TierValues(low=15, medium=12, high=10)
+    day_window_seconds: int = Field(default=86400, ge=3600)
+    min_day_window_count: TierValues = TierValues(low=10, medium=9, high=8)
+    day_rate_multiplier: TierValues = TierValues(low=14.0, medium=12.0, high=10.0)
     baseline_days: int = Field(default=28, ge=1, le=366)
     min_history_days: int = Field(default=3, ge=0)
-    active_hours_per_day: float = Field(default=14.0, gt=0, le=24)
+    active_hours_per_day: float = Field(default=16.0, gt=0, le=24)
     max_window_events: int = Field(default=400, ge=10)
     cooldown_seconds: int = Field(default=3 * 3600, ge=0)
+
+    @model_validator(mode="after")
+    def _day_window_longer(self) -> VelocitySpikeSettings:
+        if self.day_window_seconds <= self.window_seconds:
+            raise ValueError("velocity_spike.day_window_seconds must be longer than window_seconds")
+        return self
 
 
 class ContactChangeBurstSettings(_Section):
@@ -85,15 +148,19 @@ class ContactChangeBurstSettings(_Section):
 
 
 class AccountTakeoverSettings(_Section):
-    """A change of a takeover-relevant contact detail, then a large debit transfer within hours."""
+    """A change of a takeover-relevant contact detail, then a debit transfer large for that customer within
+    hours. Large is a multiple of the customer's median debit; money sets the severity, and decides alone
+    only for a customer with too little history for a median (``cold_start_min_amount_base``)."""
 
     trigger_fields: tuple[str, ...] = ("phone", "email", "device")
     window_seconds: int = Field(default=24 * 3600, ge=60)
     transfer_channels: tuple[str, ...] = ("transfer", "online")
-    min_amount_base: TierMoney = TierMoney(low=Decimal(20000), medium=Decimal(10000), high=Decimal(5000))
-    corporate_min_amount_multiplier: Decimal = Field(default=Decimal(10), ge=1)
     min_ratio_to_median: TierValues = TierValues(low=3.0, medium=3.0, high=2.0)
     min_history_events: int = Field(default=5, ge=1)
+    min_amount_base: SegmentMoney = SegmentMoney(individual=Decimal(100), corporate=Decimal(1000))
+    cold_start_min_amount_base: SegmentTierMoney = _severity_floors((20000, 10000, 5000))
+    # At or above this a new-payee takeover is critical, below it high (a known payee: high / medium).
+    severity_floor_base: SegmentTierMoney = _severity_floors((20000, 10000, 5000))
     # A payee paid before (a supplier, payroll, a landlord) is only suspicious far above what it was paid.
     known_payee_min_payments: int = Field(default=1, ge=1)
     known_payee_min_ratio_to_largest: float = Field(default=2.0, ge=1)
@@ -109,6 +176,38 @@ class StructuringSettings(_Section):
     cash_channels: tuple[str, ...] = ("cash", "atm")
     max_window_events: int = Field(default=100, ge=2)
     cooldown_seconds: int = Field(default=3 * 86400, ge=0)
+
+
+class SustainedShiftSettings(_Section):
+    """Several moderately elevated debits over days, more than the customer's own history makes likely.
+
+    A debit is elevated at ``min_ratio_to_median`` times the median debit and ``min_robust_z`` of the
+    customer's own spread. The number of elevated debits among the debits of the last ``window_seconds`` is
+    tested against a binomial with the customer's own rate of debits that high (the share of their debit
+    baseline above the bar, the window's own elevated debits left out, shrunk towards
+    ``prior_elevated_rate`` with ``prior_weight_debits``); every run of elevated debits ending now is tried
+    and the smallest tail, times the number tried, must be under ``false_alert_budget_per_check``. Checked
+    only at elevated debits, the false alerts expected per debit are about the elevated rate times the
+    budget (5% x 0.0001: 0.05 per 10,000 debits, were the binomial right; on bursty real spending it is
+    not, see the README for the measured rate)."""
+
+    window_seconds: int = Field(default=14 * 86400, ge=86400)
+    min_history_events: int = Field(default=10, ge=3)
+    min_ratio_to_median: TierValues = TierValues(low=2.0, medium=2.0, high=2.0)
+    min_robust_z: TierValues = TierValues(low=1.3, medium=1.3, high=1.3)
+    min_elevated_debits: int = Field(default=4, ge=2)
+    min_elevated_days: int = Field(default=2, ge=1)
+    # A spree on one day is one piece of evidence, not five: at most this many elevated debits count per day.
+    max_elevated_per_day: int = Field(default=2, ge=1)
+    false_alert_budget_per_check: TierValues = TierValues(low=0.00005, medium=0.0001, high=0.0002)
+    prior_elevated_rate: float = Field(default=0.04, gt=0, lt=1)
+    prior_weight_debits: float = Field(default=30.0, gt=0)
+    min_amount_base: SegmentMoney = SegmentMoney(individual=Decimal(50), corporate=Decimal(500))
+    min_log_mad: float = Field(default=0.25, gt=0)
+    # A payment within this fraction of the largest already paid to the same payee is a repeat (rent).
+    repeat_tolerance_ratio: float = Field(default=0.2, ge=0, le=1)
+    max_elevated_events: int = Field(default=64, ge=4)
+    cooldown_seconds: int = Field(default=7 * 86400, ge=0)
 
 
 class LargeValueSettings(_Section):
@@ -324,6 +423,7 @@ class DetectionSettings(_Section):
     contact_change_burst: ContactChangeBurstSettings = ContactChangeBurstSettings()
     account_takeover: AccountTakeoverSettings = AccountTakeoverSettings()
     structuring: StructuringSettings = StructuringSettings()
+    sustained_shift: SustainedShiftSettings = SustainedShiftSettings()
     large_value: LargeValueSettings = LargeValueSettings()
     tier_limit: TierLimitSettings = TierLimitSettings()
     scorecard: ScorecardSettings = ScorecardSettings()

@@ -1,7 +1,8 @@
 """``account_takeover``: a change of phone, email or device, then within hours a large outgoing transfer.
 
-"Large" is an absolute floor per tier and, once the customer has a debit history, a multiple of the median
-debit. A payee never paid before makes it critical: that is the classic takeover cash-out.
+"Large" is large for that customer: a multiple of their median debit, whatever the sum (an absolute floor
+decides alone only before there is a median). The sum sets the severity: a new payee and a sum at or above
+the segment's severity floor is critical, the classic takeover cash-out.
 
 Contact changes and transactions arrive on different topics, so the transfer may be consumed before the
 change that precedes it in event time. Large transfers are therefore remembered for the window too, and a
@@ -58,16 +59,15 @@ class AccountTakeover(Detector[TakeoverState]):
             return NO_FINDINGS
         if not obs.debit or obs.channel not in self._channels:
             return NO_FINDINGS
-        floor = self.s.min_amount_base.for_tier(ctx.tier)
-        if ctx.segment == "corporate":
-            floor *= self.s.corporate_min_amount_multiplier
-        threshold = float(floor)
-        if obs.amount_f < threshold:
-            return NO_FINDINGS  # below the floor: no need for the baseline at all
+        if obs.amount < self.s.min_amount_base.for_segment(ctx.segment):
+            return NO_FINDINGS  # small change: no baseline needed
         median = None
         if len(ctx.debit_baseline) >= self.s.min_history_events:
+            # Large for this customer, whatever the sum: a multiple of their own median debit.
             median = ctx.debit_baseline.median()
-            threshold = max(threshold, self.s.min_ratio_to_median.for_tier(ctx.tier) * median)
+            threshold = self.s.min_ratio_to_median.for_tier(ctx.tier) * median
+        else:  # too little history for a median: only an absolutely large sum counts
+            threshold = float(self.s.cold_start_min_amount_base.get(ctx.segment, ctx.tier))
         if obs.amount_f < threshold:
             return NO_FINDINGS
         payee = ctx.counterparties.get(obs.counterparty_id) if obs.counterparty_id is not None else None
@@ -99,9 +99,10 @@ class AccountTakeover(Detector[TakeoverState]):
         changes = state.changes.between(tx_ts - self.s.window_seconds, tx_ts)
         fields = sorted({str(f) for _, _, f in changes})
         first_change_ts = changes[0][0]
+        large = float(amount) >= float(self.s.severity_floor_base.get(ctx.segment, ctx.tier))
         return Finding(
             detector=self.name,
-            severity="critical" if new_payee else "high",
+            severity=("critical" if large else "high") if new_payee else ("high" if large else "medium"),
             score=past_threshold_score(float(amount), threshold),
             trigger_event_ids=(*(eid for _, eid, _ in changes), tx_id),
             reason=(

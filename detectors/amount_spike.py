@@ -1,10 +1,4 @@
-"""``amount_spike``: a debit far above the customer's own baseline of debits.
-
-The baseline is the shared ``DebitBaseline`` (median and MAD of log amounts over the last N debits), so one
-earlier spike moves it little, and the engine keeps alerted amounts out of it altogether. A debit must
-clear three bars at once: an absolute floor, a ratio to the median, and a robust z-score; repeat payments
-to a payee already paid a similar or larger amount (rent, tuition, invoices) are not spikes.
-"""
+"""``amount_spike``: a debit far above the customer's own baseline of debits."""
 
 from __future__ import annotations
 
@@ -19,12 +13,36 @@ from detectors.observation import Observation, TxObservation
 
 
 class AmountSpike(Detector[None]):
+    """A debit many times the customer's median debit (the shared ``DebitBaseline``: median and MAD of log
+    amounts over the last debits, alerted amounts kept out).
+
+    The bar is the tier's multiple of the median, raised while the history is short, lifted for customers
+    whose spending varies (robust z) but never above ``max_required_ratio_to_median``: an extreme multiple
+    alerts whoever the customer is. Money never hides a spike; below the segment's severity floor the alert
+    is one level lower. A repeat payment of a similar amount to a payee paid before is not a spike.
+
+    >>> from config.detection import AmountSpikeSettings
+    >>> from detectors.context import CustomerContext, DebitBaseline
+    >>> from detectors.observation import TxObservation
+    >>> from decimal import Decimal
+    >>> ctx = CustomerContext("c", "medium", 100, DebitBaseline(60))
+    >>> for i in range(12):
+    ...     ctx.debit_baseline.add(20.0 + i, f"d{i}")
+    >>> spike = AmountSpike(AmountSpikeSettings())
+    >>> def transfer(amount):  # on day 0 of a customer first seen on day 0: a short history
+    ...     obs = TxObservation("t", 0.0, "2025-01-01", Decimal(amount), float(amount), True, "transfer", "p", False)
+    ...     return [(f.severity, f.evidence["required_ratio_to_median"]) for f in spike.update(None, obs, ctx)]
+    >>> transfer(400), transfer(900)
+    ([], [('low', 20.0)])
+    """
+
     name = "amount_spike"
     kinds = frozenset({"transaction"})
 
     def __init__(self, settings: AmountSpikeSettings) -> None:
         self.s = settings
         self.cooldown_seconds = settings.cooldown_seconds
+        self._purchase_channels = frozenset(settings.purchase_channels)
 
     def new_state(self) -> None:
         return None
@@ -32,41 +50,60 @@ class AmountSpike(Detector[None]):
     def update(self, state: None, obs: Observation, ctx: CustomerContext) -> list[Finding]:
         if not isinstance(obs, TxObservation) or not obs.debit:
             return NO_FINDINGS
-        s = self.s
-        baseline = ctx.debit_baseline
-        floor = s.min_amount_base.for_tier(ctx.tier)
-        if ctx.segment == "corporate":
-            floor *= s.corporate_min_amount_multiplier
-        if len(baseline) < s.min_history_events or obs.amount < floor:
+        s, baseline, tier = self.s, ctx.debit_baseline, ctx.tier
+        n = len(baseline)
+        if n < s.min_history_events or obs.amount < s.min_amount_base.for_segment(ctx.segment):
             return NO_FINDINGS
-        log_median, log_mad = baseline.log_median_and_mad()
-        median = math.exp(log_median)
-        ratio = obs.amount_f / median
-        min_ratio = s.min_ratio_to_median.for_tier(ctx.tier)
+        log_median = baseline.log_median()
+        ratio = obs.amount_f / math.exp(log_median)
+        by_count = (s.full_history_events - n) / max(1, s.full_history_events - s.min_history_events)
+        by_days = 1.0 - ctx.history_days(obs.ts) / s.full_history_days if s.full_history_days else 0.0
+        shortfall = min(1.0, max(0.0, by_count, by_days))
+        history_factor = 1.0 + (s.short_history_ratio_factor - 1.0) * shortfall
+        if obs.channel in self._purchase_channels:
+            history_factor *= s.purchase_channels_ratio_factor
+        min_ratio = s.min_ratio_to_median.for_tier(tier) * history_factor
         if ratio < min_ratio:
             return NO_FINDINGS
-        sigma = max(1.4826 * log_mad, s.min_log_mad)
+        sigma = max(1.4826 * baseline.log_median_and_mad()[1], s.min_log_mad)
         z = (math.log(obs.amount_f) - log_median) / sigma
-        if z < s.min_robust_z.for_tier(ctx.tier) or self._recurring(obs, ctx):
+        # The spread gate as a multiple of the median, capped so it never hides an extreme multiple.
+        bar = max(
+            min_ratio,
+            min(
+                math.exp(s.min_robust_z.for_tier(tier) * sigma),
+                s.max_required_ratio_to_median.for_tier(tier) * history_factor,
+            ),
+        )
+        largest = ctx.largest_payment()
+        if ratio < bar or obs.amount_f <= s.min_ratio_to_largest * largest or self._recurring(obs, ctx):
             return NO_FINDINGS
+        severity = severity_by_ratio(ratio / bar, (2.0, 4.0))
+        floor = s.severity_floor_base.get(ctx.segment, tier)
+        if obs.amount < floor:
+            severity = severity_by_ratio(ratio / bar, (2.0, 4.0), low="low")
+        median = math.exp(log_median)
         return [
             Finding(
                 detector=self.name,
-                severity=severity_by_ratio(ratio / min_ratio, (2.0, 4.0)),
-                score=past_threshold_score(ratio, min_ratio),
+                severity=severity,
+                score=past_threshold_score(ratio, bar),
                 trigger_event_ids=(obs.event_id,),
                 reason=(
                     f"Outgoing {obs.channel} of {obs.amount:.2f} is {ratio:.1f}x this customer's median "
-                    f"outgoing amount of {median:.2f} (threshold {min_ratio:g}x for a {ctx.tier}-risk customer)."
+                    f"outgoing amount of {median:.2f} (threshold {bar:.1f}x for a {tier}-risk customer "
+                    f"with {n} debits of history)."
                 ),
                 evidence={
                     "amount_base": str(obs.amount),
                     "baseline_median_base": round(median, 2),
-                    "baseline_events": len(baseline),
+                    "baseline_events": n,
                     "ratio_to_median": round(ratio, 3),
                     "robust_z": round(z, 3),
-                    "min_ratio_to_median": min_ratio,
-                    "min_robust_z": s.min_robust_z.for_tier(ctx.tier),
+                    "required_ratio_to_median": round(bar, 3),
+                    "baseline_largest_base": round(largest, 2),
+                    "min_robust_z": s.min_robust_z.for_tier(tier),
+                    "severity_floor_base": str(floor),
                     "new_counterparty": not ctx.knows_counterparty(obs.counterparty_id),
                 },
                 dedup_key="spike",

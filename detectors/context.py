@@ -6,30 +6,42 @@ the event against the history before it.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+#: how many of the least recently paid counterparties eviction looks at for a one-off payee
+EVICTION_SCAN = 16
+
 
 @dataclass(slots=True)
 class DebitBaseline:
-    """The last N debit amounts (base currency); robust statistics on the log scale, cached until changed."""
+    """The last N debit amounts (base currency); robust statistics on the log scale.
+
+    The log amounts are also kept sorted as they come and go, so the median (asked on nearly every debit)
+    costs nothing and the MAD (asked only of a debit already far above the median) is computed on demand.
+    """
 
     max_events: int
     amounts: deque[float] = field(default_factory=deque)
     event_ids: deque[str] = field(default_factory=deque)
-    _stats: tuple[float, float] | None = None
+    _sorted_logs: list[float] = field(default_factory=list)
+    _mad: float | None = None
 
     def add(self, amount: float, event_id: str) -> None:
         if amount <= 0:
             return
         self.amounts.append(amount)
         self.event_ids.append(event_id)
+        bisect.insort(self._sorted_logs, math.log(amount))
         if len(self.amounts) > self.max_events:
-            self.amounts.popleft()
+            old = math.log(self.amounts.popleft())
             self.event_ids.popleft()
-        self._stats = None
+            del self._sorted_logs[bisect.bisect_left(self._sorted_logs, old)]
+        self._mad = None
 
     def forget(self, event_ids: set[str]) -> None:
         """Take amounts back out once they turn out to belong to an anomaly (e.g. a card-testing burst)."""
@@ -38,22 +50,33 @@ class DebitBaseline:
         kept = [(e, a) for e, a in zip(self.event_ids, self.amounts, strict=True) if e not in event_ids]
         self.event_ids = deque(e for e, _ in kept)
         self.amounts = deque(a for _, a in kept)
-        self._stats = None
+        self._sorted_logs = sorted(math.log(a) for a in self.amounts)
+        self._mad = None
 
     def __len__(self) -> int:
         return len(self.amounts)
 
+    def log_median(self) -> float:
+        return _median(self._sorted_logs)
+
     def log_median_and_mad(self) -> tuple[float, float]:
         """Median and median absolute deviation of log amounts: one outlier moves neither."""
-        if self._stats is None:
-            logs = sorted(math.log(a) for a in self.amounts)
-            med = _median(logs)
-            mad = _median(sorted(abs(x - med) for x in logs))
-            self._stats = (med, mad)
-        return self._stats
+        med = _median(self._sorted_logs)
+        if self._mad is None:
+            self._mad = _median(sorted(abs(x - med) for x in self._sorted_logs))
+        return med, self._mad
 
     def median(self) -> float:
-        return math.exp(self.log_median_and_mad()[0])
+        return math.exp(_median(self._sorted_logs))
+
+    def largest(self) -> float:
+        """The largest debit of the baseline."""
+        return math.exp(self._sorted_logs[-1]) if self._sorted_logs else 0.0
+
+    def share_at_or_above(self, log_amount: float) -> float:
+        """Fraction of the baseline's debits at or above ``exp(log_amount)``."""
+        n = len(self._sorted_logs)
+        return (n - bisect.bisect_left(self._sorted_logs, log_amount)) / n if n else 0.0
 
 
 def _median(sorted_values: list[float]) -> float:
@@ -76,12 +99,28 @@ class CustomerContext:
     factors: dict[str, float] = field(default_factory=dict)
     has_profile: bool = False
     profile_ts: float | None = None
+    # event time of the customer's first transaction seen: how long the history is, in time
+    first_tx_ts: float | None = None
     # counterparty id -> [payments so far, last amount, last event time, largest amount]; insertion order is
     # recency (LRU)
     counterparties: dict[str, list[float]] = field(default_factory=dict)
 
     def knows_counterparty(self, counterparty_id: str | None) -> bool:
         return counterparty_id is not None and counterparty_id in self.counterparties
+
+    def history_days(self, now: float) -> float:
+        return 0.0 if self.first_tx_ts is None else max(0.0, now - self.first_tx_ts) / 86400.0
+
+    def largest_payment(self) -> float:
+        """The largest debit the customer is known to make: of the baseline, or to a payee still remembered."""
+        return max(
+            self.debit_baseline.largest(), max((v[3] for v in self.counterparties.values()), default=0.0)
+        )
+
+    def is_repeat_payment(self, counterparty_id: str | None, amount: float, tolerance_ratio: float) -> bool:
+        """Within tolerance of the largest amount already paid to this payee: rent, an invoice, not news."""
+        entry = None if counterparty_id is None else self.counterparties.get(counterparty_id)
+        return entry is not None and amount <= (1.0 + tolerance_ratio) * entry[3]
 
     def remember_counterparty(self, counterparty_id: str, amount: float, ts: float) -> None:
         entry = self.counterparties.pop(counterparty_id, None)
@@ -93,7 +132,11 @@ class CustomerContext:
         entry[3] = max(entry[3], amount)
         self.counterparties[counterparty_id] = entry
         while len(self.counterparties) > self.max_counterparties:
-            del self.counterparties[next(iter(self.counterparties))]
+            # Least recently paid first, but a payee paid more than once (rent, a loan, family) outlives
+            # one-off merchants: a monthly payee must still be known after a month of card purchases.
+            oldest = list(itertools.islice(self.counterparties.items(), EVICTION_SCAN))
+            victim = next((k for k, v in oldest if v[0] < 2), oldest[0][0])
+            del self.counterparties[victim]
 
     def to_json(self) -> dict[str, Any]:
         """A snapshot: ``view`` with every shared or tuple part copied into lists of its own."""
@@ -114,6 +157,7 @@ class CustomerContext:
             "factors": self.factors,
             "has_profile": self.has_profile,
             "profile_ts": self.profile_ts,
+            "first_tx_ts": self.first_tx_ts,
             "debits": list(zip(self.debit_baseline.event_ids, self.debit_baseline.amounts, strict=True)),
             "counterparties": [(k, *v) for k, v in self.counterparties.items()],
         }
@@ -134,6 +178,7 @@ class CustomerContext:
             factors=dict(data["factors"]),
             has_profile=data["has_profile"],
             profile_ts=data["profile_ts"],
+            first_tx_ts=data["first_tx_ts"],
             counterparties={
                 k: [float(c), float(a), float(t), float(m)] for k, c, a, t, m in data["counterparties"]
             },

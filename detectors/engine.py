@@ -41,9 +41,10 @@ from schemas.outputs import Alert, CustomerRisk, ReviewDue
 
 # 2: debits carry their event ids, counterparties their largest amount. 3: the risk book (behaviour points,
 # hysteresis, override, review clock). 4: a content fingerprint per remembered event id ("seen_fp"; ids
-# remembered by an older format have an unknown one, and a redelivery of them stays a duplicate). Older
-# formats are migrated on read.
-STATE_FORMAT_VERSION = 4
+# remembered by an older format have an unknown one, and a redelivery of them stays a duplicate). 5:
+# velocity_spike remembers its last day-window finding; sustained_shift has a state; the context keeps the
+# customer's first transaction time. Older formats are migrated on read.
+STATE_FORMAT_VERSION = 5
 FINGERPRINT_BYTES = 8
 
 
@@ -68,6 +69,19 @@ def migrate_state_v1(data: dict[str, Any]) -> dict[str, Any]:
     ctx["debits"] = [[f"v1-{i}", a] for i, a in enumerate(ctx["debits"])]
     ctx["counterparties"] = [[k, c, a, t, a] for k, c, a, t in ctx["counterparties"]]
     return {**data, "v": 2, "ctx": ctx}
+
+
+def migrate_state_v4(data: dict[str, Any]) -> dict[str, Any]:
+    """Versions 2 to 4 (before the day-scale velocity window, ``sustained_shift`` and the context's first
+    transaction time): velocity_spike starts with no day-window finding, sustained_shift from a fresh state. The version
+    stays as it was, so that what else an older state lacks (the risk book, fingerprints) is still
+    recognised."""
+    detectors = dict(data["detectors"])
+    velocity = detectors.get("velocity_spike")
+    if velocity is not None:
+        detectors["velocity_spike"] = {**velocity, "day_alert_ts": None}
+    # the first transaction was not recorded: a customer already in state counts as long-standing
+    return {**data, "detectors": detectors, "ctx": {**data["ctx"], "first_tx_ts": 0.0}}
 
 
 def alert_id(detector: str, customer_id: str, trigger_event_ids: tuple[str, ...] | list[str]) -> str:
@@ -148,7 +162,9 @@ class RiskEngine:
         if version == 1:
             data = migrate_state_v1(data)
             version = 2
-        if version not in (2, 3, STATE_FORMAT_VERSION):
+        if version in (2, 3, 4):
+            data = migrate_state_v4(data)
+        elif version != STATE_FORMAT_VERSION:
             raise ValueError(f"unsupported customer state format {version!r}")
         s = self.settings
         ctx = CustomerContext.from_json(
@@ -335,6 +351,8 @@ class RiskEngine:
                 if f.unlearn_event_ids:
                     ctx.debit_baseline.forget(set(f.unlearn_event_ids))
 
+        if isinstance(obs, TxObservation) and (ctx.first_tx_ts is None or obs.ts < ctx.first_tx_ts):
+            ctx.first_tx_ts = obs.ts
         if isinstance(obs, TxObservation) and obs.debit:
             if not anomalous:
                 ctx.debit_baseline.add(obs.amount_f, obs.event_id)

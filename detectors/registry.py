@@ -18,6 +18,7 @@ from detectors.base import Detector
 from detectors.contact_burst import ContactChangeBurst
 from detectors.large_value import LargeValue
 from detectors.structuring import Structuring
+from detectors.sustained_shift import SustainedShift
 from detectors.tier_limit import TierLimit
 from detectors.velocity import VelocitySpike
 
@@ -59,6 +60,9 @@ REGISTRY: tuple[DetectorSpec, ...] = (
     ),
     DetectorSpec("large_value", LargeValue, "large_value", lambda s: LargeValue(s.large_value)),
     DetectorSpec("tier_limit", TierLimit, "tier_limit", lambda s: TierLimit(s.tier_limit)),
+    DetectorSpec(
+        "sustained_shift", SustainedShift, "sustained_shift", lambda s: SustainedShift(s.sustained_shift)
+    ),
 )
 
 REGISTERED_NAMES: tuple[str, ...] = tuple(spec.name for spec in REGISTRY)

@@ -1,8 +1,10 @@
 """``velocity_spike``: far more transactions in a sliding window than the customer's usual rate.
 
-The usual rate comes from whole days before the current one (so today's burst does not raise its own bar),
-spread over the customer's active hours. A floor per tier stops quiet customers alerting on a handful of
-purchases; in the cold start only the floor applies.
+Two windows: an hour (against the usual rate spread over the customer's active hours) and a day (against
+the usual daily count). The usual rate comes from whole days before the current one, so today's burst does
+not raise its own bar. A small minimum count per tier keeps a handful of purchases from alerting; the
+multiple of the customer's own rate is the real bar, so a quiet customer's burst of tens of times their
+rate alerts. In the cold start only the minimum counts apply.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ class VelocityState:
     # UTC day number -> transactions that day, for the last ``baseline_days`` days
     daily_counts: dict[int, int] = field(default_factory=dict)
     first_ts: float | None = None
+    # event time of the last day-window finding: a busy day is one pattern, however long it stays busy
+    day_alert_ts: float | None = None
 
 
 class VelocitySpike(Detector[VelocityState]):
@@ -57,46 +61,82 @@ class VelocitySpike(Detector[VelocityState]):
 
         window = state.window
         window.add(obs.ts, obs.event_id)
-        window.evict_before(now - s.window_seconds - self.lateness)
-        # Cheap test first: most transactions are nowhere near even the tier's floor.
-        floor = s.min_window_count.for_tier(ctx.tier)
+        window.evict_before(now - max(s.window_seconds, s.day_window_seconds) - self.lateness)
+        if obs.ts <= now - s.window_seconds:
+            return NO_FINDINGS  # a late event outside the current hour: judged when it came is enough
+        # Cheap tests first: most transactions are nowhere near even the minimum counts.
+        tier = ctx.tier
+        floor, day_floor = s.min_window_count.for_tier(tier), s.min_day_window_count.for_tier(tier)
         count = window.count_between(now - s.window_seconds, now)
-        if count < floor or obs.ts <= now - s.window_seconds:
-            return NO_FINDINGS  # below the floor, or a late event outside the current window
-        # The usual rate is that of whole days before today, as it stood before this event.
-        usual = self._usual_per_window(state, first_ts, today, now, late_today=day < today)
-        threshold = max(floor, s.rate_multiplier.for_tier(ctx.tier) * usual) if usual is not None else floor
-        if count < threshold:
+        day_count = window.count_between(now - s.day_window_seconds, now)
+        if count < floor and day_count < day_floor:
             return NO_FINDINGS
-        in_window = window.between(now - s.window_seconds, now)
-        ratio = count / threshold
-        return [
-            Finding(
-                detector=self.name,
-                severity=severity_by_ratio(ratio, (1.5, 2.5)),
-                score=past_threshold_score(count, threshold),
-                trigger_event_ids=tuple(eid for _, eid, _ in in_window),
-                reason=(
-                    f"{count} transactions within {s.window_seconds // 60} minutes, against a usual "
-                    f"{'(not yet known)' if usual is None else f'{usual:.1f}'} per window "
-                    f"(threshold {threshold:.0f} for a {ctx.tier}-risk customer)."
-                ),
-                evidence={
-                    "window_count": count,
-                    "window_seconds": s.window_seconds,
-                    "usual_per_window": None if usual is None else round(usual, 3),
-                    "threshold_count": round(threshold, 3),
-                    "min_window_count": floor,
-                    "rate_multiplier": s.rate_multiplier.for_tier(ctx.tier),
-                },
-                dedup_key="velocity",
-                # a burst's (often tiny, card-testing) debits must not drag the amount baseline down
-                anomalous_amount=True,
-                unlearn_event_ids=tuple(eid for _, eid, _ in in_window),
-            )
-        ]
+        # The usual rate is that of whole days before today, as it stood before this event.
+        per_day = self._usual_per_day(state, first_ts, today, now, late_today=day < today)
+        if count >= floor:
+            if per_day is None:
+                usual, threshold = None, s.cold_start_min_window_count.for_tier(tier)
+            else:
+                usual = per_day / (s.active_hours_per_day * 3600.0) * s.window_seconds
+                threshold = max(floor, s.rate_multiplier.for_tier(tier) * usual)
+            if count >= threshold:
+                return [self._finding(state, obs, tier, count, usual, threshold, s.window_seconds)]
+        if day_count >= day_floor and per_day is not None:  # no day-scale judgement without a usual rate
+            usual = per_day * s.day_window_seconds / DAY_SECONDS
+            threshold = max(day_floor, s.day_rate_multiplier.for_tier(tier) * usual)
+            last = state.day_alert_ts
+            if day_count >= threshold and (last is None or abs(obs.ts - last) >= s.day_window_seconds):
+                state.day_alert_ts = obs.ts
+                return [self._finding(state, obs, tier, day_count, usual, threshold, s.day_window_seconds)]
+        return NO_FINDINGS
 
-    def _usual_per_window(
+    def _finding(
+        self,
+        state: VelocityState,
+        obs: TxObservation,
+        tier: str,
+        count: int,
+        usual: float | None,
+        threshold: float,
+        window_seconds: int,
+    ) -> Finding:
+        now = state.window.latest(obs.ts)
+        in_window = state.window.between(now - window_seconds, now)
+        ratio = count / threshold
+        span = (
+            f"{window_seconds // 60} minutes" if window_seconds < 7200 else f"{window_seconds / 3600:g} hours"
+        )
+        return Finding(
+            detector=self.name,
+            severity=severity_by_ratio(ratio, (1.5, 2.5)),
+            score=past_threshold_score(count, threshold),
+            trigger_event_ids=tuple(eid for _, eid, _ in in_window),
+            reason=(
+                f"{count} transactions within {span}, against a usual "
+                f"{'(not yet known)' if usual is None else f'{usual:.1f}'} per window "
+                f"(threshold {threshold:.0f} for a {tier}-risk customer)."
+            ),
+            evidence={
+                "window_count": count,
+                "window_seconds": window_seconds,
+                "usual_per_window": None if usual is None else round(usual, 3),
+                "threshold_count": round(threshold, 3),
+                "rate_multiplier": (
+                    self.s.rate_multiplier
+                    if window_seconds == self.s.window_seconds
+                    else self.s.day_rate_multiplier
+                ).for_tier(tier),
+            },
+            dedup_key="velocity",
+            # an hour's burst (often tiny, card-testing debits) must not drag the amount baseline down; a
+            # busy day is taken back out of it only if another detector finds its amounts anomalous
+            anomalous_amount=True,
+            unlearn_event_ids=tuple(eid for _, eid, _ in in_window)
+            if window_seconds == self.s.window_seconds
+            else (),
+        )
+
+    def _usual_per_day(
         self, state: VelocityState, first_ts: float | None, today: int, now: float, *, late_today: bool
     ) -> float | None:
         if first_ts is None:
@@ -107,14 +147,14 @@ class VelocitySpike(Detector[VelocityState]):
         oldest = today - self.s.baseline_days
         past = sum(c for d, c in state.daily_counts.items() if oldest <= d < today) - (1 if late_today else 0)
         full_days = max(1.0, min(float(self.s.baseline_days), float(today - int(first_ts // DAY_SECONDS))))
-        per_active_second = past / full_days / (self.s.active_hours_per_day * 3600.0)
-        return per_active_second * self.s.window_seconds
+        return past / full_days
 
     def state_to_json(self, state: VelocityState) -> Any:
         return {
             "window": state.window.to_json(),
             "daily_counts": [[d, c] for d, c in state.daily_counts.items()],
             "first_ts": state.first_ts,
+            "day_alert_ts": state.day_alert_ts,
         }
 
     def state_view(self, state: VelocityState) -> Any:
@@ -122,6 +162,7 @@ class VelocitySpike(Detector[VelocityState]):
             "window": state.window.view(),
             "daily_counts": list(state.daily_counts.items()),
             "first_ts": state.first_ts,
+            "day_alert_ts": state.day_alert_ts,
         }
 
     def state_from_json(self, data: Any) -> VelocityState:
@@ -129,4 +170,5 @@ class VelocitySpike(Detector[VelocityState]):
             window=EventWindow.from_json(data["window"], self.s.max_window_events),
             daily_counts={int(d): int(c) for d, c in data["daily_counts"]},
             first_ts=data["first_ts"],
+            day_alert_ts=data["day_alert_ts"],
         )

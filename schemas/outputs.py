@@ -18,6 +18,7 @@ DetectorName = Literal[
     "structuring",
     "large_value",
     "tier_limit",
+    "sustained_shift",
 ]
 DETECTOR_NAMES: tuple[str, ...] = DetectorName.__args__  # type: ignore[attr-defined]
 

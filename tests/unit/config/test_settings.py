@@ -47,9 +47,17 @@ def test_riskier_tiers_are_never_looser() -> None:
         d.structuring.min_transactions,
         d.tier_limit.per_transaction_limit_base,
         d.tier_limit.daily_limit_base,
-        d.account_takeover.min_amount_base,
+        d.account_takeover.cold_start_min_amount_base.individual,
+        d.account_takeover.cold_start_min_amount_base.corporate,
+        d.amount_spike.max_required_ratio_to_median,
+        d.velocity_spike.min_day_window_count,
+        d.velocity_spike.day_rate_multiplier,
+        d.sustained_shift.min_ratio_to_median,
     ):
         assert tv.high <= tv.medium <= tv.low
+    # a larger budget of false alerts is a looser test: riskier tiers get the larger one
+    budget = d.sustained_shift.false_alert_budget_per_check
+    assert budget.high >= budget.medium >= budget.low
 
 
 def test_env_override(monkeypatch: pytest.MonkeyPatch) -> None:

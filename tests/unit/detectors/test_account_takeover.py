@@ -9,7 +9,8 @@ from detectors.engine import RiskEngine
 
 S = DETECTION.account_takeover
 NAME = "account_takeover"
-FLOOR = S.min_amount_base.medium
+# Before a customer has a median, only an absolutely large sum counts (the cold-start floor).
+FLOOR = S.cold_start_min_amount_base.get("individual", "medium")
 
 
 def alerts(events: list) -> list:
@@ -58,6 +59,40 @@ def test_window_edges() -> None:
     assert alerts([tx(FLOOR, at(-60), channel="transfer"), change()]) == []
 
 
+def small_spender(n: int = 20) -> list:
+    """A customer whose debits are about 50 (median 50)."""
+    return [tx(str(40 + i % 21), at(days=-30 + i), channel="card", counterparty_id=f"s{i}") for i in range(n)]
+
+
+def test_large_for_this_customer_fires_whatever_the_sum() -> None:
+    """600 is far below any money floor, but 12x this customer's median, to a new payee after a phone change."""
+    (alert,) = alerts([*small_spender(), change(), tx("600", at(hours=3), channel="transfer", event_id="t")])
+    assert alert.trigger_event_ids == ["chg", "t"]
+    assert alert.severity == "high"  # new payee, below the severity floor: high, not critical
+    assert alert.evidence["baseline_median_base"] == pytest.approx(50, rel=0.05)
+    assert alerts([*small_spender(), change(), tx("140", at(hours=3), channel="transfer")]) == []
+
+
+def test_floor_sets_severity_not_suppression() -> None:
+    floor = S.severity_floor_base.get("individual", "medium")
+    big = alerts([*small_spender(), change(), tx(floor, at(hours=3), channel="transfer")])
+    small = alerts([*small_spender(), change(), tx("300", at(hours=3), channel="transfer")])
+    assert [a.severity for a in big] == ["critical"]
+    assert [a.severity for a in small] == ["high"]
+
+
+def test_no_profile_gets_the_default_tier_and_full_detection() -> None:
+    (alert,) = alerts([*small_spender(), change(), tx("600", at(hours=3), channel="online")])
+    assert alert.risk_tier == DETECTION.default_tier
+
+
+def test_corporate_cold_start_floor_is_larger() -> None:
+    corp = tier_profile("medium", segment="corporate")
+    assert alerts([corp, change(), tx(FLOOR, at(hours=1), channel="transfer")]) == []
+    big = S.cold_start_min_amount_base.get("corporate", "medium")
+    assert alerts([corp, change(), tx(big, at(hours=1), channel="transfer")]) != []
+
+
 def test_history_raises_the_bar() -> None:
     history = [
         tx("8000", at(days=-10 + i), channel="transfer", counterparty_id=f"p{i}")
@@ -70,7 +105,7 @@ def test_history_raises_the_bar() -> None:
 
 @pytest.mark.parametrize(("tier", "fires"), [("low", False), ("medium", False), ("high", True)])
 def test_tighter_for_high_tier(tier: str, fires: bool) -> None:
-    amount = S.min_amount_base.high
+    amount = S.cold_start_min_amount_base.get("individual", "high")
     assert bool(alerts([tier_profile(tier), change(), tx(amount, at(hours=1), channel="transfer")])) is fires
 
 

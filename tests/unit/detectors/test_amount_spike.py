@@ -11,69 +11,110 @@ from detectors.engine import RiskEngine
 
 S = DETECTION.amount_spike
 NAME = "amount_spike"
+FULL = S.full_history_events
 
 
-def history(amount: str = "1000", n: int = S.min_history_events, payee: str = "shop") -> list:
-    return [tx(amount, at(hours=i), counterparty_id=f"{payee}-{i}") for i in range(n)]
+def history(amount: str = "1000", n: int = FULL, payee: str = "shop") -> list:
+    """``n`` debits spread over the 50 days before day 0 (a long history by count and by time)."""
+    return [tx(amount, at(days=-50 + 50 * i / n), counterparty_id=f"{payee}-{i}") for i in range(n)]
+
+
+def varied(n: int, spread: float) -> list:
+    """Debits around 100 with a log-scale spread: each is 100 * exp(+-spread)."""
+    amounts = [100 * 2.718281828 ** (spread * ((i * 7) % 5 - 2) / 2) for i in range(n)]
+    return [tx(f"{a:.2f}", at(days=-50 + 50 * i / n), counterparty_id=f"v{i}") for i, a in enumerate(amounts)]
 
 
 def spikes(events: list) -> list:
     return by_detector(feed(RiskEngine(DETECTION), events).alerts, NAME)
 
 
+def later(amount: object, event_id: str | None = None, when: object = None, **kw: object) -> object:
+    """A transfer on day 1 (card purchases and cash ask ``purchase_channels_ratio_factor`` times more)."""
+    kw = {"channel": "transfer", **kw}
+    return tx(amount, when or at(days=1), event_id=event_id, **kw)  # type: ignore[arg-type]
+
+
 def test_silent_before_min_history() -> None:
-    assert spikes([*history(n=S.min_history_events - 1), tx("900000", at(hours=20))]) == []
+    assert spikes([*history(n=S.min_history_events - 1), later("900000")]) == []
 
 
-def test_fires_once_history_is_long_enough() -> None:
-    found = spikes([*history(), tx("60000", at(hours=20), event_id="big")])
+def test_fires_from_min_history() -> None:
+    found = spikes([*history(n=S.min_history_events), later("60000", "big")])
     assert [a.trigger_event_ids for a in found] == [["big"]]
     assert found[0].evidence["baseline_events"] == S.min_history_events
-    assert found[0].severity == "critical"  # 60x against a 5x threshold
+
+
+def test_short_history_asks_a_larger_multiple() -> None:
+    medium = S.min_ratio_to_median.medium
+    short = S.min_history_events
+    at_full = Decimal(str(medium)) * 1000
+    assert spikes([*history(n=FULL), later(at_full)]) != []
+    assert spikes([*history(n=short), later(at_full)]) == []
+    needed = Decimal(str(medium * S.short_history_ratio_factor)) * 1000
+    assert spikes([*history(n=short), later(needed)]) != []
 
 
 def test_ratio_exactly_at_threshold_fires_just_below_does_not() -> None:
     ratio = Decimal(str(S.min_ratio_to_median.medium))  # the default tier is medium
-    assert spikes([*history(), tx(ratio * 1000, at(hours=20))]) != []
-    assert spikes([*history(), tx(ratio * 1000 - Decimal("0.01"), at(hours=20))]) == []
+    assert spikes([*history(), later(ratio * 1000)]) != []
+    assert spikes([*history(), later(ratio * 1000 - Decimal("0.01"))]) == []
 
 
-def test_absolute_floor_per_tier() -> None:
-    floor = S.min_amount_base.medium
-    assert spikes([*history("100"), tx(floor - Decimal("0.01"), at(hours=20))]) == []
-    assert spikes([*history("100"), tx(floor, at(hours=20))]) != []
+def test_small_customer_spike_fires_below_any_money_floor() -> None:
+    """A 30x spike of a customer whose debits are 20 alerts even though 600 is below every severity floor;
+    the floor only lowers the severity."""
+    (alert,) = spikes([*history("20"), later("600")])
+    (big,) = spikes([*history("200"), later("6000")])
+    assert (alert.severity, big.severity) == ("high", "critical")  # same multiple, one level apart
+    assert big.score == pytest.approx(alert.score)
+
+
+def test_noise_floor_keeps_pennies_out() -> None:
+    assert spikes([*history("1"), later(S.min_amount_base.individual - Decimal("0.01"))]) == []
+
+
+def test_wide_spreader_extreme_multiple_still_alerts() -> None:
+    """For a customer whose spending varies widely the z gate would ask ~90x; it is capped."""
+    cap = S.max_required_ratio_to_median.medium
+    assert spikes([*varied(FULL, 2.0), later(str(100 * (cap + 1)))]) != []
+    assert spikes([*varied(FULL, 2.0), later(str(100 * (S.min_ratio_to_median.medium + 1)))]) == []
 
 
 def test_credits_never_spike() -> None:
-    assert spikes([*history(), tx("900000", at(hours=20), direction="credit")]) == []
+    assert spikes([*history(), later("900000", direction="credit")]) == []
 
 
 @pytest.mark.parametrize(("tier", "fires"), [("low", False), ("medium", False), ("high", True)])
 def test_tighter_for_high_tier(tier: str, fires: bool) -> None:
-    # 4.5x a median of 300 = 1350: over the high tier's 4x and 1000 floor, under medium's 5x and 2000 floor.
-    events = [tier_profile(tier), *history("300"), tx("1350", at(hours=20))]
-    found = spikes(events)
+    # 4.5x a median of 300: over the high tier's 4x, under medium's 5x.
+    found = spikes([tier_profile(tier), *history("300"), later("1350")])
     assert bool(found) is fires
     assert all(a.risk_tier == tier for a in found)
 
 
+def test_no_profile_gets_default_tier() -> None:
+    (alert,) = spikes([*history("300"), later("1500")])
+    assert alert.risk_tier == DETECTION.default_tier
+
+
 def test_outlier_does_not_poison_baseline() -> None:
     engine = RiskEngine(DETECTION)
-    run = feed(engine, [*history(), tx("50000", at(hours=20))])
+    run = feed(engine, [*history(), later("50000")])
     assert 50000.0 not in run.state.ctx.debit_baseline.amounts
     assert run.state.ctx.debit_baseline.median() == pytest.approx(1000)
     # After the cooldown the same kind of outlier is still an outlier.
-    feed(engine, [tx("50000", at(hours=20, seconds=S.cooldown_seconds + 1), event_id="again")], run)
+    feed(engine, [later("50000", "again", when=at(days=1, seconds=S.cooldown_seconds + 1))], run)
     assert [a.trigger_event_ids for a in by_detector(run.alerts, NAME)][-1] == ["again"]
 
 
 def test_cooldown_one_pattern_one_alert_and_escalation() -> None:
-    base = [*history(), tx("10000", at(hours=20), event_id="s1")]  # 10x: medium (ratio/min 2 -> high?)
+    base = [*history(), later("6000", "s1")]
     first = spikes(base)
     assert len(first) == 1
-    same = spikes([*base, tx("10000", at(hours=21), event_id="s2")])
+    same = spikes([*base, later("6000", "s2", when=at(days=1, hours=1))])
     assert [a.trigger_event_ids for a in same] == [["s1"]]
-    worse = spikes([*base, tx("200000", at(hours=21), event_id="s3")])
+    worse = spikes([*base, later("200000", "s3", when=at(days=1, hours=1))])
     assert [a.trigger_event_ids for a in worse] == [["s1"], ["s3"]]
     assert worse[1].severity == "critical"
     assert first[0].severity != "critical"
@@ -81,19 +122,50 @@ def test_cooldown_one_pattern_one_alert_and_escalation() -> None:
 
 def test_recurring_payment_to_known_payee_does_not_alert() -> None:
     rent = [
-        tx("4500", at(days=-60 + 30 * i), counterparty_id="landlord")
+        tx("4500", at(days=-60 + 30 * i), channel="transfer", counterparty_id="landlord")
         for i in range(S.recurring_min_occurrences)
     ]
     events = [*rent, *history("100")]
-    assert spikes([*events, tx("4500", at(hours=20), counterparty_id="landlord")]) == []
-    assert spikes([*events, tx("4500", at(hours=20), counterparty_id="stranger")]) != []
-    # Far from the usual rent is not "recurring".
-    assert spikes([*events, tx("9000", at(hours=20), counterparty_id="landlord")]) != []
+    assert spikes([*events, later("5000", "r", counterparty_id="landlord")]) == []
+    # Far from the usual rent is not "recurring"; to a stranger, above anything paid before, it is news.
+    assert [
+        a.trigger_event_ids for a in spikes([*events, later("9000", "far", counterparty_id="landlord")])
+    ] == [["far"]]
+    assert [a.trigger_event_ids for a in spikes([*events, later("6000", "new", counterparty_id="x")])] == [
+        ["new"]
+    ]
 
 
 def test_evidence_names_figures() -> None:
-    (alert,) = spikes([*history(), tx("60000", at(hours=20))])
+    (alert,) = spikes([*history(), later("60000")])
     assert alert.evidence["amount_base"] == "60000"
     assert alert.evidence["baseline_median_base"] == pytest.approx(1000)
     assert alert.evidence["new_counterparty"] is True
+    assert alert.evidence["required_ratio_to_median"] == pytest.approx(S.min_ratio_to_median.medium)
     assert 0 < alert.score <= 1
+
+
+def test_card_purchases_ask_a_larger_multiple() -> None:
+    """A one-off big purchase is the commonest lookalike: on card and cash the multiple is doubled."""
+    amount = Decimal(str(S.min_ratio_to_median.medium + 1)) * 1000
+    assert spikes([*history(), later(amount)]) != []
+    assert spikes([*history(), later(amount, channel="card")]) == []
+    assert (
+        spikes([*history(), later(amount * Decimal(S.purchase_channels_ratio_factor), channel="card")]) != []
+    )
+
+
+def test_a_new_customer_in_time_asks_a_larger_multiple() -> None:
+    """Thirty debits within four days: enough by count, but a month has not passed (rent, a loan instalment
+    not yet seen once), so the multiple is raised."""
+    quick = [tx("1000", at(hours=3 * i), counterparty_id=f"q{i}") for i in range(FULL)]
+    amount = Decimal(str(S.min_ratio_to_median.medium + 1)) * 1000
+    assert spikes([*quick, later(amount, when=at(days=4))]) == []
+    assert spikes([*history(), later(amount)]) != []
+
+
+def test_not_above_the_largest_known_payment_is_no_spike() -> None:
+    """A customer who has paid 8000 before is not spiking at 7000, however far above their median."""
+    events = [*history("100"), tx("8000", at(days=-1), channel="transfer", counterparty_id="car-dealer")]
+    assert [a for a in spikes([*events, later("7000", "t")]) if a.trigger_event_ids == ["t"]] == []
+    assert [a for a in spikes([*events, later("9000", "t")]) if a.trigger_event_ids == ["t"]] != []

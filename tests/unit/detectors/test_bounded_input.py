@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from strategies import DETECTION, at, roundtrip_state, tx
 
-from detectors.engine import RiskEngine
+from detectors.engine import STATE_FORMAT_VERSION, RiskEngine
 from schemas.events import EventError
 
 # 30 significant digits: more than the 28 of Python's default decimal context
@@ -70,7 +70,7 @@ def test_a_redelivery_is_a_duplicate_and_a_reused_id_with_other_content_a_confli
         engine.process(again, other, at(), engine.fingerprint(other.model_dump_json().encode()))
     assert engine.process(again, first, at(), engine.fingerprint(message)).duplicate
     stored = engine.state_to_json(again)
-    assert stored["v"] == 4
+    assert stored["v"] == STATE_FORMAT_VERSION
     assert len(stored["seen_fp"]) == 12  # base64 of one 8-byte fingerprint
 
 
@@ -85,7 +85,7 @@ def test_a_format_3_state_is_migrated_and_its_ids_stay_duplicates_whatever_the_c
     old["v"] = 3
     migrated = engine.state_from_json(old)
     assert engine.process(migrated, tx("70000", channel="cash", event_id="old"), at()).duplicate
-    assert engine.state_to_json(migrated)["v"] == 4
+    assert engine.state_to_json(migrated)["v"] == STATE_FORMAT_VERSION
     # new ids get a fingerprint from now on
     engine.process(migrated, tx("100", event_id="new"), at(1))
     with pytest.raises(EventError, match=r"^event_id: already seen"):

@@ -9,7 +9,8 @@ from detectors.engine import RiskEngine
 
 S = DETECTION.velocity_spike
 NAME = "velocity_spike"
-FLOOR = int(S.min_window_count.medium)
+# Before a usual rate is known (cold start) only this count alerts.
+FLOOR = int(S.cold_start_min_window_count.medium)
 
 
 def alerts(events: list) -> list:
@@ -52,7 +53,7 @@ def test_cooldown_then_escalation() -> None:
 
 @pytest.mark.parametrize(("tier", "fires"), [("low", False), ("medium", False), ("high", True)])
 def test_tier_floor(tier: str, fires: bool) -> None:
-    n = int(S.min_window_count.high)
+    n = int(S.cold_start_min_window_count.high)
     assert bool(alerts([tier_profile(tier), *burst(n)])) is fires
 
 
@@ -65,3 +66,37 @@ def test_busy_customer_has_a_higher_bar() -> None:
     assert alerts(today) != []  # a customer without that history alerts
     busy = [a for a in alerts([*history, *today]) if a.event_time >= at(15 * 3600)]
     assert busy == []
+
+
+def quiet_days(days: int = 10, per_day: int = 1) -> list:
+    """A low-activity customer: ``per_day`` card payments a day at 10:00, 14:00, ..."""
+    return [
+        tx("50", at(days=-days + d, hours=1 + 4 * i), event_id=f"q{d}-{i}")
+        for d in range(days)
+        for i in range(per_day)
+    ]
+
+
+def test_low_activity_burst_alerts_below_the_cold_start_floor() -> None:
+    """One payment a day, then 6 within an hour (~80x their hourly rate): no fixed high floor blocks it."""
+    n = int(S.min_window_count.medium) + 1
+    assert n < FLOOR
+    (alert,) = alerts([*quiet_days(), *burst(n, start=5 * 3600)])
+    assert alert.evidence["window_seconds"] == S.window_seconds
+    assert alert.evidence["usual_per_window"] < 0.1
+    # ... but a handful (under the small minimum count) never does.
+    assert alerts([*quiet_days(), *burst(int(S.min_window_count.medium) - 1, start=5 * 3600)]) == []
+
+
+def test_day_window_catches_a_spread_out_day() -> None:
+    """One a day usually, then one an hour for 14 hours: no hour is busy, the day is."""
+    day = [tx("50", at(hours=h), event_id=f"d{h}") for h in range(14)]
+    (alert,) = alerts([*quiet_days(per_day=1), *day])
+    assert alert.evidence["window_seconds"] == S.day_window_seconds
+    threshold = max(S.min_day_window_count.medium, S.day_rate_multiplier.medium * 1)
+    assert len(alert.trigger_event_ids) == int(threshold)
+    assert alerts([*quiet_days(per_day=4), *day]) == []  # 14 is not unusual for a 4-a-day customer
+
+
+def test_day_window_waits_for_a_usual_rate() -> None:
+    assert alerts([tx("50", at(hours=h)) for h in range(12)]) == []

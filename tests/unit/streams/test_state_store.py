@@ -6,9 +6,10 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import orjson
+import pytest
 
 from config.settings import load_settings
-from detectors.engine import RiskEngine, migrate_state_v1
+from detectors.engine import STATE_FORMAT_VERSION, RiskEngine, migrate_state_v1, migrate_state_v4
 from schemas.events import parse_event
 from streams.worker.state_store import PartitionState
 
@@ -124,3 +125,25 @@ def test_deadline_survives_restore_through_the_record_header() -> None:
     assert restored.deadlines == store.deadlines
     assert restored.due(store.deadlines["c1"]) == ["c1"]
     assert restored.due(store.deadlines["c1"] - 1) == []
+
+
+@pytest.mark.parametrize("version", [2, 3, 4])
+def test_a_version_2_to_4_state_is_migrated_not_rejected(version: int) -> None:
+    """Versions 2 to 4 had no day-window memory in velocity_spike and no sustained_shift state."""
+    engine = RiskEngine(load_settings().detection)
+    state = engine.new_state("c1")
+    for n in range(40):
+        engine.process(state, _tx("c1", n), NOW)  # type: ignore[arg-type]
+    v2 = json.loads(json.dumps(engine.state_to_json(state)))
+    v2["v"] = version
+    del v2["detectors"]["velocity_spike"]["day_alert_ts"]
+    del v2["detectors"]["sustained_shift"]
+    assert "day_alert_ts" in migrate_state_v4(v2)["detectors"]["velocity_spike"]
+    assert STATE_FORMAT_VERSION == 5
+    migrated = engine.state_from_json(orjson.loads(orjson.dumps(v2)))
+    assert migrated.detectors["velocity_spike"].day_alert_ts is None
+    assert (
+        engine.state_to_json(migrated)["detectors"]["sustained_shift"]
+        == engine.state_to_json(engine.new_state("c1"))["detectors"]["sustained_shift"]
+    )
+    assert list(migrated.ctx.debit_baseline.amounts) == list(state.ctx.debit_baseline.amounts)
