@@ -2,7 +2,7 @@
 new deployment over history). Its memory must stay bounded whatever the backlog's length, and however far
 one input topic's event time runs ahead of another's while it catches up, the alerts must be replay's.
 
-CI size: 200 customers over 30 days (~21k events); ``--scale 25``: 5,000 customers, ~530k events.
+CI size: 200 customers over 30 days (~18k events); ``--scale 28``: 5,600 customers, ~500k events.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from kafka_harness import WAIT_SECONDS, committed_everything, produce, replay_li
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.chaos]
 
-# Peak resident memory allowed for one worker over any backlog of up to 5,000 customers: the interpreter
+# Peak resident memory allowed for one worker over any backlog of up to 6,000 customers: the interpreter
 # and libraries (~100 MiB), librdkafka's prefetch queue (bounded by queued.max.messages.kbytes, 64 MiB),
 # the decoded customers (12.6 KB each, README) and their changelog blobs. It must not grow with the backlog.
 PEAK_RSS_MIB = 400.0
