@@ -42,6 +42,11 @@ class AmountSpike(Detector[None]):
     def __init__(self, settings: AmountSpikeSettings) -> None:
         self.s = settings
         self.cooldown_seconds = settings.cooldown_seconds
+        # (individual, corporate) noise floors as floats: compared on every debit
+        self._min_amount = (
+            float(settings.min_amount_base.individual),
+            float(settings.min_amount_base.corporate),
+        )
         self._purchase_channels = frozenset(settings.purchase_channels)
 
     def new_state(self) -> None:
@@ -52,7 +57,7 @@ class AmountSpike(Detector[None]):
             return NO_FINDINGS
         s, baseline, tier = self.s, ctx.debit_baseline, ctx.tier
         n = len(baseline)
-        if n < s.min_history_events or obs.amount < s.min_amount_base.for_segment(ctx.segment):
+        if n < s.min_history_events or obs.amount_f < self._min_amount[ctx.segment == "corporate"]:
             return NO_FINDINGS
         log_median = baseline.log_median()
         ratio = obs.amount_f / math.exp(log_median)

@@ -63,7 +63,7 @@ class DebitBaseline:
         """Median and median absolute deviation of log amounts: one outlier moves neither."""
         med = _median(self._sorted_logs)
         if self._mad is None:
-            self._mad = _median(sorted(abs(x - med) for x in self._sorted_logs))
+            self._mad = _median(sorted([abs(x - med) for x in self._sorted_logs]))
         return med, self._mad
 
     def median(self) -> float:

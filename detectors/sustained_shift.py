@@ -53,6 +53,12 @@ class SustainedShift(Detector[ShiftState]):
     def __init__(self, settings: SustainedShiftSettings) -> None:
         self.s = settings
         self.cooldown_seconds = settings.cooldown_seconds
+        # (individual, corporate) noise floors as floats: compared on every debit
+        self._min_amount = (
+            float(settings.min_amount_base.individual),
+            float(settings.min_amount_base.corporate),
+        )
+        self._window_days = max(1, settings.window_seconds // DAY)
 
     def new_state(self) -> ShiftState:
         return ShiftState(EventWindow(self.s.max_elevated_events))
@@ -61,16 +67,20 @@ class SustainedShift(Detector[ShiftState]):
         if not isinstance(obs, TxObservation) or not obs.debit:
             return NO_FINDINGS
         s, tier, baseline = self.s, ctx.tier, ctx.debit_baseline
-        now = max(obs.ts, state.elevated.latest(obs.ts), max(state.days, default=0) * DAY)
-        first_day = int((now - s.window_seconds) // DAY) + 1
-        self._settle(state, first_day)
+        days = state.days
         day = int(obs.ts // DAY)
+        # Day keys are inserted in time order (a late event on a day not yet seen is the odd exception): the
+        # last is the newest, the first the oldest, and days leave the window whole.
+        newest = max(day, next(reversed(days))) if days else day
+        first_day = newest - self._window_days + 1
+        if days and next(iter(days)) < first_day:
+            self._settle(state, first_day)
         if day < first_day:
             return NO_FINDINGS  # too late to belong to the window
         if len(baseline) < s.min_history_events:
             return NO_FINDINGS  # counted neither way: its rate of elevated debits would be understated
         state.days[day] = state.days.get(day, 0) + 1
-        if obs.amount < s.min_amount_base.for_segment(ctx.segment):
+        if obs.amount_f < self._min_amount[ctx.segment == "corporate"]:
             return NO_FINDINGS
         log_median = baseline.log_median()
         log_amount = math.log(obs.amount_f)
