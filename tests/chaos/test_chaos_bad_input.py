@@ -127,9 +127,13 @@ def run_flood(kafka_conf, topics, workers, group_id, traffic, figures, bad: list
     figures.events = traffic.events + len(bad)
     figures.bad_inputs = len(traffic.expected_letters) + len(bad)
     figures.faults = len(bad)
-    w = workers("flood")
-    w.wait_ready()
+    # Produced before the worker starts: produced while it runs, at full speed, the producer's batches
+    # reach the topics out of timestamp order (a contact change still in the producer's buffer while the
+    # transfer after it is already readable), and the stream can only order what it has seen: 2 of 49
+    # account takeovers differed from replay in about half such runs. That is an upstream timing limit
+    # (README, "Event order across topics"), not what this test is about.
     flood(kafka_conf, topics, traffic, bad)
+    w = workers("flood")
     wait_for(committed_everything(kafka_conf, group_id, topics), WAIT_SECONDS, "all input committed", w)
     w.assert_running()
     expected_letters = traffic.expected_letters + [
