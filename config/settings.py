@@ -48,6 +48,28 @@ class KafkaSettings(_Section):
     # how long a command (worker, stack topics) waits for a broker that does not answer, retrying with a
     # logged backoff, before it gives up with one line: a worker started before its broker should wait
     broker_wait_seconds: float = Field(default=120.0, ge=0)
+    # the longest an erased customer's old records (state on the changelog, CustomerRisk on customer-risk)
+    # may outlive their tombstone: the compacted topics roll segments and force compaction within it (KIP-354)
+    erasure_max_compaction_lag_ms: int = Field(default=86_400_000, ge=1000)
+
+    # a record younger than this is never compacted away, so a restoring worker still reads recent state
+    COMPACTION_MIN_LAG_MS: ClassVar[int] = 60_000
+
+    def compacted_topic_config(self) -> dict[str, str]:
+        """Topic configs for the compacted topics that hold a customer (changelog, customer-risk).
+
+        The broker never cleans the active segment and, without a bound, waits for a dirty ratio that a
+        big topic may reach after weeks: an erased customer's records would linger that long. Rolling the
+        segment and forcing compaction after ``erasure_max_compaction_lag_ms`` bounds it (a segment rolls
+        on the next append to its partition once its first record is that old)."""
+        bound = self.erasure_max_compaction_lag_ms
+        return {
+            "cleanup.policy": "compact",
+            "max.compaction.lag.ms": str(bound),
+            "segment.ms": str(bound),
+            # the broker refuses a minimum above the maximum
+            "min.compaction.lag.ms": str(min(self.COMPACTION_MIN_LAG_MS, bound)),
+        }
 
     def client_config(self) -> dict[str, str]:
         conf: dict[str, str] = {

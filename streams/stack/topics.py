@@ -14,7 +14,6 @@ from confluent_kafka.admin import AdminClient, ClusterMetadata, NewTopic  # type
 from config.settings import Settings
 from streams.stack.errors import StackError
 
-COMPACT = {"cleanup.policy": "compact"}
 ClientConf = dict[str, str | int | float | bool]
 ADMIN_TIMEOUT_SECONDS = 30.0
 
@@ -65,13 +64,14 @@ def ensure_topics(settings: Settings, conf: Mapping[str, str] | None = None) -> 
     client_conf: ClientConf = dict(conf if conf is not None else settings.kafka.client_config())
     admin = AdminClient(client_conf)
     wanted = settings.topics.all_topics()
+    compacted_config = settings.kafka.compacted_topic_config()
     existing = set(admin.list_topics(timeout=ADMIN_TIMEOUT_SECONDS).topics)
     new = [
         NewTopic(
             name,
             num_partitions=settings.topics.partitions,
             replication_factor=settings.topics.replication_factor,
-            config=dict(COMPACT) if compacted else {},
+            config=compacted_config if compacted else {},
         )
         for name, compacted in wanted.items()
         if name not in existing

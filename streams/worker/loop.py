@@ -610,7 +610,7 @@ class Worker:
             self.changelog,
             num_partitions=self.partition_count,
             replication_factor=self.settings.topics.replication_factor,
-            config={"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"},
+            config=self.settings.kafka.compacted_topic_config(),
         )
         for fut in admin.create_topics([topic]).values():
             try:

@@ -16,7 +16,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource  # type: ignore[attr-defined]
 from kafka_harness import (
     PARTITIONS,
     WAIT_SECONDS,
@@ -26,7 +27,7 @@ from kafka_harness import (
     wait_for,
 )
 
-from config.settings import load_settings
+from config.settings import KafkaSettings, load_settings
 from detectors.scorecard import Scorecard
 from scenarios.generator import ScenarioConfig, generate
 from streams.replay import replay_file
@@ -291,3 +292,83 @@ def test_forget_leaves_only_tombstones(kafka_conf, topics, workers, group_id) ->
     last = [v for k, v in read_records(kafka_conf, topics["customer_risk"]) if k == "forget-me"][-1]
     assert last is not None
     assert last["previous_tier"] is None
+
+
+ERASURE_BOUND_MS = (
+    3000  # kafka.erasure_max_compaction_lag_ms for this test's topics: short, so CI stays quick
+)
+# what the broker adds to the bound: the cleaner's pause between looks (read from the broker) and a
+# margin for cleaning a few small segments on a loaded 2-core box
+CLEANING_MARGIN_SECONDS = 10.0
+
+
+def cleaner_backoff_seconds(conf: dict[str, str]) -> float:
+    admin = AdminClient(conf)
+    broker = next(iter(admin.list_topics(timeout=10).brokers))
+    resource = ConfigResource(ConfigResource.Type.BROKER, str(broker))
+    entries = next(iter(admin.describe_configs([resource]).values())).result(10)
+    return int(entries["log.cleaner.backoff.ms"].value) / 1000
+
+
+def topic_config(conf: dict[str, str], topic: str) -> dict[str, str]:
+    resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
+    admin = AdminClient(conf)  # held until the future resolves: a collected handle fails it
+    entries = next(iter(admin.describe_configs([resource]).values())).result(10)
+    return {name: entry.value for name, entry in entries.items()}
+
+
+def test_forget_leaves_no_trace_within_the_bound(
+    kafka_conf, topics, topic_factory, workers, group_id
+) -> None:
+    """After the bound the broker has compacted the erased customer's old records away: reading the
+    changelog and customer-risk from the beginning finds only tombstones of the customer."""
+    bounded = KafkaSettings(erasure_max_compaction_lag_ms=ERASURE_BOUND_MS).compacted_topic_config()
+    topics["customer_risk"] = topic_factory(PARTITIONS, bounded, prefix="rw-risk")  # as `stack topics` does
+    changelog = f"{group_id}-customer-state-changelog"
+    now = datetime.now(UTC) - timedelta(minutes=5)
+    profile = {
+        "type": "customer_profile",
+        "event_id": "p-1",
+        "customer_id": "erase-me",
+        "timestamp": now.isoformat(),
+        "segment": "individual",
+        "industry": "gambling",
+        "credit_score": 400,
+        "overdue_count_12m": 5,
+    }
+    base = int(time.time() * 1000) - 1000
+    produce(kafka_conf, topics, [json.dumps(profile).encode()], base)
+    w = workers(
+        "w-erase",
+        RISKWATCH_WORKER__PUNCTUATE_INTERVAL_MS="0",
+        RISKWATCH_KAFKA__ERASURE_MAX_COMPACTION_LAG_MS=str(ERASURE_BOUND_MS),
+    )
+    wait_for(committed_everything(kafka_conf, group_id, topics), WAIT_SECONDS, "profile committed", w)
+    for topic in (changelog, topics["customer_risk"]):
+        assert topic_config(kafka_conf, topic)["max.compaction.lag.ms"] == str(ERASURE_BOUND_MS)
+        assert any(k == "erase-me" and v is not None for k, v in read_records(kafka_conf, topic)), topic
+    erasure = officer_event("erasure_request", "erase-me", now + timedelta(minutes=1))
+    produce(kafka_conf, topics, [erasure], base + 10)
+    wait_for(committed_everything(kafka_conf, group_id, topics), WAIT_SECONDS, "erasure committed", w)
+    erased_at = time.monotonic()
+    deadline = erased_at + ERASURE_BOUND_MS / 1000 + cleaner_backoff_seconds(kafka_conf)
+    deadline += CLEANING_MARGIN_SECONDS
+    # A segment rolls on the next append to its partition, which later traffic brings in production; here a
+    # tombstone of a key nobody holds stands in for that traffic (it deletes nothing anywhere).
+    filler = Producer({**kafka_conf, "enable.idempotence": True})
+    left: dict[str, list[Any]] = {}
+    while True:
+        for topic in (changelog, topics["customer_risk"]):
+            for partition in range(PARTITIONS):
+                filler.produce(topic, key=b"erasure-filler", value=None, partition=partition)
+        assert filler.flush(10) == 0
+        left = {
+            topic: [v for k, v in read_records(kafka_conf, topic) if k == "erase-me"]
+            for topic in (changelog, topics["customer_risk"])
+        }
+        if all(values and all(v is None for v in values) for values in left.values()):
+            break
+        assert time.monotonic() < deadline, f"records of the erased customer remain: {left}"
+        time.sleep(0.5)  # a polling interval: the loop ends as soon as the cleaner has run
+    print(f"no trace of the erased customer {time.monotonic() - erased_at:.1f}s after the erasure committed")
+    w.assert_running()

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from config import load_settings
-from config.settings import ConfigFileError
+from config.settings import ConfigFileError, KafkaSettings
 
 
 @pytest.fixture(autouse=True)
@@ -120,3 +120,19 @@ def test_worker_runtime_defaults_to_confluent_and_faust_is_selectable(
     monkeypatch.setenv("RISKWATCH_WORKER__RUNTIME", "kafka-streams")
     with pytest.raises(ValidationError):
         load_settings()
+
+
+def test_erasure_bound_sets_the_compacted_topics() -> None:
+    """The bound reaches the broker as the forced-compaction lag and segment age; the minimum lag never
+    exceeds it (the broker would refuse the topic)."""
+    production = KafkaSettings().compacted_topic_config()
+    assert production == {
+        "cleanup.policy": "compact",
+        "max.compaction.lag.ms": "86400000",
+        "segment.ms": "86400000",
+        "min.compaction.lag.ms": "60000",
+    }
+    short = KafkaSettings(erasure_max_compaction_lag_ms=3000).compacted_topic_config()
+    assert short["max.compaction.lag.ms"] == short["min.compaction.lag.ms"] == "3000"
+    with pytest.raises(ValidationError):
+        KafkaSettings(erasure_max_compaction_lag_ms=0)
