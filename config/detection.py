@@ -101,6 +101,9 @@ class AmountSpikeSettings(_Section):
     # to a payee. On these channels the required multiples are this much larger.
     purchase_channels: tuple[str, ...] = ("card", "atm")
     purchase_channels_ratio_factor: float = Field(default=2.0, ge=1)
+    # A payee the customer already paid (``recurring_min_occurrences`` times) is a relationship they set up:
+    # a larger payment to it (a bigger invoice, a deposit to the landlord) asks this much larger multiples.
+    known_payee_ratio_factor: float = Field(default=4.0, ge=1)
     min_amount_base: SegmentMoney = SegmentMoney(individual=Decimal(100), corporate=Decimal(1000))
     # Below this, an alert is one severity level lower (absolute size sets severity, never suppresses).
     severity_floor_base: SegmentTierMoney = _severity_floors((3000, 2000, 1000))

@@ -18,7 +18,8 @@ class AmountSpike(Detector[None]):
 
     The bar is the tier's multiple of the median, raised while the history is short, lifted for customers
     whose spending varies (robust z) but never above ``max_required_ratio_to_median``: an extreme multiple
-    alerts whoever the customer is. Money never hides a spike; below the segment's severity floor the alert
+    alerts whoever the customer is. A payee the customer has paid before asks ``known_payee_ratio_factor``
+    times more. Money never hides a spike; below the segment's severity floor the alert
     is one level lower. A repeat payment of a similar amount to a payee paid before is not a spike.
 
     >>> from config.detection import AmountSpikeSettings
@@ -67,6 +68,8 @@ class AmountSpike(Detector[None]):
         history_factor = 1.0 + (s.short_history_ratio_factor - 1.0) * shortfall
         if obs.channel in self._purchase_channels:
             history_factor *= s.purchase_channels_ratio_factor
+        if self._established(obs, ctx):
+            history_factor *= s.known_payee_ratio_factor
         min_ratio = s.min_ratio_to_median.for_tier(tier) * history_factor
         if ratio < min_ratio:
             return NO_FINDINGS
@@ -115,6 +118,12 @@ class AmountSpike(Detector[None]):
                 anomalous_amount=True,
             )
         ]
+
+    def _established(self, obs: TxObservation, ctx: CustomerContext) -> bool:
+        """A payee this customer has already paid: a larger bill from a relationship they set up themselves
+        is far less often a drain than money to somebody new."""
+        entry = None if obs.counterparty_id is None else ctx.counterparties.get(obs.counterparty_id)
+        return entry is not None and entry[0] >= self.s.recurring_min_occurrences
 
     def _recurring(self, obs: TxObservation, ctx: CustomerContext) -> bool:
         if obs.counterparty_id is None:

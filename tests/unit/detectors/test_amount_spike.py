@@ -165,7 +165,25 @@ def test_a_new_customer_in_time_asks_a_larger_multiple() -> None:
 
 
 def test_not_above_the_largest_known_payment_is_no_spike() -> None:
-    """A customer who has paid 8000 before is not spiking at 7000, however far above their median."""
+    """A customer who has paid 8000 before is not spiking at 7000, however far above their median: only
+    above their known range (``min_ratio_to_largest`` of it)."""
     events = [*history("100"), tx("8000", at(days=-1), channel="transfer", counterparty_id="car-dealer")]
-    assert [a for a in spikes([*events, later("7000", "t")]) if a.trigger_event_ids == ["t"]] == []
-    assert [a for a in spikes([*events, later("9000", "t")]) if a.trigger_event_ids == ["t"]] != []
+    top = Decimal(8000) * Decimal(str(S.min_ratio_to_largest))
+    for amount, fires in (("7000", False), (top, False), (top + 1, True)):
+        found = [a for a in spikes([*events, later(amount, "t")]) if a.trigger_event_ids == ["t"]]
+        assert (found != []) is fires, amount
+
+
+def test_a_payee_paid_before_asks_a_larger_multiple() -> None:
+    """A larger bill from a payee the customer set up themselves is rarely a drain: the multiple grows by
+    ``known_payee_ratio_factor``; the same amount to somebody new still alerts."""
+    events = [*history("1000"), tx("1000", at(days=-2), channel="transfer", counterparty_id="utility")]
+    amount = Decimal(str(S.min_ratio_to_median.medium + 1)) * 1000
+    assert [a.trigger_event_ids for a in spikes([*events, later(amount, "n", counterparty_id="new")])] == [
+        ["n"]
+    ]
+    assert spikes([*events, later(amount, "k", counterparty_id="utility")]) == []
+    needed = Decimal(str(S.min_ratio_to_median.medium * S.known_payee_ratio_factor)) * 1000
+    assert [
+        a.trigger_event_ids for a in spikes([*events, later(needed, "k", counterparty_id="utility")])
+    ] == [["k"]]
