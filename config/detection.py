@@ -209,6 +209,9 @@ class SustainedShiftSettings(_Section):
     min_log_mad: float = Field(default=0.25, gt=0)
     # A payment within this fraction of the largest already paid to the same payee is a repeat (rent).
     repeat_tolerance_ratio: float = Field(default=0.2, ge=0, le=1)
+    # A payee the customer has paid at least this many times is a habit of theirs (a shop, a person they
+    # send money to): larger debits to it are their own doing and never count as elevated.
+    habit_min_payments: int = Field(default=3, ge=1)
     max_elevated_events: int = Field(default=64, ge=4)
     cooldown_seconds: int = Field(default=7 * 86400, ge=0)
 

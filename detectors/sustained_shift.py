@@ -18,7 +18,7 @@ DAY = 86400
 
 @dataclass(slots=True)
 class ShiftState:
-    elevated: EventWindow  # (ts, event_id, amount) of elevated debits in the window
+    elevated: EventWindow  # (ts, event_id, [amount, payee]) of elevated debits in the window
     days: dict[int, int] = field(default_factory=dict)  # UTC day -> debits, for days inside the window
 
 
@@ -89,11 +89,13 @@ class SustainedShift(Detector[ShiftState]):
             return NO_FINDINGS  # the cheap test first: most debits are nowhere near
         sigma = max(1.4826 * baseline.log_median_and_mad()[1], s.min_log_mad)
         log_bar = log_median + max(log_min_ratio, s.min_robust_z.for_tier(tier) * sigma)
-        if log_amount < log_bar or ctx.is_repeat_payment(
-            obs.counterparty_id, obs.amount_f, s.repeat_tolerance_ratio
+        if (
+            log_amount < log_bar
+            or ctx.is_repeat_payment(obs.counterparty_id, obs.amount_f, s.repeat_tolerance_ratio)
+            or self._habitual(state, obs.counterparty_id, ctx)
         ):
-            return NO_FINDINGS  # not elevated, or rent/an instalment to a payee already paid this much
-        state.elevated.add(obs.ts, obs.event_id, str(obs.amount))
+            return NO_FINDINGS  # not elevated, rent to a payee already paid this much, or a habitual payee
+        state.elevated.add(obs.ts, obs.event_id, [str(obs.amount), obs.counterparty_id])
         entries = list(state.elevated)
         # The customer's own rate of debits this far up, from their baseline without the window's elevated
         # debits (a drained card would otherwise raise its own bar), shrunk towards the prior.
@@ -130,7 +132,7 @@ class SustainedShift(Detector[ShiftState]):
                     "tail_probability": float(f"{tail:.3g}"),
                     "false_alert_budget_per_check": budget,
                     "baseline_median_base": round(math.exp(log_median), 2),
-                    "amounts_base": [a for _, _, a in entries],
+                    "amounts_base": [_amount(a) for _, _, a in entries],
                     "window_seconds": s.window_seconds,
                 },
                 dedup_key="shift",
@@ -138,6 +140,15 @@ class SustainedShift(Detector[ShiftState]):
                 unlearn_event_ids=tuple(eid for _, eid, _ in entries),
             )
         ]
+
+    def _habitual(self, state: ShiftState, payee: str | None, ctx: CustomerContext) -> bool:
+        """Paid ``habit_min_payments`` times before, not counting the window's own elevated debits to it
+        (repeated drains to one new payee must not make it a habit of the customer's)."""
+        paid = None if payee is None else ctx.counterparties.get(payee)
+        if paid is None:
+            return False
+        drained = sum(1 for _, _, p in state.elevated if not isinstance(p, str) and p[1] == payee)
+        return paid[0] - drained >= self.s.habit_min_payments
 
     def _scan(
         self, state: ShiftState, entries: list[tuple[float, str, Any]], rate: float
@@ -183,6 +194,11 @@ class SustainedShift(Detector[ShiftState]):
             EventWindow.from_json(data["elevated"], self.s.max_elevated_events),
             {int(d): int(c) for d, c in data["days"]},
         )
+
+
+def _amount(payload: Any) -> str:
+    """An elevated debit's amount; states written before payees were kept hold the amount alone."""
+    return payload if isinstance(payload, str) else str(payload[0])
 
 
 def binomial_tail(k: int, n: int, p: float) -> float:
