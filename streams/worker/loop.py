@@ -57,6 +57,7 @@ from streams.worker.state_store import (
     deadline_from_headers,
     deadline_header,
 )
+from streams.worker.txn_watchdog import TxnWatchdog
 
 log = logging.getLogger("riskwatch.worker")
 
@@ -105,6 +106,8 @@ class Worker:
         self.partitions: dict[int, PartitionState] = {}
         self.processors: dict[int, Processor] = {}
         self.stop_requested = threading.Event()
+        # librdkafka's own timeout plus room for the call's retries and a loaded machine
+        self._txn_watchdog = TxnWatchdog(TRANSACTION_TIMEOUT_SECONDS + 15)
         self.orderer = TimestampOrderer(list(self.expected_type), options.max_idle_seconds)
         # where each assigned input partition starts (committed offset, or 0): "caught up" before any fetch
         self._committed: dict[tuple[str, int], int] = {}
@@ -384,12 +387,19 @@ class Worker:
                     )
                     self.metrics.state_bytes_written.inc(len(blob or b""))
             if offsets:
-                self.producer.send_offsets_to_transaction(
-                    [TopicPartition(t, p, o) for (t, p), o in offsets.items()],
-                    self.consumer.consumer_group_metadata(),
-                    TRANSACTION_TIMEOUT_SECONDS,
+                group_metadata = self.consumer.consumer_group_metadata()
+                self._retrying(
+                    "sending the offsets to the transaction",
+                    lambda: self.producer.send_offsets_to_transaction(
+                        [TopicPartition(t, p, o) for (t, p), o in offsets.items()],
+                        group_metadata,
+                        TRANSACTION_TIMEOUT_SECONDS,
+                    ),
                 )
-            self.producer.commit_transaction(TRANSACTION_TIMEOUT_SECONDS)
+            self._retrying(
+                "committing the transaction",
+                lambda: self.producer.commit_transaction(TRANSACTION_TIMEOUT_SECONDS),
+            )
         except KafkaException as exc:
             self._recover(exc)
             return
@@ -488,6 +498,20 @@ class Worker:
             store = self.partitions.setdefault(partition, self._new_partition_state())
             processor = self.processors[partition] = self._new_processor(store)
         return processor
+
+    def _retrying(self, doing: str, call: Callable[[], None]) -> None:
+        """A transactional call whose error is retriable (a timeout while the broker is away) leaves the
+        transaction as it was: librdkafka's contract is to call it again, not to abort. Errors that
+        require an abort or are fatal go to ``_recover``."""
+        while True:
+            try:
+                self._txn_watchdog.guard(doing, call)
+                return
+            except KafkaException as exc:
+                err = kafka_error_of(exc)
+                if err is None or err.fatal() or err.txn_requires_abort() or not err.retriable():
+                    raise
+                log.warning("%s failed (%s); the broker may be away: retrying", doing, err.str())
 
     def _recover(self, exc: KafkaException) -> None:
         """A failed transaction: abort it, forget uncommitted state, rewind to the committed offsets."""

@@ -1,0 +1,79 @@
+"""Transactional calls while the broker is away (issue #9, broker SIGKILL and restart): a retriable error
+is retried (librdkafka: "retry call to resume"), an abortable one goes to the abort-and-rewind path, and a
+call that hangs past its own timeout (librdkafka #5456) ends the process with one line. No broker: the
+errors are built as librdkafka raises them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from confluent_kafka import KafkaError, KafkaException
+
+from config.settings import KafkaSettings, Settings, load_settings
+from streams.worker.health import Health
+from streams.worker.loop import Worker, WorkerOptions
+from streams.worker.metrics import WorkerMetrics
+from streams.worker.txn_watchdog import TxnWatchdog
+
+
+@pytest.fixture
+def worker() -> Iterator[Worker]:
+    base = load_settings()
+    settings = Settings(kafka=KafkaSettings(bootstrap_servers="127.0.0.1:9"), detection=base.detection)
+    w = Worker(settings, WorkerOptions(instance_id="t", group="g"), WorkerMetrics.create(), Health())
+    yield w
+    w.consumer.close()
+    w.restorer.close()
+
+
+def _failing(errors: list[KafkaError]) -> tuple[list[int], Callable[[], None]]:
+    calls: list[int] = []
+
+    def call() -> None:
+        calls.append(1)
+        if len(calls) <= len(errors):
+            raise KafkaException(errors[len(calls) - 1])
+
+    return calls, call
+
+
+def test_a_timed_out_commit_is_called_again_not_given_up(worker: Worker) -> None:
+    timed_out = KafkaError(KafkaError._TIMED_OUT, "retry call to resume", retriable=True)
+    calls, call = _failing([timed_out, timed_out])
+    worker._retrying("committing the transaction", call)
+    assert len(calls) == 3
+
+
+def test_an_abortable_error_is_not_retried(worker: Worker) -> None:
+    abortable = KafkaError(KafkaError._TIMED_OUT, "abort", retriable=True, txn_requires_abort=True)
+    calls, call = _failing([abortable])
+    with pytest.raises(KafkaException):
+        worker._retrying("committing the transaction", call)
+    assert len(calls) == 1
+
+
+def test_a_fatal_error_is_not_retried(worker: Worker) -> None:
+    fatal = KafkaError(KafkaError._FENCED, "fenced", fatal=True, retriable=True)
+    calls, call = _failing([fatal])
+    with pytest.raises(KafkaException):
+        worker._retrying("committing the transaction", call)
+    assert len(calls) == 1
+
+
+def test_a_call_hanging_past_its_bound_ends_the_process() -> None:
+    now = [0.0]
+    lines: list[str] = []
+    watchdog = TxnWatchdog(45.0, exit_process=lines.append, clock=lambda: now[0])
+    watchdog._thread = object()  # type: ignore[assignment]  # checked by hand below, no watcher thread
+
+    def hangs() -> None:
+        now[0] = 44.0
+        assert not watchdog.check(), "within its bound"
+        now[0] = 46.0
+        assert watchdog.check()
+
+    watchdog.guard("sending the offsets to the transaction", hangs)
+    assert len(lines) == 1
+    assert "sending the offsets to the transaction" in lines[0]
+    assert not watchdog.check(), "no call in progress: nothing to bound"
