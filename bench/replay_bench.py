@@ -1,4 +1,4 @@
-"""Throughput of ``riskwatch replay`` (``streams.replay.replay_file``) over a generated scenario.
+"""Throughput of ``riskwatch replay`` (``offline.replay.replay_file``) over a generated scenario.
 
 Run by hand, never by pytest:
 
@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import hardware
 
 from config.settings import load_settings
-from streams.replay import replay_file
+from offline.replay import replay_file
 
 
 def scenario_file(workdir: Path, customers: int, days: int, seed: int) -> Path:

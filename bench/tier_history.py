@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from config.settings import load_settings
+from offline.replay import replay_file
 from scenarios.generator import ScenarioConfig, generate
-from streams.replay import replay_file
 
 ALERT_CAUSE = re.compile(r"(low|medium|high|critical) (\w+) alert added", re.IGNORECASE)
 

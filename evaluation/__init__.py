@@ -2,7 +2,7 @@
 
 Pure (no Kafka, no files, no clock): ``Evaluator`` takes input events in stream order, the alerts some
 run produced for them and the labels of the patterns a risk team knows about, and reports per detector
-and per customer segment. ``riskwatch evaluate`` (``streams/evaluate.py``) is the command around it.
+and per customer segment. ``riskwatch evaluate`` (``offline/evaluate.py``) is the command around it.
 """
 
 from evaluation.labels import LabelError, PatternLabel, parse_label

@@ -1,1 +1,3 @@
-"""Thin wiring around the detection core: Kafka, state storage, metrics and the command line."""
+"""The production streaming runtime around the detection core: Kafka clients, the stream worker, state
+storage, metrics, the officers' commands and the command line. Development tooling is ``localdev``,
+the offline runs are ``offline``."""

@@ -1,7 +1,7 @@
 """The ``riskwatch`` command: parses arguments, loads settings once, and hands off to one subcommand.
 
-Subcommand modules are imported lazily so ``riskwatch --help`` and ``riskwatch replay`` never import
-Kafka or faust machinery they do not use.
+Only the chosen subcommand's module is imported (all of them for ``riskwatch --help``), so ``riskwatch
+worker`` never loads Redis or the development tooling and ``riskwatch replay`` never loads Kafka.
 """
 
 from __future__ import annotations
@@ -30,15 +30,15 @@ if TYPE_CHECKING:
 
 # subcommand -> (module, help); each module has ``add_arguments(parser)`` and ``run(args, settings)``
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "stack": ("streams.stack.command", "start, stop or inspect the local Kafka + Redis stack"),
-    "replay": ("streams.replay", "run the detectors over a JSON-lines file of events"),
+    "stack": ("localdev.stack.command", "start, stop or inspect the local Kafka + Redis stack"),
+    "replay": ("offline.replay", "run the detectors over a JSON-lines file of events"),
     "schema": ("streams.schema_export", "write the JSON Schema of every message type"),
-    "generate": ("streams.generate", "write labelled synthetic traffic as JSON lines"),
-    "evaluate": ("streams.evaluate", "detection quality on labelled events: recall by strength, precision"),
+    "generate": ("localdev.generate", "write labelled synthetic traffic as JSON lines"),
+    "evaluate": ("offline.evaluate", "detection quality on labelled events: recall by strength, precision"),
     "worker": ("streams.worker.command", "run a stream worker: input topics -> alerts, customer-risk"),
     "send": ("streams.send", "send a JSON-lines file of events to the input topics (keyed by customer)"),
     "tail": ("streams.tail", "print what arrives on a topic (alerts, customer-risk, dead-letter, ...)"),
-    "demo": ("streams.demo", "bring the stack up, run a worker on generated traffic, print alerts"),
+    "demo": ("localdev.demo", "bring the stack up, run a worker on generated traffic, print alerts"),
     "serve": ("server.command", "serve the read model as a read-only HTTP JSON API under /api/"),
     "override": ("streams.officer", "pin a customer's tier until a date (writes a risk_override)"),
     "review-complete": ("streams.officer", "record a completed periodic review (writes a review_completed)"),
@@ -50,7 +50,9 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Every subcommand is listed; only ``command``'s module is imported for its arguments (every
+    module's when ``command`` is None)."""
     parser = argparse.ArgumentParser(prog="riskwatch", description="Kafka-native streaming risk monitor.")
     parser.add_argument("--config", help="settings file (TOML or JSON); also RISKWATCH_CONFIG")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -58,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help_text, description=help_text)
         sp.add_argument("--config", dest="sub_config", help="settings file (TOML or JSON)")
         sp.set_defaults(_module=module_name)
+        if command is not None and name != command:
+            continue
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
@@ -68,11 +72,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_in(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names (its first word that is not the top-level ``--config``), or None
+    when there is none to name (``--help``, a typo): argparse then lists or reports them all."""
+    words = iter(argv)
+    for word in words:
+        if word == "--config":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word if word in SUBCOMMANDS else None
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Every fault or mistake riskwatch can name ends here as ONE line ``riskwatch: <cause> — <fix>`` on
     stderr and its exit code (``streams.errors``, README *Exit codes*); only a bug leaves a traceback."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(command_in(words)).parse_args(words)
     _default_logging()
     try:
         settings = _settings(args.sub_config or args.config)

@@ -29,10 +29,10 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from config.settings import Settings, load_settings
+from localdev.stack import command as stack_command
+from localdev.stack import kafka_server, process
+from offline.replay import replay_file
 from scenarios.generator import ScenarioConfig, generate
-from streams.replay import replay_file
-from streams.stack import command as stack_command
-from streams.stack import kafka_server, process
 
 REACHABLE_TIMEOUT_SECONDS = 15.0
 TOPIC_TIMEOUT_SECONDS = 30.0

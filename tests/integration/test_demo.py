@@ -22,7 +22,7 @@ from confluent_kafka.admin import AdminClient
 from kafka_harness import all_topics
 
 from config.settings import Settings
-from streams.stack import command, kafka_server, redis_server
+from localdev.stack import command, kafka_server, redis_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -15,9 +15,9 @@ from confluent_kafka import Consumer, TopicPartition
 from kafka_harness import PARTITIONS, WorkerProcess, all_topics, committed_everything, wait_for
 
 from config.settings import Settings
+from offline.replay import replay_file
 from scenarios.generator import ScenarioConfig, generate
 from streams.partitioning import kafka_partition
-from streams.replay import replay_file
 from streams.send import TYPE_TO_TOPIC_ROLE
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

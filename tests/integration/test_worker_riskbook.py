@@ -29,8 +29,8 @@ from kafka_harness import (
 
 from config.settings import KafkaSettings, load_settings
 from detectors.scorecard import Scorecard
+from offline.replay import replay_file
 from scenarios.generator import ScenarioConfig, generate
-from streams.replay import replay_file
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # the default reporting time zone: review dates are its calendar days

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 
 from config.settings import load_settings
 from detectors.engine import RiskEngine
+from offline.replay import replay_file
 from schemas.outputs import DeadLetter
 from streams.emit import emit
 from streams.processor import MemoryStateStore, Processor, Result, make_dead_letter
-from streams.replay import replay_file
 from streams.worker.metrics import WorkerMetrics
 
 FIXED = datetime(2026, 3, 1, tzinfo=UTC)

@@ -9,8 +9,8 @@ from pathlib import Path
 from config import load_settings
 from detectors.engine import RiskEngine
 from detectors.privacy import contact_hash
+from offline.replay import replay_file
 from streams.processor import MemoryStateStore, Processor
-from streams.replay import replay_file
 
 PHONE = "+86 138 0013 8000"
 BAD_CHANGE = {

@@ -31,8 +31,8 @@ from types import FrameType
 from typing import IO, Any
 
 from config.settings import Settings
+from localdev.stack.errors import StackError
 from streams import display
-from streams.stack.errors import StackError
 
 WORKER_INSTANCE_ID = "demo-worker"
 WORKER_READY_TIMEOUT_SECONDS = 90.0
@@ -107,7 +107,7 @@ class Demo:
         self.worker_log_path: Path | None = None
         self.metrics_port = 0
         self._worker_log: IO[bytes] | None = None
-        self.producer: Any = None  # streams.traffic.PacedProducer, imported lazily with confluent_kafka
+        self.producer: Any = None  # localdev.traffic.PacedProducer, imported lazily with confluent_kafka
         self.reader: Any = None
         self.total_lines = 0
         self.traffic_started: float | None = None
@@ -178,7 +178,7 @@ class Demo:
             self._wait_worker_ready()
         except KafkaException as exc:
             raise StackError(f"Kafka at {settings.kafka.bootstrap_servers}: {exc}") from exc
-        from streams.traffic import PacedProducer
+        from localdev.traffic import PacedProducer
 
         self.interruptible = False
         self.producer = PacedProducer(conf, settings.topics, lines, self.args.rate, self.history_lines)
@@ -199,7 +199,7 @@ class Demo:
     # -------------------------------------------------------------------------------------- the stack
     def _ensure_stack(self) -> None:
         """Use the stack that is running (ours by pid file, or any that answers); else start it."""
-        from streams.stack import command, kafka_server, redis_server, topics
+        from localdev.stack import command, kafka_server, redis_server, topics
 
         settings = self.settings
         root = command.stack_root(settings)
@@ -222,7 +222,7 @@ class Demo:
         """Kafka and Redis reachable though not started by this stack's pid files (compose, CI, ...)."""
         import redis as redis_lib
 
-        from streams.stack import topics
+        from localdev.stack import topics
 
         try:
             topics.wait_for_kafka(self.settings.kafka.client_config(), timeout=EXTERNAL_PROBE_SECONDS)
@@ -239,7 +239,7 @@ class Demo:
             client.close()
 
     def _stop_stack(self) -> None:
-        from streams.stack import command, kafka_server, redis_server
+        from localdev.stack import command, kafka_server, redis_server
 
         root = command.stack_root(self.settings)
         if "kafka" in self.stack_started:
@@ -255,8 +255,8 @@ class Demo:
         """The scenario's lines: profiles first (a compacted table that exists before the traffic), then
         the rest in emission order with the malformed lines mixed in."""
         from detectors.scorecard import Scorecard
+        from localdev.traffic import encode
         from scenarios.generator import ScenarioConfig, generate
-        from streams.traffic import encode
 
         args = self.args
         detection = self.settings.detection
@@ -360,7 +360,7 @@ class Demo:
 
     # ------------------------------------------------------------------------------------- the worker
     def _start_worker(self) -> None:
-        from streams.stack import command, ports
+        from localdev.stack import command, ports
 
         settings = self.settings
         port = settings.worker.metrics_port
@@ -421,7 +421,7 @@ class Demo:
             )
 
     def _worker_tail(self, lines: int = 15) -> str:
-        from streams.stack import process
+        from localdev.stack import process
 
         if self._worker_log is not None:
             self._worker_log.flush()

@@ -12,7 +12,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, ClusterMetadata, NewTopic  # type: ignore[attr-defined]
 
 from config.settings import Settings
-from streams.stack.errors import StackError
+from localdev.stack.errors import StackError
 
 ClientConf = dict[str, str | int | float | bool]
 ADMIN_TIMEOUT_SECONDS = 30.0

@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 from config.settings import StackSettings
-from streams.stack.errors import StackError
+from localdev.stack.errors import StackError
 
 # Pinned so the goal resolves the same way on every machine instead of Maven's built-in default.
 DEPENDENCY_PLUGIN_VERSION = "3.8.1"

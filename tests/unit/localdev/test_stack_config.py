@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from config.settings import StackSettings
-from streams.stack import kafka_dist, kafka_server, ports, process
-from streams.stack.command import stack_root
+from localdev.stack import kafka_dist, kafka_server, ports, process
+from localdev.stack.command import stack_root
 
 POM_NS = "{http://maven.apache.org/POM/4.0.0}"
 
@@ -113,7 +113,7 @@ def test_pid_of_an_unrelated_process_is_never_ours(tmp_path: Path) -> None:
 
 
 def test_sasl_ssl_listener_is_opt_in(tmp_path: Path) -> None:
-    from streams.stack import tls
+    from localdev.stack import tls
 
     plain = _props(kafka_server.render_server_properties(StackSettings(), tmp_path / "data"))
     assert "SASL_SSL" not in plain["listeners"]
@@ -137,7 +137,7 @@ def test_generated_broker_certificate_is_issued_by_the_ca_for_loopback(tmp_path:
 
     from cryptography import x509
 
-    from streams.stack import tls
+    from localdev.stack import tls
 
     files = tls.TlsFiles(tmp_path / "tls")
     assert tls.ensure(files, "127.0.0.1") is True

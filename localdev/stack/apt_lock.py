@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from streams.stack.errors import StackError
+from localdev.stack.errors import StackError
 
 # The locks apt-get and dpkg take (apt's Dir::State::Lists, Dir::Cache::Archives and the dpkg admin dir).
 APT_LOCK_FILES: tuple[Path, ...] = (

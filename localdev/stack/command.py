@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 from config.settings import Settings
-from streams.stack import kafka_dist, kafka_server, ports, process, redis_server
-from streams.stack.errors import StackError
+from localdev.stack import kafka_dist, kafka_server, ports, process, redis_server
+from localdev.stack.errors import StackError
 
 POLL_SECONDS = 0.2
 
@@ -165,7 +165,7 @@ def _wait_ready(
     started: dict[str, Path],
 ) -> None:
     """Poll until Redis answers PING and Kafka a metadata request, failing fast if either process dies."""
-    from streams.stack import topics
+    from localdev.stack import topics
 
     stack = settings.stack
     deadline = time.monotonic() + stack.ready_timeout_seconds
@@ -226,7 +226,7 @@ def _ensure_scram_user(settings: Settings, conf: dict[str, str]) -> None:
 
 
 def _ensure_topics(settings: Settings, conf: dict[str, str]) -> list[str]:
-    from streams.stack import topics
+    from localdev.stack import topics
 
     return topics.ensure_topics(settings, conf)
 
@@ -249,7 +249,7 @@ def _down(settings: Settings, *, purge: bool) -> int:
 def _status(settings: Settings) -> int:
     from confluent_kafka import KafkaException
 
-    from streams.stack import topics
+    from localdev.stack import topics
 
     stack = settings.stack
     root = stack_root(settings)
@@ -299,8 +299,8 @@ def _status(settings: Settings) -> int:
 
 
 def _topics(settings: Settings) -> int:
+    from localdev.stack import topics
     from streams.broker import wait_for_broker
-    from streams.stack import topics
 
     conf = settings.kafka.client_config()
     # a wrong or down broker is named within seconds (logged retries), then one line after the wait

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from config.settings import StackSettings
-from streams.stack import process, tls
-from streams.stack.errors import StackError
+from localdev.stack import process, tls
+from localdev.stack.errors import StackError
 
 FORMAT_TIMEOUT_SECONDS = 120.0
 STOP_TIMEOUT_SECONDS = 30.0

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.stack.apt_lock import lock_holder, wait_for_apt_lock
-from streams.stack.errors import StackError
+from localdev.stack.apt_lock import lock_holder, wait_for_apt_lock
+from localdev.stack.errors import StackError
 
 _HOLD = """
 import fcntl, sys

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from config.settings import StackSettings
-from streams.stack import apt_lock, process
-from streams.stack.errors import StackError
+from localdev.stack import apt_lock, process
+from localdev.stack.errors import StackError
 
 STOP_TIMEOUT_SECONDS = 10.0
 APT_TIMEOUT_SECONDS = 900.0
