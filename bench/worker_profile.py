@@ -1,25 +1,25 @@
-"""Where the worker's CPU goes per batch, offline: the worker's batch work without Kafka, under cProfile.
+"""Where the worker's CPU goes per batch, offline: the worker's own batch step without Kafka, under cProfile.
 
 Run by hand (never by pytest); no broker needed:
 
-    /tmp/rwvenv/bin/python bench/worker_profile.py                  # 200k events, 100k customers
-    /tmp/rwvenv/bin/python bench/worker_profile.py --events 1000000 --no-profile
+    .venv/bin/python bench/worker_profile.py                  # 200k events, 100k customers
+    .venv/bin/python bench/worker_profile.py --events 1000000 --no-profile
 
 It regenerates the synthetic events of bench/worker_bench.py (same generator and seed, so the same mix:
-profiles first, then transactions and contact changes of random customers) and replays the body of
-``streams.worker.loop.Worker._process_batch`` over them in batches of --batch: ``Processor.handle`` per
-message (through the worker's ``PartitionState``, one per partition), alerts/risk encoded with
-``model_dump_json``, then the changelog records of every customer touched in the batch
-(``PartitionState.take_dirty``: state_to_json + json.dumps). Kafka produce/commit and metrics are left out,
-so the figures are the worker's pure-Python cost per event. Prints a split of the time (handle vs
-changelog encoding) and the cProfile top N.
+profiles first, then transactions and contact changes of random customers) and runs them through
+``streams.worker.batch.BatchStep.run`` -- the very step the worker runs inside each batch's transaction --
+in batches of --batch, on the partitions Kafka's partitioner gives: ``Processor.handle`` per record
+(through the worker's ``PartitionState``, one per partition), the outputs encoded and handed to the
+batch's output, then the changelog records of every customer touched in the batch
+(``PartitionState.take_dirty``). The output is a counting sink instead of the Kafka transaction, and the
+Kafka clients are left out, so the figures are the worker's pure-Python cost per event. Prints a split
+of the time (batch step vs the collector's freeze) and the cProfile top N.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
-import gc
 import io
 import pstats
 import random
@@ -65,6 +65,52 @@ def synthetic(customers: int, events: int, contact_share: float, days: float, se
     return out
 
 
+class Record:
+    """A consumed record as the batch step reads it (``streams.worker.batch.ConsumedRecord``)."""
+
+    __slots__ = ("_key", "_offset", "_partition", "_timestamp", "_topic", "_value")
+
+    def __init__(self, topic: str, partition: int, offset: int, key: bytes, value: bytes, ts_ms: int):
+        self._topic, self._partition, self._offset = topic, partition, offset
+        self._key, self._value, self._timestamp = key, value, (1, ts_ms)
+
+    def topic(self) -> str:
+        return self._topic
+
+    def partition(self) -> int:
+        return self._partition
+
+    def offset(self) -> int:
+        return self._offset
+
+    def key(self) -> bytes:
+        return self._key
+
+    def value(self) -> bytes:
+        return self._value
+
+    def timestamp(self) -> tuple[int, int]:
+        return self._timestamp
+
+
+class CountingSink:
+    """The batch's output (``streams.worker.batch.BatchOutput``) without Kafka: counts what would be sent."""
+
+    def __init__(self, changelog: str) -> None:
+        self.changelog = changelog
+        self.changelog_records = self.changelog_bytes = self.output_records = 0
+
+    def produce(self, topic, key, value, partition=-1, headers=None) -> None:
+        if topic == self.changelog:
+            self.changelog_records += 1
+            self.changelog_bytes += len(value or b"")
+        else:
+            self.output_records += 1
+
+    def consumed(self, topic: str, partition: int, offset: int) -> None:
+        pass
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--customers", type=int, default=100_000)
@@ -82,8 +128,10 @@ def main() -> int:
 
     from config.settings import load_settings
     from detectors.engine import RiskEngine
-    from streams.processor import Processor
-    from streams.worker.state_store import PartitionState
+    from streams.partitioning import kafka_partition
+    from streams.processor import utc_now
+    from streams.worker.batch import BatchStep, freeze_survivors
+    from streams.worker.metrics import WorkerMetrics
 
     print(hardware())
     t = time.perf_counter()
@@ -92,55 +140,32 @@ def main() -> int:
         f"generated {len(msgs):,} events for {args.customers:,} customers in {time.perf_counter() - t:.1f}s"
     )
     settings = load_settings()
-    engine = RiskEngine(settings.detection)
-    parts = {p: PartitionState(engine) for p in range(args.partitions)}
-    procs = {p: Processor(engine, s) for p, s in parts.items()}
     topic = {
-        "transaction": "transactions",
-        "contact_change": "contact-changes",
-        "customer_profile": "customer-profiles",
+        "transaction": settings.topics.transactions,
+        "contact_change": settings.topics.contact_changes,
+        "customer_profile": settings.topics.customer_profiles,
     }
+    records = [
+        Record(
+            topic[etype], kafka_partition(key, args.partitions), offset, key, value, int(1000 * time.time())
+        )
+        for offset, (key, value, etype) in enumerate(msgs)
+    ]
+    step = BatchStep(settings, RiskEngine(settings.detection), WorkerMetrics.create(), "changelog", utc_now)
+    step.partition_count = args.partitions
+    sink = CountingSink(step.changelog)
 
-    timing = {"handle": 0.0, "emit": 0.0, "changelog": 0.0, "gc": 0.0}
-    changelog_bytes = 0
-    changelog_records = 0
-    alerts = 0
+    timing = {"step": 0.0, "gc": 0.0}
 
     def run() -> None:
-        nonlocal changelog_bytes, changelog_records, alerts
         pc = time.perf_counter
-        for b in range(0, len(msgs), args.batch):
-            batch = msgs[b : b + args.batch]
+        for b in range(0, len(records), args.batch):
             t0 = pc()
-            results = []
-            for k, (key, value, etype) in enumerate(batch):
-                p = hash(key) % args.partitions
-                results.append(
-                    procs[p].handle(
-                        value, source=topic[etype], partition=p, offset=b + k, key=key, expected_type=etype
-                    )
-                )
+            step.run(records[b : b + args.batch], sink, False, lambda topic, partition: True)
             t1 = pc()
-            for r in results:
-                for a in r.alerts:
-                    a.model_dump_json().encode()
-                    alerts += 1
-                if r.risk is not None:
-                    r.risk.model_dump_json().encode()
-            t2 = pc()
-            for store in parts.values():
-                for _cid, blob in store.take_dirty():
-                    changelog_bytes += len(blob)
-                    changelog_records += 1
-            t3 = pc()
-            # as the worker does after each committed batch: young cycles out, survivors frozen
-            gc.collect(1)
-            gc.freeze()
-            t4 = pc()
-            timing["handle"] += t1 - t0
-            timing["emit"] += t2 - t1
-            timing["changelog"] += t3 - t2
-            timing["gc"] += t4 - t3
+            freeze_survivors()  # as the worker does after each committed batch
+            timing["step"] += t1 - t0
+            timing["gc"] += pc() - t1
 
     if args.memory:
         tracemalloc.start()
@@ -153,25 +178,24 @@ def main() -> int:
         prof.disable()
     wall = time.perf_counter() - wall0
     n = len(msgs)
-    customers = sum(len(s) for s in parts.values())
+    customers = step.customers()
     print()
     print(
-        f"{'per-event cost of the worker batch body' + (' (under cProfile)' if prof else ''):<48}{'us/event':>10}{'share':>8}"
+        f"{'per-event cost of the worker batch step' + (' (under cProfile)' if prof else ''):<48}{'us/event':>10}{'share':>8}"
     )
     print("-" * 66)
     tot = sum(timing.values())
     for k, label in (
-        ("handle", "Processor.handle (parse + detectors)"),
-        ("emit", "alerts/risk model_dump_json"),
-        ("changelog", "changelog: take_dirty (state_to_json+dumps)"),
-        ("gc", "gc.collect(1) + gc.freeze() per batch"),
+        ("step", "BatchStep.run (parse, detect, emit, changelog)"),
+        ("gc", "freeze_survivors per batch"),
     ):
         print(f"{label:<48}{1e6 * timing[k] / n:>10.1f}{100 * timing[k] / tot:>7.0f}%")
     print(f"{'total':<48}{1e6 * tot / n:>10.1f}   -> {n / tot:,.0f} events/s on one core")
     print(
-        f"changelog: {changelog_records:,} records for {n:,} events ({changelog_records / n:.2f}/event), "
-        f"{changelog_bytes / 2**20:,.0f} MiB, {changelog_bytes / max(1, changelog_records):,.0f} B/record; "
-        f"alerts {alerts:,}; customers {customers:,}"
+        f"changelog: {sink.changelog_records:,} records for {n:,} events "
+        f"({sink.changelog_records / n:.2f}/event), {sink.changelog_bytes / 2**20:,.0f} MiB, "
+        f"{sink.changelog_bytes / max(1, sink.changelog_records):,.0f} B/record; "
+        f"output records {sink.output_records:,}; customers {customers:,}"
     )
     if args.memory:
         cur, _peak = tracemalloc.get_traced_memory()

@@ -321,6 +321,9 @@ class WorkerSettings(_Section):
     # time seen there (stream time), so traffic whose event times lag the clock (a backfill, the demo) is
     # not overtaken; after this long without an event on the partition, the wall clock takes over
     punctuate_wall_clock_after_idle_ms: int = Field(default=60000, ge=0)
+    # how long the group waits for a silent worker before its partitions go to the others (the broker
+    # bounds it: group.min.session.timeout.ms, 6 s by default); heartbeats every fifth of it, at least 1 s
+    session_timeout_ms: int = Field(default=10000, ge=1000)
     # per input topic partition: messages held in the ordering buffer before its fetching is paused
     # (resumed at half); bounds memory while one topic runs ahead of another
     ordering_buffer_max_messages: int = Field(default=5000, ge=2)

@@ -32,7 +32,6 @@ from datetime import datetime
 from typing import Any, cast
 
 import faust
-from confluent_kafka import Message
 from faust.transport.consumer import TransactionManager as FaustTransactionManager
 from faust.transport.drivers import aiokafka as aiokafka_driver
 from faust.types import TP
@@ -132,7 +131,7 @@ def _transport(
 
 
 class _Record:
-    """A faust event seen as the confluent ``Message`` the shared ``TimestampOrderer`` orders."""
+    """A faust event as the shared ``TimestampOrderer`` reads a record (``ordering.Timestamped``)."""
 
     __slots__ = ("event",)
 
@@ -144,9 +143,6 @@ class _Record:
 
     def partition(self) -> int:
         return int(self.event.message.partition)
-
-    def offset(self) -> int:
-        return int(self.event.message.offset)
 
     def timestamp(self) -> tuple[int, int]:
         message = self.event.message
@@ -190,8 +186,9 @@ def build_app(
         topic_allow_declare=True,
         table_standby_replicas=0,
         consumer_auto_offset_reset="earliest",
-        # as the confluent worker: a crashed member's partitions move on after 10 s, not faust's 60 s
-        broker_session_timeout=10.0,
+        # as the confluent worker (worker.session_timeout_ms, 10 s), not faust's 60 s: a crashed member's
+        # partitions move on soon
+        broker_session_timeout=settings.worker.session_timeout_ms / 1000.0,
         # held-back events are never acked: a rebalance must not wait for them (before_revocation())
         stream_wait_empty=False,
         # a transaction per worker.batch_max_events acked events, or per batch wait (at least 100 ms)
@@ -267,7 +264,9 @@ def build_app(
     # buffer per partition number and leave it in record-timestamp order, holding a partition back while
     # another of its topics has unread data (see caught_up). A waiting event is not acked, so
     # faust commits no offset at or past it: a crash loses nothing, the events are consumed again.
-    orderer = TimestampOrderer(list(expected_type), settings.worker.max_idle_ms / 1000.0)
+    orderer: TimestampOrderer[_Record] = TimestampOrderer(
+        list(expected_type), settings.worker.max_idle_ms / 1000.0
+    )
     seen: dict[tuple[str, int], int] = {}
     drain_lock = asyncio.Lock()
     commit_every = settings.worker.batch_max_events
@@ -321,7 +320,7 @@ def build_app(
                 now = time.monotonic()
                 forced = [
                     p
-                    for p in {cast(_Record, r).partition() for r in ready}
+                    for p in {r.partition() for r in ready}
                     if (b := orderer.buffers.get(p)) is not None
                     and b.blocked_since is not None
                     and now - b.blocked_since >= orderer.max_idle_seconds
@@ -333,7 +332,7 @@ def build_app(
                         # before_revocation() or faust's final commit takes it from here; held-back
                         # events stay unacked and are consumed again from the committed offset
                         return
-                    event = cast(_Record, record).event
+                    event = record.event
                     if event.message.generation_id != app.consumer_generation_id:
                         continue  # fetched before a rebalance: never acked, faust delivers it again
                     await process_one(event)
@@ -363,7 +362,7 @@ def build_app(
                 # offsets, checking its start only loosely) move past events not yet processed.
                 continue
             seen[(message.topic, message.partition)] = message.offset
-            orderer.add([cast(Message, _Record(event))])
+            orderer.add([_Record(event)])
             await drain_shielded()
 
     async def before_revocation() -> None:

@@ -20,7 +20,7 @@ from streams.errors import LocalFault, Refused
 from streams.logging_setup import configure_logging
 from streams.worker.health import Health, serve
 from streams.worker.instance import acquire_instance_id
-from streams.worker.loop import Worker, WorkerOptions
+from streams.worker.loop import Worker
 from streams.worker.metrics import WorkerMetrics
 
 log = logging.getLogger("riskwatch.worker")
@@ -109,19 +109,7 @@ def _env_instance_id() -> str | None:
 def _run_confluent(
     instance_id: str, settings: Settings, group: str, metrics: WorkerMetrics, health: Health
 ) -> int:
-    options = WorkerOptions(
-        instance_id=instance_id,
-        group=group,
-        batch_max_events=settings.worker.batch_max_events,
-        batch_max_wait_seconds=settings.worker.batch_max_wait_ms / 1000.0,
-        batch_linger_seconds=settings.worker.batch_linger_ms / 1000.0,
-        max_idle_seconds=settings.worker.max_idle_ms / 1000.0,
-        ordering_buffer_max_messages=settings.worker.ordering_buffer_max_messages,
-        max_decoded_customers_per_partition=settings.worker.max_decoded_customers_per_partition,
-        punctuate_interval_seconds=settings.worker.punctuate_interval_ms / 1000.0,
-        punctuate_wall_clock_after_idle_seconds=settings.worker.punctuate_wall_clock_after_idle_ms / 1000.0,
-    )
-    worker = Worker(settings, options, metrics, health)
+    worker = Worker(settings, instance_id, group, metrics, health)
 
     def _stop(signum: int, frame: FrameType | None) -> None:
         log.info("signal %s: finishing the current batch", signal.Signals(signum).name)

@@ -32,34 +32,39 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-
-from confluent_kafka import Message
+from typing import Generic, Protocol, TypeVar
 
 # True: read to its end; False: unread data or end unknown (wait, unbounded); None: cannot tell (bounded wait)
 CaughtUp = Callable[[str, int], bool | None]
 TopicPartitionKey = tuple[str, int]
 
 
-def coordinates(msg: Message) -> tuple[str, int, int]:
-    """Topic, partition and offset of a consumed record (always set on a message without an error)."""
-    topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
-    if topic is None or partition is None or offset is None:
-        raise ValueError("a consumed record without topic, partition or offset")
-    return topic, partition, offset
+class Timestamped(Protocol):
+    """What the orderer reads of a record. confluent-kafka's ``Message`` has it as it is; another runtime
+    (faust) gives its own record type these three methods instead of dressing it up as a ``Message``."""
+
+    def topic(self) -> str | None: ...
+
+    def partition(self) -> int | None: ...
+
+    def timestamp(self) -> tuple[int, int]: ...  # (timestamp type, milliseconds); type 0: none
 
 
-class PartitionBuffer:
+R = TypeVar("R", bound=Timestamped)
+
+
+class PartitionBuffer(Generic[R]):
     __slots__ = ("blocked_since", "queues")
 
     def __init__(self, topics: Iterable[str]) -> None:
-        self.queues: dict[str, deque[Message]] = {t: deque() for t in topics}
+        self.queues: dict[str, deque[R]] = {t: deque() for t in topics}
         self.blocked_since: float | None = None
 
     def __len__(self) -> int:
         return sum(len(q) for q in self.queues.values())
 
 
-class TimestampOrderer:
+class TimestampOrderer(Generic[R]):
     def __init__(
         self, topics: list[str], max_idle_seconds: float, clock: Callable[[], float] = time.monotonic
     ):
@@ -67,20 +72,22 @@ class TimestampOrderer:
         self.rank = {t: i for i, t in enumerate(topics)}
         self.max_idle_seconds = max_idle_seconds
         self.clock = clock
-        self.buffers: dict[int, PartitionBuffer] = {}
+        self.buffers: dict[int, PartitionBuffer[R]] = {}
         self.paused: set[TopicPartitionKey] = set()
 
-    def add(self, msgs: Iterable[Message]) -> None:
+    def add(self, msgs: Iterable[R]) -> None:
         for msg in msgs:
-            topic, partition, _ = coordinates(msg)
+            topic, partition = msg.topic(), msg.partition()
+            if topic is None or partition is None:
+                raise ValueError("a consumed record without topic or partition")
             buffer = self.buffers.get(partition)
             if buffer is None:
                 buffer = self.buffers[partition] = PartitionBuffer(self.topics)
             buffer.queues[topic].append(msg)
 
-    def drain(self, caught_up: CaughtUp, limit: int) -> list[Message]:
+    def drain(self, caught_up: CaughtUp, limit: int) -> list[R]:
         """Messages ready to process, oldest first within each partition, at most ``limit`` of them."""
-        out: list[Message] = []
+        out: list[R] = []
         now = self.clock()
         for partition, buffer in self.buffers.items():
             queues = buffer.queues
@@ -124,7 +131,7 @@ class TimestampOrderer:
                 out.append(oldest.popleft())
         return out
 
-    def _head_key(self, topic: str, queue: deque[Message]) -> tuple[int, int]:
+    def _head_key(self, topic: str, queue: deque[R]) -> tuple[int, int]:
         ts_type, ts = queue[0].timestamp()
         return (ts if ts_type else 0, self.rank[topic])
 

@@ -14,7 +14,7 @@ TOPICS = ["transactions", "contact-changes", "customer-profiles"]
 
 @dataclass
 class FakeRecord:
-    """The part of confluent_kafka.Message the orderer reads."""
+    """A record as the orderer reads it (``ordering.Timestamped``), with an offset to name it by."""
 
     _topic: str
     _partition: int

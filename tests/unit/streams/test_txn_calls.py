@@ -5,26 +5,18 @@ errors are built as librdkafka raises them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from confluent_kafka import KafkaError, KafkaException
 
-from config.settings import KafkaSettings, Settings, load_settings
-from streams.worker.health import Health
-from streams.worker.loop import Worker, WorkerOptions
-from streams.worker.metrics import WorkerMetrics
+from streams.worker.checkpoint import WATCHDOG_LIMIT_SECONDS, retrying
 from streams.worker.txn_watchdog import TxnWatchdog
 
 
 @pytest.fixture
-def worker() -> Iterator[Worker]:
-    base = load_settings()
-    settings = Settings(kafka=KafkaSettings(bootstrap_servers="127.0.0.1:9"), detection=base.detection)
-    w = Worker(settings, WorkerOptions(instance_id="t", group="g"), WorkerMetrics.create(), Health())
-    yield w
-    w.consumer.close()
-    w.restorer.close()
+def watchdog() -> TxnWatchdog:
+    return TxnWatchdog(WATCHDOG_LIMIT_SECONDS)
 
 
 def _failing(errors: list[KafkaError]) -> tuple[list[int], Callable[[], None]]:
@@ -38,26 +30,26 @@ def _failing(errors: list[KafkaError]) -> tuple[list[int], Callable[[], None]]:
     return calls, call
 
 
-def test_a_timed_out_commit_is_called_again_not_given_up(worker: Worker) -> None:
+def test_a_timed_out_commit_is_called_again_not_given_up(watchdog: TxnWatchdog) -> None:
     timed_out = KafkaError(KafkaError._TIMED_OUT, "retry call to resume", retriable=True)
     calls, call = _failing([timed_out, timed_out])
-    worker._retrying("committing the transaction", call)
+    retrying(watchdog, "committing the transaction", call)
     assert len(calls) == 3
 
 
-def test_an_abortable_error_is_not_retried(worker: Worker) -> None:
+def test_an_abortable_error_is_not_retried(watchdog: TxnWatchdog) -> None:
     abortable = KafkaError(KafkaError._TIMED_OUT, "abort", retriable=True, txn_requires_abort=True)
     calls, call = _failing([abortable])
     with pytest.raises(KafkaException):
-        worker._retrying("committing the transaction", call)
+        retrying(watchdog, "committing the transaction", call)
     assert len(calls) == 1
 
 
-def test_a_fatal_error_is_not_retried(worker: Worker) -> None:
+def test_a_fatal_error_is_not_retried(watchdog: TxnWatchdog) -> None:
     fatal = KafkaError(KafkaError._FENCED, "fenced", fatal=True, retriable=True)
     calls, call = _failing([fatal])
     with pytest.raises(KafkaException):
-        worker._retrying("committing the transaction", call)
+        retrying(watchdog, "committing the transaction", call)
     assert len(calls) == 1
 
 

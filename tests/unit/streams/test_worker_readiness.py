@@ -11,7 +11,7 @@ from confluent_kafka import TopicPartition
 
 from config.settings import KafkaSettings, Settings, load_settings
 from streams.worker.health import Health
-from streams.worker.loop import Worker, WorkerOptions
+from streams.worker.loop import Worker
 from streams.worker.metrics import WorkerMetrics
 
 
@@ -20,10 +20,10 @@ def worker() -> Iterator[Worker]:
     base = load_settings()
     # a port nothing listens on: the clients are built, never used against a broker
     settings = Settings(kafka=KafkaSettings(bootstrap_servers="127.0.0.1:9"), detection=base.detection)
-    w = Worker(settings, WorkerOptions(instance_id="t", group="g"), WorkerMetrics.create(), Health())
+    w = Worker(settings, "t", "g", WorkerMetrics.create(), Health())
     yield w
     w.consumer.close()
-    w.restorer.close()
+    w.recovery.restorer.close()
 
 
 def _tps(worker: Worker, partitions: list[int]) -> list[TopicPartition]:

@@ -1,0 +1,89 @@
+"""Restoring partitions' state from the changelog (quix-streams' ``RecoveryManager``): on assignment, and
+after an aborted transaction. The changelog is read read_committed from its start to its end, so the
+state is exactly what was committed together with the input offsets the consumer resumes from.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+
+from streams.co_partitioning import WorkerError
+from streams.worker.batch import coordinates
+from streams.worker.health import Health
+from streams.worker.metrics import WorkerMetrics
+from streams.worker.state_store import PartitionState, deadline_from_headers
+
+log = logging.getLogger("riskwatch.worker")
+
+RESTORE_TIMEOUT_SECONDS = 300.0
+
+
+def restorer_config(base: dict[str, Any], group: str, instance_id: str) -> dict[str, Any]:
+    """A consumer of its own for the changelog: assigned by hand, never part of the input group."""
+    return {
+        **base,
+        "group.id": f"{group}-restore",
+        "client.id": f"{instance_id}-restore",
+        "enable.auto.commit": False,
+        "enable.partition.eof": True,
+        "isolation.level": "read_committed",
+        "auto.offset.reset": "earliest",
+    }
+
+
+class Recovery:
+    def __init__(
+        self,
+        restorer: Consumer,
+        changelog: str,
+        new_store: Callable[[], PartitionState],
+        metrics: WorkerMetrics,
+        health: Health,
+    ) -> None:
+        self.restorer = restorer
+        self.changelog = changelog
+        self.new_store = new_store
+        self.metrics = metrics
+        self.health = health
+
+    def restore(self, partitions: list[int]) -> dict[int, PartitionState]:
+        """The committed state of ``partitions``, each in a fresh store."""
+        if not partitions:
+            return {}
+        started = time.perf_counter()
+        stores = {p: self.new_store() for p in partitions}
+        self.restorer.assign([TopicPartition(self.changelog, p, OFFSET_BEGINNING) for p in partitions])
+        pending = set(partitions)
+        deadline = time.monotonic() + RESTORE_TIMEOUT_SECONDS
+        records = 0
+        while pending:
+            if time.monotonic() > deadline:
+                raise WorkerError(
+                    f"restoring state of partitions {sorted(pending)} took over {RESTORE_TIMEOUT_SECONDS}s"
+                )
+            for msg in self.restorer.consume(num_messages=10000, timeout=0.5):
+                err = msg.error()
+                if err is not None:
+                    if err.code() == KafkaError._PARTITION_EOF:
+                        pending.discard(msg.partition())
+                        continue
+                    raise WorkerError(f"reading the state changelog failed: {err}")
+                key = msg.key()
+                if key is None:
+                    continue
+                _, partition, _ = coordinates(msg)
+                stores[partition].load(key.decode(), msg.value(), deadline_from_headers(msg.headers()))
+                records += 1
+            self.health.beat()
+        self.restorer.unassign()
+        gc.freeze()  # long-lived: out of the cyclic collector's way (batch.freeze_survivors)
+        elapsed = time.perf_counter() - started
+        self.metrics.state_restore_seconds.observe(elapsed)
+        log.info("restored %d state records for partitions %s in %.2fs", records, partitions, elapsed)
+        return stores
