@@ -145,3 +145,37 @@ def test_reason_never_echoes_the_value() -> None:
     raw = with_(CC, new_value="x" * 2000)
     assert "xxxx" not in reason(raw)
     assert reason(with_(TX, amount="-123456789")).count("123456789") == 0
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "expected"),
+    [
+        (1709514000, "timestamp: Value error, must be an RFC 3339 timestamp string with an offset or Z"),
+        (None, "timestamp: Value error, must be an RFC 3339 timestamp string with an offset or Z"),
+        ("2024-03-04T09:00:00", "timestamp: Value error, is not an RFC 3339 timestamp with an offset or Z"),
+        ("2024-03-04T09:00Z", "timestamp: Value error, is not an RFC 3339 timestamp with an offset or Z"),
+        (
+            "9999-12-31T23:00:00-05:00",
+            "timestamp: Value error, is outside the supported range (years 0002 to 9998 in UTC)",
+        ),
+        (
+            "0002-01-01T00:00:00+00:01",
+            "timestamp: Value error, is outside the supported range (years 0002 to 9998 in UTC)",
+        ),
+        ("2024-13-04T09:00:00Z", "timestamp: Input should be a valid datetime or date, month value is "),
+        ("2024-03-04T09:00:00Z\n", "timestamp: Input should be a valid datetime or date, unexpected extra "),
+    ],
+)
+def test_timestamp_reasons_are_the_same_from_json_and_from_python(timestamp: object, expected: str) -> None:
+    """JSON input is checked inside pydantic-core, Python objects by a Python validator: a dead letter reads
+    the same whichever path the event took."""
+    from_json = reason(with_(TX, timestamp=timestamp))
+    with pytest.raises(EventError) as from_python:
+        parse_event({**TX, "timestamp": timestamp})
+    assert from_json.startswith(expected)
+    assert from_python.value.reason == from_json
+
+
+def test_timestamp_bounds_are_inclusive_of_years_0002_and_9998_in_utc() -> None:
+    for ts in ("0002-01-01T00:00:00Z", "0001-12-31T23:59:59-00:01", "9998-12-31T23:59:59Z"):
+        assert parse_event_json(with_(TX, timestamp=ts)).timestamp.isoformat().startswith(ts[:4])
