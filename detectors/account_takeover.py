@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from config.detection import AccountTakeoverSettings
-from detectors.base import NO_FINDINGS, Detector
+from detectors.base import NO_FINDINGS, Detector, per_tier
 from detectors.context import CustomerContext
 from detectors.findings import Finding, past_threshold_score
 from detectors.observation import ContactObservation, Observation
@@ -32,6 +32,15 @@ class TakeoverState:
     transfers: EventWindow
 
 
+@dataclass(frozen=True, slots=True)
+class _TierBars:
+    """The settings of one risk tier, resolved once; money per segment as (individual, corporate)."""
+
+    min_ratio_to_median: float
+    cold_start_min_amount: tuple[float, float]
+    severity_floor: tuple[float, float]
+
+
 class AccountTakeover(Detector[TakeoverState]):
     name = "account_takeover"
 
@@ -41,6 +50,20 @@ class AccountTakeover(Detector[TakeoverState]):
         self.cooldown_seconds = settings.cooldown_seconds
         self._fields = frozenset(settings.trigger_fields)
         self._channels = frozenset(settings.transfer_channels)
+        segments = ("individual", "corporate")
+        self._tiers = per_tier(
+            lambda tier: _TierBars(
+                settings.min_ratio_to_median.for_tier(tier),
+                (
+                    float(settings.cold_start_min_amount_base.get(segments[0], tier)),
+                    float(settings.cold_start_min_amount_base.get(segments[1], tier)),
+                ),
+                (
+                    float(settings.severity_floor_base.get(segments[0], tier)),
+                    float(settings.severity_floor_base.get(segments[1], tier)),
+                ),
+            )
+        )
 
     def new_state(self) -> TakeoverState:
         return TakeoverState(EventWindow(MAX_RECENT), EventWindow(MAX_RECENT))
@@ -65,9 +88,9 @@ class AccountTakeover(Detector[TakeoverState]):
         if len(ctx.debit_baseline) >= self.s.min_history_events:
             # Large for this customer, whatever the sum: a multiple of their own median debit.
             median = ctx.debit_baseline.median()
-            threshold = self.s.min_ratio_to_median.for_tier(ctx.tier) * median
+            threshold = self._tiers[ctx.tier].min_ratio_to_median * median
         else:  # too little history for a median: only an absolutely large sum counts
-            threshold = float(self.s.cold_start_min_amount_base.get(ctx.segment, ctx.tier))
+            threshold = self._tiers[ctx.tier].cold_start_min_amount[ctx.segment == "corporate"]
         if obs.amount_f < threshold:
             return NO_FINDINGS
         payee = ctx.counterparties.get(obs.counterparty_id) if obs.counterparty_id is not None else None
@@ -99,7 +122,7 @@ class AccountTakeover(Detector[TakeoverState]):
         changes = state.changes.between(tx_ts - self.s.window_seconds, tx_ts)
         fields = sorted({str(f) for _, _, f in changes})
         first_change_ts = changes[0][0]
-        large = float(amount) >= float(self.s.severity_floor_base.get(ctx.segment, ctx.tier))
+        large = float(amount) >= self._tiers[ctx.tier].severity_floor[ctx.segment == "corporate"]
         return Finding(
             detector=self.name,
             severity=("critical" if large else "high") if new_payee else ("high" if large else "medium"),

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from config.detection import AmountSpikeSettings
-from detectors.base import NO_FINDINGS, Detector
+from detectors.base import NO_FINDINGS, Detector, per_tier
 from detectors.context import CustomerContext
 from detectors.findings import Finding, past_threshold_score, severity_by_ratio
 from detectors.observation import Observation, TxObservation
+
+
+@dataclass(frozen=True, slots=True)
+class _TierBars:
+    """The settings of one risk tier, resolved once."""
+
+    min_ratio_to_median: float
+    min_robust_z: float
+    max_required_ratio_to_median: float
+    severity_floor: tuple[Decimal, Decimal]  # (individual, corporate)
 
 
 class AmountSpike(Detector[None]):
@@ -49,6 +61,17 @@ class AmountSpike(Detector[None]):
             float(settings.min_amount_base.corporate),
         )
         self._purchase_channels = frozenset(settings.purchase_channels)
+        self._tiers = per_tier(
+            lambda tier: _TierBars(
+                settings.min_ratio_to_median.for_tier(tier),
+                settings.min_robust_z.for_tier(tier),
+                settings.max_required_ratio_to_median.for_tier(tier),
+                (
+                    settings.severity_floor_base.get("individual", tier),
+                    settings.severity_floor_base.get("corporate", tier),
+                ),
+            )
+        )
 
     def new_state(self) -> None:
         return None
@@ -57,6 +80,7 @@ class AmountSpike(Detector[None]):
         if not isinstance(obs, TxObservation) or not obs.debit:
             return NO_FINDINGS
         s, baseline, tier = self.s, ctx.debit_baseline, ctx.tier
+        bars = self._tiers[tier]
         n = len(baseline)
         if n < s.min_history_events or obs.amount_f < self._min_amount[ctx.segment == "corporate"]:
             return NO_FINDINGS
@@ -70,7 +94,7 @@ class AmountSpike(Detector[None]):
             history_factor *= s.purchase_channels_ratio_factor
         if self._established(obs, ctx):
             history_factor *= s.known_payee_ratio_factor
-        min_ratio = s.min_ratio_to_median.for_tier(tier) * history_factor
+        min_ratio = bars.min_ratio_to_median * history_factor
         if ratio < min_ratio:
             return NO_FINDINGS
         sigma = max(1.4826 * baseline.log_median_and_mad()[1], s.min_log_mad)
@@ -79,15 +103,15 @@ class AmountSpike(Detector[None]):
         bar = max(
             min_ratio,
             min(
-                math.exp(s.min_robust_z.for_tier(tier) * sigma),
-                s.max_required_ratio_to_median.for_tier(tier) * history_factor,
+                math.exp(bars.min_robust_z * sigma),
+                bars.max_required_ratio_to_median * history_factor,
             ),
         )
         largest = ctx.largest_payment()
         if ratio < bar or obs.amount_f <= s.min_ratio_to_largest * largest or self._recurring(obs, ctx):
             return NO_FINDINGS
         severity = severity_by_ratio(ratio / bar, (2.0, 4.0))
-        floor = s.severity_floor_base.get(ctx.segment, tier)
+        floor = bars.severity_floor[ctx.segment == "corporate"]
         if obs.amount < floor:
             severity = severity_by_ratio(ratio / bar, (2.0, 4.0), low="low")
         median = math.exp(log_median)
@@ -110,7 +134,7 @@ class AmountSpike(Detector[None]):
                     "robust_z": round(z, 3),
                     "required_ratio_to_median": round(bar, 3),
                     "baseline_largest_base": round(largest, 2),
-                    "min_robust_z": s.min_robust_z.for_tier(tier),
+                    "min_robust_z": bars.min_robust_z,
                     "severity_floor_base": str(floor),
                     "new_counterparty": not ctx.knows_counterparty(obs.counterparty_id),
                 },

@@ -8,15 +8,26 @@ per-customer state is explicit: ``new_state()`` makes it, ``update()`` reads and
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, ClassVar, Generic, TypeVar, get_args
 
+from config.detection import Tier
 from detectors.context import CustomerContext
 from detectors.findings import Finding
 from detectors.observation import Observation
 
 S = TypeVar("S")
+T = TypeVar("T")
 
 NO_FINDINGS: list[Finding] = []
+
+TIERS: tuple[str, ...] = get_args(Tier)
+
+
+def per_tier(resolve: Callable[[str], T]) -> dict[str, T]:
+    """``resolve(tier)`` for every risk tier, once, when a detector is built: detectors read their tier's
+    thresholds from this table (``table[ctx.tier]``) instead of resolving settings on every event."""
+    return {tier: resolve(tier) for tier in TIERS}
 
 
 class Detector(ABC, Generic[S]):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from config.detection import ContactChangeBurstSettings
-from detectors.base import NO_FINDINGS, Detector
+from detectors.base import NO_FINDINGS, Detector, per_tier
 from detectors.context import CustomerContext
 from detectors.findings import Finding, past_threshold_score, severity_by_ratio
 from detectors.observation import ContactObservation, Observation
@@ -24,6 +24,7 @@ class ContactChangeBurst(Detector[EventWindow]):
         self.s = settings
         self.lateness = allowed_lateness_seconds
         self.cooldown_seconds = settings.cooldown_seconds
+        self._min_changes = per_tier(settings.min_changes.for_tier)
 
     def new_state(self) -> EventWindow:
         return EventWindow(self.s.max_window_changes)
@@ -39,7 +40,7 @@ class ContactChangeBurst(Detector[EventWindow]):
         for _, eid, (field, value_hash) in in_window:
             distinct.setdefault((field, value_hash or eid), eid)
         count = len(distinct)
-        threshold = self.s.min_changes.for_tier(ctx.tier)
+        threshold = self._min_changes[ctx.tier]
         if count < threshold or obs.event_id not in distinct.values():
             return NO_FINDINGS
         fields = sorted({f for f, _ in distinct})

@@ -8,7 +8,7 @@ from typing import Any
 
 from config.detection import StructuringSettings
 from detectors import money
-from detectors.base import NO_FINDINGS, Detector
+from detectors.base import NO_FINDINGS, Detector, per_tier
 from detectors.context import CustomerContext
 from detectors.findings import Finding, past_threshold_score
 from detectors.observation import Observation, TxObservation
@@ -30,6 +30,7 @@ class Structuring(Detector[dict[str, EventWindow]]):
         self.lateness = allowed_lateness_seconds
         self.cooldown_seconds = settings.cooldown_seconds
         self._channels = frozenset(settings.cash_channels)
+        self._min_transactions = per_tier(settings.min_transactions.for_tier)
 
     def new_state(self) -> dict[str, EventWindow]:
         return {}
@@ -51,7 +52,7 @@ class Structuring(Detector[dict[str, EventWindow]]):
             return NO_FINDINGS
         count = len(in_window)
         total = money.total(Decimal(a) for _, _, a in in_window)
-        min_count = self.s.min_transactions.for_tier(ctx.tier)
+        min_count = self._min_transactions[ctx.tier]
         if count < min_count or total < self.threshold:
             return NO_FINDINGS
         ids = [eid for _, eid, _ in in_window if eid != obs.event_id] + [obs.event_id]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from config.detection import SustainedShiftSettings
-from detectors.base import NO_FINDINGS, Detector
+from detectors.base import NO_FINDINGS, Detector, per_tier
 from detectors.context import CustomerContext
 from detectors.findings import Finding, severity_by_ratio
 from detectors.observation import Observation, TxObservation
@@ -20,6 +20,16 @@ DAY = 86400
 class ShiftState:
     elevated: EventWindow  # (ts, event_id, [amount, payee]) of elevated debits in the window
     days: dict[int, int] = field(default_factory=dict)  # UTC day -> debits, for days inside the window
+
+
+@dataclass(frozen=True, slots=True)
+class _TierBars:
+    """The settings of one risk tier, resolved once."""
+
+    min_ratio_to_median: float
+    log_min_ratio: float
+    min_robust_z: float
+    false_alert_budget_per_check: float
 
 
 class SustainedShift(Detector[ShiftState]):
@@ -59,6 +69,14 @@ class SustainedShift(Detector[ShiftState]):
             float(settings.min_amount_base.corporate),
         )
         self._window_days = max(1, settings.window_seconds // DAY)
+        self._tiers = per_tier(
+            lambda tier: _TierBars(
+                settings.min_ratio_to_median.for_tier(tier),
+                math.log(settings.min_ratio_to_median.for_tier(tier)),
+                settings.min_robust_z.for_tier(tier),
+                settings.false_alert_budget_per_check.for_tier(tier),
+            )
+        )
 
     def new_state(self) -> ShiftState:
         return ShiftState(EventWindow(self.s.max_elevated_events))
@@ -66,7 +84,8 @@ class SustainedShift(Detector[ShiftState]):
     def update(self, state: ShiftState, obs: Observation, ctx: CustomerContext) -> list[Finding]:
         if not isinstance(obs, TxObservation) or not obs.debit:
             return NO_FINDINGS
-        s, tier, baseline = self.s, ctx.tier, ctx.debit_baseline
+        s, baseline = self.s, ctx.debit_baseline
+        bars = self._tiers[ctx.tier]
         days = state.days
         day = int(obs.ts // DAY)
         # Day keys are inserted in time order (a late event on a day not yet seen is the odd exception): the
@@ -84,11 +103,11 @@ class SustainedShift(Detector[ShiftState]):
             return NO_FINDINGS
         log_median = baseline.log_median()
         log_amount = math.log(obs.amount_f)
-        log_min_ratio = math.log(s.min_ratio_to_median.for_tier(tier))
+        log_min_ratio = bars.log_min_ratio
         if log_amount - log_median < log_min_ratio:
             return NO_FINDINGS  # the cheap test first: most debits are nowhere near
         sigma = max(1.4826 * baseline.log_median_and_mad()[1], s.min_log_mad)
-        log_bar = log_median + max(log_min_ratio, s.min_robust_z.for_tier(tier) * sigma)
+        log_bar = log_median + max(log_min_ratio, bars.min_robust_z * sigma)
         if (
             log_amount < log_bar
             or ctx.is_repeat_payment(obs.counterparty_id, obs.amount_f, s.repeat_tolerance_ratio)
@@ -108,7 +127,7 @@ class SustainedShift(Detector[ShiftState]):
         if best is None:
             return NO_FINDINGS
         tail, k, n, entries = best
-        budget = s.false_alert_budget_per_check.for_tier(tier)
+        budget = bars.false_alert_budget_per_check
         if tail > budget:
             return NO_FINDINGS
         state.elevated = EventWindow(s.max_elevated_events)  # reported: they never count as ordinary history
@@ -121,7 +140,7 @@ class SustainedShift(Detector[ShiftState]):
                 trigger_event_ids=tuple(eid for _, eid, _ in entries),
                 reason=(
                     f"{len(entries)} outgoing payments over {(entries[-1][0] - entries[0][0]) / DAY:.1f} days "
-                    f"at {s.min_ratio_to_median.for_tier(tier):g}x or more of this customer's median of "
+                    f"at {bars.min_ratio_to_median:g}x or more of this customer's median of "
                     f"{math.exp(log_median):.2f}, among {n} debits; {n * rate:.1f} expected from their history."
                 ),
                 evidence={

@@ -9,7 +9,7 @@ from typing import Any
 
 from config.detection import TierLimitSettings
 from detectors import money
-from detectors.base import NO_FINDINGS, Detector
+from detectors.base import NO_FINDINGS, Detector, per_tier
 from detectors.context import CustomerContext
 from detectors.findings import Finding, past_threshold_score, severity_by_ratio
 from detectors.observation import Observation, TxObservation
@@ -26,6 +26,17 @@ class TierLimit(Detector[dict[str, list[Any]]]):
     def __init__(self, settings: TierLimitSettings) -> None:
         self.s = settings
         self.cooldown_seconds = settings.cooldown_seconds
+        # tier -> ((per transaction, daily) for an individual, (per transaction, daily) for a corporate)
+        factors = (Decimal(1), settings.corporate_limit_multiplier)
+        self._limits = per_tier(
+            lambda tier: tuple(
+                (
+                    settings.per_transaction_limit_base.for_tier(tier) * factor,
+                    settings.daily_limit_base.for_tier(tier) * factor,
+                )
+                for factor in factors
+            )
+        )
 
     def new_state(self) -> dict[str, list[Any]]:
         return {}
@@ -33,9 +44,7 @@ class TierLimit(Detector[dict[str, list[Any]]]):
     def update(self, state: dict[str, list[Any]], obs: Observation, ctx: CustomerContext) -> list[Finding]:
         if not isinstance(obs, TxObservation) or not obs.debit:
             return NO_FINDINGS
-        factor = self.s.corporate_limit_multiplier if ctx.segment == "corporate" else Decimal(1)
-        per_tx = self.s.per_transaction_limit_base.for_tier(ctx.tier) * factor
-        daily = self.s.daily_limit_base.for_tier(ctx.tier) * factor
+        per_tx, daily = self._limits[ctx.tier][ctx.segment == "corporate"]
         entry = state.get(obs.day)
         if entry is None:
             entry = state[obs.day] = ["0", []]

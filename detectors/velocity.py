@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from config.detection import VelocitySpikeSettings
-from detectors.base import NO_FINDINGS, Detector
+from detectors.base import NO_FINDINGS, Detector, per_tier
 from detectors.context import CustomerContext
 from detectors.findings import Finding, past_threshold_score, severity_by_ratio
 from detectors.observation import Observation, TxObservation
@@ -32,6 +32,17 @@ class VelocityState:
     day_alert_ts: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _TierBars:
+    """The settings of one risk tier, resolved once."""
+
+    min_window_count: float
+    min_day_window_count: float
+    cold_start_min_window_count: float
+    rate_multiplier: float
+    day_rate_multiplier: float
+
+
 class VelocitySpike(Detector[VelocityState]):
     name = "velocity_spike"
     kinds = frozenset({"transaction"})
@@ -40,6 +51,15 @@ class VelocitySpike(Detector[VelocityState]):
         self.s = settings
         self.lateness = allowed_lateness_seconds
         self.cooldown_seconds = settings.cooldown_seconds
+        self._tiers = per_tier(
+            lambda tier: _TierBars(
+                settings.min_window_count.for_tier(tier),
+                settings.min_day_window_count.for_tier(tier),
+                settings.cold_start_min_window_count.for_tier(tier),
+                settings.rate_multiplier.for_tier(tier),
+                settings.day_rate_multiplier.for_tier(tier),
+            )
+        )
 
     def new_state(self) -> VelocityState:
         return VelocityState(window=EventWindow(self.s.max_window_events))
@@ -66,7 +86,8 @@ class VelocitySpike(Detector[VelocityState]):
             return NO_FINDINGS  # a late event outside the current hour: judged when it came is enough
         # Cheap tests first: most transactions are nowhere near even the minimum counts.
         tier = ctx.tier
-        floor, day_floor = s.min_window_count.for_tier(tier), s.min_day_window_count.for_tier(tier)
+        bars = self._tiers[tier]
+        floor, day_floor = bars.min_window_count, bars.min_day_window_count
         count = window.count_between(now - s.window_seconds, now)
         day_count = window.count_between(now - s.day_window_seconds, now)
         if count < floor and day_count < day_floor:
@@ -75,15 +96,15 @@ class VelocitySpike(Detector[VelocityState]):
         per_day = self._usual_per_day(state, first_ts, today, now, late_today=day < today)
         if count >= floor:
             if per_day is None:
-                usual, threshold = None, s.cold_start_min_window_count.for_tier(tier)
+                usual, threshold = None, bars.cold_start_min_window_count
             else:
                 usual = per_day / (s.active_hours_per_day * 3600.0) * s.window_seconds
-                threshold = max(floor, s.rate_multiplier.for_tier(tier) * usual)
+                threshold = max(floor, bars.rate_multiplier * usual)
             if count >= threshold:
                 return [self._finding(state, obs, tier, count, usual, threshold, s.window_seconds)]
         if day_count >= day_floor and per_day is not None:  # no day-scale judgement without a usual rate
             usual = per_day * s.day_window_seconds / DAY_SECONDS
-            threshold = max(day_floor, s.day_rate_multiplier.for_tier(tier) * usual)
+            threshold = max(day_floor, bars.day_rate_multiplier * usual)
             last = state.day_alert_ts
             if day_count >= threshold and (last is None or abs(obs.ts - last) >= s.day_window_seconds):
                 state.day_alert_ts = obs.ts
@@ -122,10 +143,10 @@ class VelocitySpike(Detector[VelocityState]):
                 "usual_per_window": None if usual is None else round(usual, 3),
                 "threshold_count": round(threshold, 3),
                 "rate_multiplier": (
-                    self.s.rate_multiplier
+                    self._tiers[tier].rate_multiplier
                     if window_seconds == self.s.window_seconds
-                    else self.s.day_rate_multiplier
-                ).for_tier(tier),
+                    else self._tiers[tier].day_rate_multiplier
+                ),
             },
             dedup_key="velocity",
             # an hour's burst (often tiny, card-testing debits) must not drag the amount baseline down; a
