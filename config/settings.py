@@ -251,6 +251,10 @@ class WorkbenchSettings(_Section):
     tier_history_per_customer: int = Field(default=20, ge=1)
 
 
+def _xdg_dir(variable: str, fallback: Path) -> Path:
+    return Path(os.environ.get(variable, str(fallback))) / "riskwatch"
+
+
 class StackSettings(_Section):
     """The local Kafka + Redis stack that ``riskwatch stack`` starts (never used against real clusters)."""
 
@@ -262,9 +266,10 @@ class StackSettings(_Section):
     controller_port: int = 19093
     redis_port: int = 16379
     kafka_heap_mb: int = Field(default=384, ge=128)
-    cache_dir: Path = Path(os.environ.get("XDG_CACHE_HOME", str(Path.home() / ".cache"))) / "riskwatch"
-    state_dir: Path = (
-        Path(os.environ.get("XDG_STATE_HOME", str(Path.home() / ".local" / "state"))) / "riskwatch"
+    # XDG base directories, read when the settings are made (not when this module is imported)
+    cache_dir: Path = Field(default_factory=lambda: _xdg_dir("XDG_CACHE_HOME", Path.home() / ".cache"))
+    state_dir: Path = Field(
+        default_factory=lambda: _xdg_dir("XDG_STATE_HOME", Path.home() / ".local" / "state")
     )
     ready_timeout_seconds: float = 90.0
     # opt-in: a SASL_SSL listener on this port (SCRAM-SHA-256/512 over TLS, certificate from a CA generated
@@ -351,7 +356,7 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     topics: TopicSettings = TopicSettings()
     redis: RedisSettings = RedisSettings()
-    stack: StackSettings = StackSettings()
+    stack: StackSettings = Field(default_factory=StackSettings)
     worker: WorkerSettings = WorkerSettings()
     dead_letter: DeadLetterSettings = DeadLetterSettings()
     readmodel: ReadModelSettings = ReadModelSettings()

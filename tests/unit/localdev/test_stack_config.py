@@ -97,6 +97,18 @@ def test_state_dir_is_per_kafka_port(tmp_path: Path) -> None:
     assert stack_root(a) != stack_root(b)
 
 
+def test_xdg_directories_are_read_when_settings_are_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from config.settings import load_settings
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    settings = load_settings()
+    assert settings.stack.state_dir == tmp_path / "state" / "riskwatch"
+    assert settings.stack.cache_dir == tmp_path / "cache" / "riskwatch"
+
+
 @pytest.mark.parametrize("content", ["", "not-a-pid\n", "999999999\n"])
 def test_stale_or_garbage_pid_file_is_not_running(tmp_path: Path, content: str) -> None:
     pid_file = tmp_path / "x.pid"
