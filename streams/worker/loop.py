@@ -3,12 +3,11 @@
 Per turn: consume what has been fetched, let the orderer release it in record-timestamp order, run the
 batch step (``batch``) into the batch's transaction (``checkpoint``) and commit. A failed transaction is
 aborted and the partitions rewound to the committed offsets with their state restored from the changelog
-(``recovery``); rebalances restore and drop partitions the same way.
+(``recovery``); rebalances restore and drop partitions the same way (``assignment``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
@@ -25,14 +24,13 @@ from confluent_kafka import (
     Producer,
     TopicPartition,
 )
-from confluent_kafka.admin import AdminClient
 
 from config.settings import Settings
 from detectors.engine import RiskEngine
-from streams.co_partitioning import WorkerError
-from streams.errors import Fault, Fenced, from_kafka_error, kafka_error_of
+from streams.errors import Fault
 from streams.logging_setup import with_kafka_logger
 from streams.processor import utc_now
+from streams.worker.assignment import Assignment
 from streams.worker.batch import BatchStep, BatchTally, coordinates, freeze_survivors
 from streams.worker.checkpoint import (
     TRANSACTION_TIMEOUT_SECONDS,
@@ -40,6 +38,7 @@ from streams.worker.checkpoint import (
     Checkpoint,
     producer_config,
 )
+from streams.worker.faults import worker_fault
 from streams.worker.health import Health
 from streams.worker.metrics import WorkerMetrics
 from streams.worker.ordering import TimestampOrderer
@@ -73,6 +72,10 @@ def consumer_config(base: dict[str, Any], settings: Settings, group: str, instan
 
 
 class Worker:
+    """The consume loop, and the one place the confluent runtime's parts are made and wired: the batch
+    step (partition state and processing), a ``Checkpoint`` per batch (the transaction), ``Recovery``
+    (restore), the ``Assignment`` (rebalances), the input positions and the orderer."""
+
     def __init__(
         self,
         settings: Settings,
@@ -98,8 +101,6 @@ class Worker:
         self.orderer: TimestampOrderer[Message] = TimestampOrderer(
             list(self.expected_type), worker.max_idle_ms / 1000.0
         )
-        self.assigned: set[tuple[str, int]] = set()
-        self._rebalances = 0  # assignments and revocations so far: tells _consume that one ran
         self._next_lag_update = 0.0
         self._txn_watchdog = TxnWatchdog(WATCHDOG_LIMIT_SECONDS)
         self._base = with_kafka_logger(settings.kafka.client_config())
@@ -113,6 +114,9 @@ class Worker:
             metrics,
             health,
         )
+        self.assignment = Assignment(
+            self.step, self.recovery, self.positions, self.orderer, self._resume, metrics, health
+        )
 
     # ----------------------------------------------------------------------------------- lifecycle
     def run(self) -> None:
@@ -121,6 +125,10 @@ class Worker:
             self._run()
         except KafkaException as exc:
             raise self._fault(exc, "running the worker") from None
+
+    def _fault(self, exc: KafkaException, doing: str) -> Fault:
+        servers = self.settings.kafka.bootstrap_servers
+        return worker_fault(exc, doing, servers, self._base, self.group, self.instance_id)
 
     def stop(self) -> None:
         """Finish the batch in hand, commit it, leave the group."""
@@ -132,9 +140,9 @@ class Worker:
         self.producer.init_transactions(TRANSACTION_TIMEOUT_SECONDS)
         self.consumer.subscribe(
             list(self.expected_type),
-            on_assign=self._on_assign,
-            on_revoke=self._on_revoke,
-            on_lost=self._on_lost,
+            on_assign=self.assignment.on_assign,
+            on_revoke=self.assignment.on_revoke,
+            on_lost=self.assignment.on_lost,
         )
         log.info("worker %s started in group %s", self.instance_id, self.group)
         full_batch = False
@@ -143,8 +151,9 @@ class Worker:
                 # after a full batch more may be buffered and ready: look for new input without waiting
                 consumed = self._consume(0.0 if full_batch else self.batch_max_wait_seconds)
                 # a message fetched before a revocation is not ours to process any more
+                assigned = self.assignment.assigned
                 self.orderer.add(
-                    m for m in consumed if m.error() is None and (m.topic(), m.partition()) in self.assigned
+                    m for m in consumed if m.error() is None and (m.topic(), m.partition()) in assigned
                 )
                 for m in consumed:
                     err = m.error()
@@ -186,11 +195,11 @@ class Worker:
             return []
         if self.batch_max_events <= 1:
             return [first]
-        rebalances = self._rebalances
+        rebalances = self.assignment.rebalances
         rest = self.consumer.consume(
             num_messages=self.batch_max_events - 1, timeout=self.batch_linger_seconds
         )
-        if self._rebalances != rebalances:
+        if self.assignment.rebalances != rebalances:
             # A rebalance ran inside consume(): ``first`` was fetched before it. Even if its partition came
             # back to us, consumption restarts there from the committed offset, so ``first`` would be
             # processed ahead of the records before it (librdkafka drops such stale records itself, but
@@ -269,70 +278,3 @@ class Worker:
             self.consumer.seek(
                 TopicPartition(tp.topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_BEGINNING)
             )
-
-    # ------------------------------------------------------------------------------------ rebalances
-    def _on_assign(self, consumer: Consumer, assigned: list[TopicPartition]) -> None:
-        self._rebalances += 1
-        self.metrics.rebalances.labels("assign").inc()
-        self.assigned = {(tp.topic, tp.partition) for tp in assigned}
-        new = sorted({tp.partition for tp in assigned} - set(self.step.partitions))
-        self.step.taken_over(new)
-        log.info("assigned %d input partitions; restoring state of partitions %s", len(assigned), new)
-        self.step.adopt(self.recovery.restore(new))
-        self.positions.starting_at(consumer.committed(assigned, timeout=TRANSACTION_TIMEOUT_SECONDS))
-        self.metrics.assigned_partitions.set(len(assigned))
-        self.health.ready = True
-
-    def _on_revoke(self, consumer: Consumer, revoked: list[TopicPartition]) -> None:
-        self._rebalances += 1
-        self.metrics.rebalances.labels("revoke").inc()
-        # No transaction is open while consume() runs callbacks, so everything here is committed already.
-        revoked_partitions = {tp.partition for tp in revoked}
-        self.assigned -= {(tp.topic, tp.partition) for tp in revoked}
-        # still assigned inside this callback: resume what we paused, so the next assignment starts clean
-        with contextlib.suppress(KafkaException):  # a lost assignment may refuse it; it is gone anyway
-            self._resume(self.orderer.drop(revoked_partitions))
-        self.positions.forget_ends(revoked_partitions)
-        self.step.drop(revoked_partitions)
-        self.metrics.assigned_partitions.set(len(self.assigned))
-        if not self.assigned:
-            # not ready until a new assignment is restored (_on_assign): a worker cut off from the group
-            # (a broker outage past the session timeout) must not look ready while it owns nothing
-            self.health.ready = False
-        log.info("revoked %d input partitions", len(revoked))
-
-    def _on_lost(self, consumer: Consumer, lost: list[TopicPartition]) -> None:
-        log.warning(
-            "lost the assignment of %d input partitions (no contact with the group coordinator for the "
-            "session timeout); not ready until the group assigns partitions again",
-            len(lost),
-        )
-        self._on_revoke(consumer, lost)
-
-    # ------------------------------------------------------------------------------------ faults
-    def _fault(self, exc: KafkaException, doing: str) -> Fault:
-        err = kafka_error_of(exc)
-        if err is None:
-            return WorkerError(f"Kafka error while {doing}: {exc}", "see the log above")
-        fault = from_kafka_error(err, self.settings.kafka.bootstrap_servers, doing)
-        if isinstance(fault, Fenced):
-            return self._fenced(err)
-        return fault
-
-    def _fenced(self, err: KafkaError) -> Fenced:
-        """Name who took over: the group's members whose client id carries this instance id."""
-        instance = self.instance_id
-        others = ""
-        try:
-            admin = AdminClient(dict(self._base))
-            described = admin.describe_consumer_groups([self.group])[self.group].result(5)
-            hosts = [m.host for m in described.members if m.client_id == f"{instance}-consumer"]
-            if hosts:
-                others = f" (now running at {', '.join(hosts)})"
-        except Exception as exc:  # naming the other process is a courtesy; the fence is what matters
-            log.debug("could not describe group %s: %s", self.group, exc)
-        return Fenced(
-            f"worker {instance} was fenced: another worker with instance id {instance}{others} took over "
-            f"transactional id {self.group}-{instance} ({err.str()}); this one stops",
-            "give every worker of a group its own --instance-id, or leave it out for a unique default",
-        )

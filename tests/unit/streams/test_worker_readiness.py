@@ -31,17 +31,17 @@ def _tps(worker: Worker, partitions: list[int]) -> list[TopicPartition]:
 
 
 def test_revoking_every_partition_makes_the_worker_unready(worker: Worker) -> None:
-    worker.assigned = {(tp.topic, tp.partition) for tp in _tps(worker, [0, 1])}
+    worker.assignment.assigned = {(tp.topic, tp.partition) for tp in _tps(worker, [0, 1])}
     worker.health.ready = True
-    worker._on_revoke(worker.consumer, _tps(worker, [0]))
+    worker.assignment.on_revoke(worker.consumer, _tps(worker, [0]))
     assert worker.health.ready, "partition 1 is still ours"
-    worker._on_revoke(worker.consumer, _tps(worker, [1]))
+    worker.assignment.on_revoke(worker.consumer, _tps(worker, [1]))
     assert not worker.health.ready
 
 
 def test_a_lost_assignment_makes_the_worker_unready(worker: Worker) -> None:
-    worker.assigned = {(tp.topic, tp.partition) for tp in _tps(worker, [0])}
+    worker.assignment.assigned = {(tp.topic, tp.partition) for tp in _tps(worker, [0])}
     worker.health.ready = True
-    worker._on_lost(worker.consumer, _tps(worker, [0]))
+    worker.assignment.on_lost(worker.consumer, _tps(worker, [0]))
     assert not worker.health.ready
-    assert worker.assigned == set()
+    assert worker.assignment.assigned == set()
