@@ -400,6 +400,87 @@ def run_latency(
     return res
 
 
+# ------------------------------------------------------------------------- phases, reused elsewhere
+def run_bare(
+    conf: dict, topics: BenchTopics, total: int, repeats: int, logdir: Path
+) -> dict[str, list[dict]]:
+    """The ceiling over the preloaded inputs: ``repeats`` x (plain, transactional) bare loops."""
+    bare: dict[str, list[dict]] = {"plain": [], "transactional": []}
+    for r in range(repeats):
+        for kind in ("plain", "transactional"):
+            out = f"{topics.transactions}-bare-out"
+            create_topics(conf, {out: False}, topics.partitions)
+            cw = CpuWatch({"broker": kafka_pid(), "bench": os.getpid()})
+            res = bare_loop(
+                conf, topics.inputs(), out, total, transactional=kind == "transactional", logdir=logdir
+            )
+            res["cpu"] = cw.stop()
+            res["loadavg"] = loadavg()
+            bare[kind].append(res)
+            log(
+                f"bare loop {kind} #{r + 1}: {res['events']:,} ev in {res['seconds']:.2f}s = "
+                f"{res['events_per_second']:,.0f} ev/s, {res['cpu_us_per_event']:.1f} us CPU/ev, "
+                f"others using {res['cpu']['others_cores']:.2f} cores, load {res['loadavg']}"
+            )
+    delete_topics(conf, [f"{topics.transactions}-bare-out"])
+    return bare
+
+
+def catch_up(
+    worker: WorkerProc, progress: CommittedProgress, total: int, customers: int, idle_rss: float | None
+) -> dict:
+    """One worker (just spawned, fresh group) from offset 0 until its committed offsets reach ``total``:
+    rates, CPU per event, RSS."""
+    peak = {"rss": 0.0}
+
+    def sample(now: float, c: int) -> None:
+        peak["rss"] = max(peak["rss"], worker.rss_mib())
+
+    cw = CpuWatch({"worker": worker.pid, "broker": kafka_pid(), "bench": os.getpid()})
+    t_spawn = worker.started
+    ready_s = worker.wait_ready(120)
+    samples = wait_committed(progress, total, worker, timeout=3600, on_sample=sample)
+    t_done = samples[-1][0]
+    first = next((s for s in samples if s[1] > 0), samples[-1])
+    cpu = cw.stop()
+    time.sleep(2)
+    m = worker.metrics()
+    end_rss = worker.rss_mib()
+    in_state = m.get("riskwatch_customers_in_state", float("nan"))
+    wres = {
+        "events": total,
+        "ready_after_spawn_s": ready_s,
+        "spawn_to_all_committed_s": t_done - t_spawn,
+        "first_commit_to_all_committed_s": t_done - first[0],
+        "rate_from_spawn": total / (t_done - t_spawn),
+        "rate_first_commit_to_end": (total - first[1]) / max(1e-9, t_done - first[0]),
+        "rate_10_to_90pct": rate_between(samples, 0.1, 0.9),
+        "rss_end_mib": end_rss,
+        "rss_peak_sampled_mib": max(peak["rss"], end_rss),
+        "vmhwm_mib": worker.hwm_mib(),
+        "customers_in_state": in_state,
+        "bytes_per_customer_total": end_rss * 2**20 / customers,
+        "bytes_per_customer_above_idle": (
+            float("nan") if idle_rss is None else (end_rss - idle_rss) * 2**20 / customers
+        ),
+        "cpu": cpu,
+        "worker_cpu_us_per_event": 1e6 * cpu["worker_cpu_s"] / total,
+        "broker_cpu_us_per_event": 1e6 * cpu["broker_cpu_s"] / total,
+        "batches": batch_stats(m, {}),
+        "alerts": sum(v for k, v in m.items() if k.startswith("riskwatch_alerts_total")),
+        "dead_letters": sum(v for k, v in m.items() if k.startswith("riskwatch_dead_letters_total")),
+        "loadavg": loadavg(),
+        "samples": [(round(t - t_spawn, 2), c) for t, c in samples],
+    }
+    log(
+        f"worker: {total:,} events committed {wres['spawn_to_all_committed_s']:.1f}s after spawn; "
+        f"10-90% {wres['rate_10_to_90pct']:,.0f} ev/s; RSS {end_rss:.0f} MiB "
+        f"({wres['bytes_per_customer_total']:,.0f} B/customer total); "
+        f"{wres['worker_cpu_us_per_event']:.0f} us worker CPU/event; others {cpu['others_cores']:.2f} cores"
+    )
+    return wres
+
+
 # -------------------------------------------------------------------------------------------- main
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -483,23 +564,7 @@ def main() -> int:
     # ---------------------------------------------------------------- 2. the ceiling
     bare: dict[str, list[dict]] = {"plain": [], "transactional": []}
     if not args.skip_bare:
-        for r in range(args.bare_repeats):
-            for kind in ("plain", "transactional"):
-                out = f"{topics.transactions}-bare-out"
-                create_topics(conf, {out: False}, topics.partitions)
-                cw = CpuWatch({"broker": kafka_pid(), "bench": os.getpid()})
-                res = bare_loop(
-                    conf, topics.inputs(), out, total, transactional=kind == "transactional", logdir=logdir
-                )
-                res["cpu"] = cw.stop()
-                res["loadavg"] = loadavg()
-                bare[kind].append(res)
-                log(
-                    f"bare loop {kind} #{r + 1}: {res['events']:,} ev in {res['seconds']:.2f}s = "
-                    f"{res['events_per_second']:,.0f} ev/s, {res['cpu_us_per_event']:.1f} us CPU/ev, "
-                    f"others using {res['cpu']['others_cores']:.2f} cores, load {res['loadavg']}"
-                )
-        delete_topics(conf, [f"{topics.transactions}-bare-out"])
+        bare = run_bare(conf, topics, total, args.bare_repeats, logdir)
     results["bare"] = bare
 
     # ---------------------------------------------------------------- 3. idle worker baseline
@@ -534,53 +599,9 @@ def main() -> int:
         base_env["RISKWATCH_WORKER__BATCH_MAX_EVENTS"] = str(args.batch_max_events)
     progress = CommittedProgress(plain_conf, group, list(hw))
     worker = WorkerProc(topics, group, "bench-w1", args.metrics_port, logdir, dict(base_env))
-    peak = {"rss": 0.0}
-
-    def sample(now: float, c: int) -> None:
-        peak["rss"] = max(peak["rss"], worker.rss_mib())
-
     try:
-        cw = CpuWatch({"worker": worker.pid, "broker": kafka_pid(), "bench": os.getpid()})
-        t_spawn = worker.started
-        ready_s = worker.wait_ready(120)
-        samples = wait_committed(progress, total, worker, timeout=3600, on_sample=sample)
-        t_done = samples[-1][0]
-        first = next((s for s in samples if s[1] > 0), samples[-1])
-        cpu = cw.stop()
-        time.sleep(2)
-        m = worker.metrics()
-        end_rss = worker.rss_mib()
-        in_state = m.get("riskwatch_customers_in_state", float("nan"))
-        wres = {
-            "events": total,
-            "ready_after_spawn_s": ready_s,
-            "spawn_to_all_committed_s": t_done - t_spawn,
-            "first_commit_to_all_committed_s": t_done - first[0],
-            "rate_from_spawn": total / (t_done - t_spawn),
-            "rate_first_commit_to_end": (total - first[1]) / max(1e-9, t_done - first[0]),
-            "rate_10_to_90pct": rate_between(samples, 0.1, 0.9),
-            "rss_end_mib": end_rss,
-            "rss_peak_sampled_mib": max(peak["rss"], end_rss),
-            "vmhwm_mib": worker.hwm_mib(),
-            "customers_in_state": in_state,
-            "bytes_per_customer_total": end_rss * 2**20 / customers,
-            "bytes_per_customer_above_idle": (end_rss - idle_rss) * 2**20 / customers,
-            "cpu": cpu,
-            "worker_cpu_us_per_event": 1e6 * cpu["worker_cpu_s"] / total,
-            "broker_cpu_us_per_event": 1e6 * cpu["broker_cpu_s"] / total,
-            "batches": batch_stats(m, {}),
-            "alerts": sum(v for k, v in m.items() if k.startswith("riskwatch_alerts_total")),
-            "dead_letters": sum(v for k, v in m.items() if k.startswith("riskwatch_dead_letters_total")),
-            "loadavg": loadavg(),
-            "samples": [(round(t - t_spawn, 2), c) for t, c in samples],
-        }
+        wres = catch_up(worker, progress, total, customers, idle_rss)
         results["worker"] = wres
-        log(
-            f"worker: {total:,} events committed {wres['spawn_to_all_committed_s']:.1f}s after spawn; "
-            f"10-90% {wres['rate_10_to_90pct']:,.0f} ev/s; RSS {end_rss:.0f} MiB "
-            f"({wres['bytes_per_customer_above_idle']:,.0f} B/customer above idle); "
-            f"{wres['worker_cpu_us_per_event']:.0f} us worker CPU/event; others {cpu['others_cores']:.2f} cores"
-        )
         save_json(args.workdir / "worker-results.json", results)
 
         # ------------------------------------------------------------ 5. latency
