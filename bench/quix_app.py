@@ -15,8 +15,9 @@ timestamp, as riskwatch's worker orders them), one stateful ``apply`` per messag
 ``Processor.handle`` with a ``StateStore`` backed by Quix's key-scoped state (RocksDB, changelog topics),
 its outputs (alerts, tier changes, reviews, dead letters) fanned out to their topics by branches,
 ``processing_guarantee="exactly-once"``. The customer state goes into the store as the engine's JSON view
-on every accepted event and is decoded from it on every event: Quix's ``State.set`` serialises the value
-at once, so there is no cheaper honest way to keep riskwatch's state in Quix's store.
+on every accepted event (Quix's ``State.set`` serialises the value at once); reads use a decoded copy
+while the store's version of the customer still matches it (see ``build_store``; ``--decoded-cache 0``
+decodes from the store on every event).
 """
 
 from __future__ import annotations
@@ -25,28 +26,57 @@ import argparse
 import logging
 import sys
 import tempfile
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def build_store(engine: Any) -> Any:
-    """A ``streams.processor.StateStore`` over the current message's Quix ``State`` (set per message)."""
+def build_store(engine: Any, max_cached: int) -> Any:
+    """A ``streams.processor.StateStore`` over the current message's Quix ``State`` (set per message).
+
+    Every accepted event writes the customer's state (the engine's JSON view) and a version number to the
+    store, as Quix's exactly-once changelog needs. Reads use a decoded copy kept here while the store's
+    version still matches it (the worker likewise keeps hot customers decoded, at most as many as
+    ``max_cached``, least recently used out first); ``max_cached=0`` decodes from the store every time.
+    """
 
     class QuixStateStore:
         def __init__(self) -> None:
             self.state: Any = None
+            self.cache: OrderedDict[str, tuple[int, Any]] = OrderedDict()
 
         def get(self, customer_id: str) -> Any:
-            view = self.state.get("s")
-            return None if view is None else engine.state_from_json(view)
+            version = self.state.get("v")
+            if version is None:
+                return None
+            hit = self.cache.get(customer_id)
+            if hit is not None and hit[0] == version:
+                self.cache.move_to_end(customer_id)
+                return hit[1]
+            decoded = engine.state_from_json(self.state.get("s"))
+            self._keep(customer_id, version, decoded)
+            return decoded
 
         def put(self, customer_id: str, state: Any) -> None:
+            version = (self.state.get("v") or 0) + 1
             self.state.set("s", engine.state_view(state))
+            self.state.set("v", version)
+            self._keep(customer_id, version, state)
 
         def delete(self, customer_id: str) -> None:
             self.state.delete("s")
+            self.state.delete("v")
+            self.cache.pop(customer_id, None)
+
+        def _keep(self, customer_id: str, version: int, state: Any) -> None:
+            if max_cached <= 0:
+                return
+            self.cache[customer_id] = (version, state)
+            self.cache.move_to_end(customer_id)
+            while len(self.cache) > max_cached:
+                self.cache.popitem(last=False)
 
     return QuixStateStore()
 
@@ -62,6 +92,13 @@ def main() -> int:
     ap.add_argument("--reviews", required=True)
     ap.add_argument("--state-dir", type=Path, default=None)
     ap.add_argument("--commit-interval", type=float, default=5.0, help="Quix's default: 5 s")
+    ap.add_argument(
+        "--decoded-cache",
+        type=int,
+        default=None,
+        help="decoded customers kept (default: the worker's per-partition cap x partitions); 0 = none",
+    )
+    ap.add_argument("--partitions", type=int, default=6)
     args = ap.parse_args()
 
     sys.path.insert(0, str(REPO))
@@ -82,7 +119,11 @@ def main() -> int:
 
     settings = load_settings()
     engine = RiskEngine(settings.detection)
-    store = build_store(engine)
+    max_cached = args.decoded_cache
+    if max_cached is None:
+        max_cached = getattr(settings.worker, "max_decoded_customers_per_partition", 20000) * args.partitions
+    store = build_store(engine, max_cached)
+    print(f"decoded customers kept: at most {max_cached:,}", flush=True)
     processor = Processor(
         engine,
         store,
