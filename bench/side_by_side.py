@@ -308,8 +308,10 @@ def run_quix(
         drop_group_topics(conf, group)
     res["exit_code"] = res_rc
     log(
-        f"quix: {res['events']:,} events{'' if complete else ' (TIMED OUT: partial)'}; 10-90% "
-        f"{res['rate_10_to_90pct']:,.0f} ev/s; {res['cpu_us_per_event']:.0f} us CPU/event; RSS "
+        f"quix: {res['events']:,} events{'' if complete else ' (TIMED OUT: partial)'}; "
+        f"{'10-90%' if complete else '10%-timeout'} "
+        f"{res['rate_10_to_90pct' if complete else 'rate_10pct_to_timeout']:,.0f} ev/s; "
+        f"{res['cpu_us_per_event']:.0f} us CPU/event; RSS "
         f"{res['rss_end_mib']:.0f} MiB; load {res['loadavg']}"
     )
     return res
@@ -535,36 +537,42 @@ def print_report(r: dict[str, Any]) -> None:
     )
     print(f"run {r['started_utc']} -> {r.get('finished_utc', '?')}")
     head = (
-        f"{'density':<8}{'runner':<32}{'events':>10}{'events/s':>10}{'spread':>13}{'% bare':>8}"
-        f"{'x Quix':>8}{'CPU us/ev':>10}{'RSS MiB':>9}{'p99 ms':>9}"
+        f"{'density':<8}{'runner':<40}{'events':>10}{'events/s':>10}{'spread':>13}{'% bare':>8}"
+        f"{'x Quix':>8}{'CPU us/ev':>10}{'ev/CPU-s':>10}{'RSS MiB':>9}{'p99 ms':>9}"
     )
     print()
     print(head)
     print("-" * len(head))
+    cpu_ratio: dict[str, float] = {}
     for density, d in r["densities"].items():
         s = summary(d)
         bare = s.get("bare, plain commit", {}).get("eps", float("nan"))
         quix = s.get("Quix Streams + Processor, EOS", {}).get("eps", float("nan"))
+        quix_cpu = s.get("Quix Streams + Processor, EOS", {}).get("cpu", float("nan"))
         events = d["preload"]["events"]
         for name, x in s.items():
             pct = 100 * x["eps"] / bare
             xq = f"{x['eps'] / quix:.1f}x" if name == "riskwatch worker" else ""
+            if name == "riskwatch worker" and quix_cpu == quix_cpu:
+                cpu_ratio[density] = quix_cpu / x["cpu"]
             rss = f"{x['rss']:.0f}" if "rss" in x else ""
             p99 = ""
             if x.get("p99") is not None:
                 p99 = f"{x['p99']:.0f}" + ("" if x["p99_kept_up"] else "!")
             part = " (partial)" if x.get("partial") else ""
             print(
-                f"{density:<8}{name + part:<32}{events:>10,}{x['eps']:>10,.0f}{x['spread']:>13}{pct:>7.0f}%"
-                f"{xq:>8}{x['cpu']:>10.0f}{rss:>9}{p99:>9}"
+                f"{density:<8}{name + part:<40}{events:>10,}{x['eps']:>10,.0f}{x['spread']:>13}{pct:>7.0f}%"
+                f"{xq:>8}{x['cpu']:>10.0f}{1e6 / x['cpu']:>10,.0f}{rss:>9}{p99:>9}"
             )
         rp = d.get("replay")
         if rp:
             eps = [x["events_per_second"] for x in rp["runs"]]
             print(
-                f"{density:<8}{'riskwatch replay (1 core)':<32}{rp['runs'][0]['events']:>10,}{_med(eps):>10,.0f}"
-                f"{_spread(eps):>13}{'':>8}{'':>8}{1e6 / _med(eps):>10.0f}"
+                f"{density:<8}{'riskwatch replay (1 core)':<40}{rp['runs'][0]['events']:>10,}{_med(eps):>10,.0f}"
+                f"{_spread(eps):>13}{'':>8}{'':>8}{1e6 / _med(eps):>10.0f}{_med(eps):>10,.0f}"
             )
+    for density, ratio in cpu_ratio.items():
+        print(f"{density}: the worker uses {ratio:.1f}x less CPU per event than the Quix application")
     lat = [w["latency"] for d in r["densities"].values() for w in d.get("worker", []) if "latency" in w]
     for x in lat:
         print(
@@ -582,7 +590,8 @@ def print_report(r: dict[str, Any]) -> None:
     ]
     print(f"load averages (1/5/15 min) at the end of each worker/Quix run: {', '.join(loads)}")
     print("% bare: of the plain bare loop's events/s; x Quix: the worker's events/s over Quix's;")
-    print("p99 '!': the worker did not keep up with the offered rate; CPU: the runner's process only.")
+    print("p99 '!': the worker did not keep up with the offered rate; CPU: the runner's process only;")
+    print("ev/CPU-s: events per second of CPU the runner used (what it would do alone on a core).")
 
 
 def print_compare(a: dict[str, Any], b: dict[str, Any]) -> None:
