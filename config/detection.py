@@ -116,18 +116,29 @@ class AmountSpikeSettings(_Section):
 
 class VelocitySpikeSettings(_Section):
     """Too many transactions in a sliding window against the customer's usual daily rate, at two scales:
-    an hour (card testing, a takeover cash-out) and a day (a stolen card used all day). The minimum counts
-    only keep a handful of purchases from alerting; the rate multiple is the real bar."""
+    an hour (card testing, a takeover cash-out) and a day (a stolen card used all day). In each, debits to
+    counterparties the customer has never paid are counted against their usual rate of such debits (from
+    a small minimum count), and all transactions against their usual rate (from a larger one, a card run
+    at known merchants). The minimum counts only keep a handful of purchases from alerting; the rate
+    multiple is the real bar."""
 
     window_seconds: int = Field(default=3600, ge=60)
-    min_window_count: TierValues = TierValues(low=9, medium=8, high=7)
+    min_new_counterparty_count: TierValues = TierValues(low=8, medium=8, high=8)
+    min_window_count: TierValues = TierValues(low=16, medium=14, high=12)
     rate_multiplier: TierValues = TierValues(low=30.0, medium=24.0, high=20.0)
-    # Before ``min_history_days`` there is no usual rate: only this count in the short window alerts (and
-    # the day window waits).
+    # Before ``min_history_days`` there is no usual rate (and every payee is new): only this count of any
+    # transactions in the short window alerts (and the day window waits).
     cold_start_min_window_count: TierValues = TierValues(low=15, medium=12, high=10)
     day_window_seconds: int = Field(default=86400, ge=3600)
-    min_day_window_count: TierValues = TierValues(low=10, medium=9, high=8)
+    min_day_new_counterparty_count: TierValues = TierValues(low=8, medium=8, high=8)
+    min_day_window_count: TierValues = TierValues(low=24, medium=20, high=18)
     day_rate_multiplier: TierValues = TierValues(low=14.0, medium=12.0, high=10.0)
+    # An individual's incoming credit of at least this multiple of their median debit is a payday (a
+    # salary, a refund of a deposit): for ``payday_window_seconds`` after it, the new-counterparty bars
+    # are ``payday_floor_factor`` times higher (an evening of shopping after payday is ordinary).
+    payday_credit_min_ratio_to_median: float = Field(default=10.0, gt=0)
+    payday_window_seconds: int = Field(default=18 * 3600, ge=0)
+    payday_floor_factor: float = Field(default=1.5, ge=1)
     baseline_days: int = Field(default=28, ge=1, le=366)
     min_history_days: int = Field(default=3, ge=0)
     active_hours_per_day: float = Field(default=16.0, gt=0, le=24)

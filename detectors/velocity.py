@@ -2,9 +2,12 @@
 
 Two windows: an hour (against the usual rate spread over the customer's active hours) and a day (against
 the usual daily count). The usual rate comes from whole days before the current one, so today's burst does
-not raise its own bar. A small minimum count per tier keeps a handful of purchases from alerting; the
-multiple of the customer's own rate is the real bar, so a quiet customer's burst of tens of times their
-rate alerts. In the cold start only the minimum counts apply.
+not raise its own bar. Two bars in each window, each a multiple of the customer's own rate and at least a
+minimum count: debits to counterparties the customer has never paid, which is what card testing, a
+gift-card cash-out and a hijacked session paying out to mule accounts are made of; and any transactions,
+at a much higher minimum, for a card run at merchants the customer knows. A payday evening at the
+customer's usual shops, however busy, is their own spending. In the cold start every payee is new, so
+only the any-transaction count of the hour applies.
 """
 
 from __future__ import annotations
@@ -24,23 +27,16 @@ DAY_SECONDS = 86400
 
 @dataclass(slots=True)
 class VelocityState:
+    # (ts, event_id, 1 for a debit to a never-paid counterparty else 0)
     window: EventWindow
-    # UTC day number -> transactions that day, for the last ``baseline_days`` days
-    daily_counts: dict[int, int] = field(default_factory=dict)
+    # UTC day number -> [transactions, debits to new counterparties] that day, for the last ``baseline_days``
+    daily_counts: dict[int, list[int]] = field(default_factory=dict)
     first_ts: float | None = None
     # event time of the last day-window finding: a busy day is one pattern, however long it stays busy
     day_alert_ts: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _TierBars:
-    """The settings of one risk tier, resolved once."""
-
-    min_window_count: float
-    min_day_window_count: float
-    cold_start_min_window_count: float
-    rate_multiplier: float
-    day_rate_multiplier: float
+    # event time of the last incoming credit large for the customer (a salary): an evening of shopping
+    # at new places right after payday is ordinary
+    payday_ts: float | None = None
 
 
 class VelocitySpike(Detector[VelocityState]):
@@ -51,15 +47,20 @@ class VelocitySpike(Detector[VelocityState]):
         self.s = settings
         self.lateness = allowed_lateness_seconds
         self.cooldown_seconds = settings.cooldown_seconds
-        self._tiers = per_tier(
-            lambda tier: _TierBars(
-                settings.min_window_count.for_tier(tier),
-                settings.min_day_window_count.for_tier(tier),
-                settings.cold_start_min_window_count.for_tier(tier),
-                settings.rate_multiplier.for_tier(tier),
-                settings.day_rate_multiplier.for_tier(tier),
+        s = settings
+        hour_scale = s.window_seconds / (s.active_hours_per_day * 3600.0)
+        day_scale = s.day_window_seconds / DAY_SECONDS
+        # per tier, resolved once: (window, any-transaction floor, new-counterparty floor, rate multiple,
+        # usual-per-day to usual-per-window) for the hour and the day
+        self._tiers: dict[str, tuple[tuple[int, float, float, float, float], ...]] = per_tier(
+            lambda t: (
+                (s.window_seconds, s.min_window_count.for_tier(t), s.min_new_counterparty_count.for_tier(t),
+                 s.rate_multiplier.for_tier(t), hour_scale),
+                (s.day_window_seconds, s.min_day_window_count.for_tier(t),
+                 s.min_day_new_counterparty_count.for_tier(t), s.day_rate_multiplier.for_tier(t), day_scale),
             )
-        )
+        )  # fmt: skip
+        self._cold = per_tier(s.cold_start_min_window_count.for_tier)
 
     def new_state(self) -> VelocityState:
         return VelocityState(window=EventWindow(self.s.max_window_events))
@@ -67,48 +68,50 @@ class VelocitySpike(Detector[VelocityState]):
     def update(self, state: VelocityState, obs: Observation, ctx: CustomerContext) -> list[Finding]:
         if not isinstance(obs, TxObservation):
             return NO_FINDINGS
-        s = self.s
-        now = state.window.latest(obs.ts)
-        today = int(now // DAY_SECONDS)
-        day = int(obs.ts // DAY_SECONDS)
+        s, window, tier = self.s, state.window, ctx.tier
+        now = window.latest(obs.ts)
+        today, day = int(now // DAY_SECONDS), int(obs.ts // DAY_SECONDS)
         first_ts = state.first_ts
-        state.daily_counts[day] = state.daily_counts.get(day, 0) + 1
+        new = obs.debit and obs.counterparty_id is not None and obs.counterparty_id not in ctx.counterparties
+        counts = state.daily_counts.setdefault(day, [0, 0])
+        counts[0] += 1
+        counts[1] += new
         if len(state.daily_counts) > s.baseline_days + 1:
-            oldest_day = today - s.baseline_days
-            for d in [d for d in state.daily_counts if d < oldest_day]:
+            for d in [d for d in state.daily_counts if d < today - s.baseline_days]:
                 del state.daily_counts[d]
         state.first_ts = obs.ts if first_ts is None else min(first_ts, obs.ts)
-
-        window = state.window
-        window.add(obs.ts, obs.event_id)
+        if not obs.debit and ctx.segment == "individual" and self._large_credit(obs.amount_f, ctx):
+            state.payday_ts = obs.ts if state.payday_ts is None else max(state.payday_ts, obs.ts)
+        window.add(obs.ts, obs.event_id, 1 if new else 0)
         window.evict_before(now - max(s.window_seconds, s.day_window_seconds) - self.lateness)
         if obs.ts <= now - s.window_seconds:
             return NO_FINDINGS  # a late event outside the current hour: judged when it came is enough
-        # Cheap tests first: most transactions are nowhere near even the minimum counts.
-        tier = ctx.tier
-        bars = self._tiers[tier]
-        floor, day_floor = bars.min_window_count, bars.min_day_window_count
-        count = window.count_between(now - s.window_seconds, now)
-        day_count = window.count_between(now - s.day_window_seconds, now)
-        if count < floor and day_count < day_floor:
-            return NO_FINDINGS
-        # The usual rate is that of whole days before today, as it stood before this event.
-        per_day = self._usual_per_day(state, first_ts, today, now, late_today=day < today)
-        if count >= floor:
-            if per_day is None:
-                usual, threshold = None, bars.cold_start_min_window_count
+        for span, floor, new_floor, m, scale in self._tiers[tier]:
+            count = window.count_between(now - span, now)  # cheap test first: most are far below both floors
+            if count < min(floor, new_floor):
+                continue
+            hour = span == s.window_seconds
+            usual = self._usual_per_day(state, first_ts, today, now, late=day < today, late_new=new)
+            if usual is None:  # no usual rate yet, and every payee is new: only a large count in the hour
+                cold = self._cold[tier]
+                if hour and count >= cold:
+                    return [self._finding(state, obs, tier, count, None, None, cold, span)]
+                continue
+            n_new = sum(p == 1 for _, _, p in window.between(now - span, now)) if new else 0
+            payday = state.payday_ts is not None and 0 <= obs.ts - state.payday_ts <= s.payday_window_seconds
+            factor = s.payday_floor_factor if payday else 1.0
+            if n_new >= (bar := factor * max(new_floor, m * usual[1] * scale)):
+                found = (n_new, usual[1] * scale, bar)
+            elif count >= (bar := max(floor, m * usual[0] * scale)):
+                found = (count, usual[0] * scale, bar)
+                n_new = -1
             else:
-                usual = per_day / (s.active_hours_per_day * 3600.0) * s.window_seconds
-                threshold = max(floor, bars.rate_multiplier * usual)
-            if count >= threshold:
-                return [self._finding(state, obs, tier, count, usual, threshold, s.window_seconds)]
-        if day_count >= day_floor and per_day is not None:  # no day-scale judgement without a usual rate
-            usual = per_day * s.day_window_seconds / DAY_SECONDS
-            threshold = max(day_floor, bars.day_rate_multiplier * usual)
-            last = state.day_alert_ts
-            if day_count >= threshold and (last is None or abs(obs.ts - last) >= s.day_window_seconds):
+                continue
+            if not hour:
+                if state.day_alert_ts is not None and abs(obs.ts - state.day_alert_ts) < span:
+                    continue
                 state.day_alert_ts = obs.ts
-                return [self._finding(state, obs, tier, day_count, usual, threshold, s.day_window_seconds)]
+            return [self._finding(state, obs, tier, count, None if n_new < 0 else n_new, *found[1:], span)]
         return NO_FINDINGS
 
     def _finding(
@@ -117,36 +120,36 @@ class VelocitySpike(Detector[VelocityState]):
         obs: TxObservation,
         tier: str,
         count: int,
+        n_new: int | None,
         usual: float | None,
         threshold: float,
         window_seconds: int,
     ) -> Finding:
         now = state.window.latest(obs.ts)
         in_window = state.window.between(now - window_seconds, now)
-        ratio = count / threshold
+        judged = count if n_new is None else n_new
         span = (
             f"{window_seconds // 60} minutes" if window_seconds < 7200 else f"{window_seconds / 3600:g} hours"
         )
+        what = f"{count} transactions" if n_new is None else f"{n_new} payments to new counterparties"
+        among = "" if n_new is None else f" (among {count} transactions)"
         return Finding(
             detector=self.name,
-            severity=severity_by_ratio(ratio, (1.5, 2.5)),
-            score=past_threshold_score(count, threshold),
+            severity=severity_by_ratio(judged / threshold, (1.5, 2.5)),
+            score=past_threshold_score(judged, threshold),
             trigger_event_ids=tuple(eid for _, eid, _ in in_window),
             reason=(
-                f"{count} transactions within {span}, against a usual "
+                f"{what} within {span}{among}, against a usual "
                 f"{'(not yet known)' if usual is None else f'{usual:.1f}'} per window "
                 f"(threshold {threshold:.0f} for a {tier}-risk customer)."
             ),
             evidence={
                 "window_count": count,
+                "new_counterparty_count": n_new,
                 "window_seconds": window_seconds,
                 "usual_per_window": None if usual is None else round(usual, 3),
                 "threshold_count": round(threshold, 3),
-                "rate_multiplier": (
-                    self._tiers[tier].rate_multiplier
-                    if window_seconds == self.s.window_seconds
-                    else self._tiers[tier].day_rate_multiplier
-                ),
+                "rate_multiplier": self._tiers[tier][window_seconds != self.s.window_seconds][3],
             },
             dedup_key="velocity",
             # an hour's burst (often tiny, card-testing debits) must not drag the amount baseline down; a
@@ -157,39 +160,62 @@ class VelocitySpike(Detector[VelocityState]):
             else (),
         )
 
+    def _large_credit(self, amount: float, ctx: CustomerContext) -> bool:
+        baseline = ctx.debit_baseline
+        return len(baseline) >= 1 and amount >= self.s.payday_credit_min_ratio_to_median * baseline.median()
+
     def _usual_per_day(
-        self, state: VelocityState, first_ts: float | None, today: int, now: float, *, late_today: bool
-    ) -> float | None:
+        self,
+        state: VelocityState,
+        first_ts: float | None,
+        today: int,
+        now: float,
+        *,
+        late: bool,
+        late_new: bool,
+    ) -> tuple[float, float] | None:
+        """(transactions, debits to new counterparties) per day over whole days before today."""
         if first_ts is None:
             return None
         history_days = min(float(self.s.baseline_days), (now - first_ts) / DAY_SECONDS)
         if history_days < max(self.s.min_history_days, 1):
             return None
         oldest = today - self.s.baseline_days
-        past = sum(c for d, c in state.daily_counts.items() if oldest <= d < today) - (1 if late_today else 0)
+        past = [c for d, c in state.daily_counts.items() if oldest <= d < today]
         full_days = max(1.0, min(float(self.s.baseline_days), float(today - int(first_ts // DAY_SECONDS))))
-        return past / full_days
+        # a late event of an earlier day is already in its day's count, and must not raise its own bar
+        total = sum(c[0] for c in past) - late
+        new = sum(c[1] for c in past) - (late and late_new)
+        return total / full_days, new / full_days
 
     def state_to_json(self, state: VelocityState) -> Any:
         return {
             "window": state.window.to_json(),
-            "daily_counts": [[d, c] for d, c in state.daily_counts.items()],
+            "daily_counts": [[d, *c] for d, c in state.daily_counts.items()],
             "first_ts": state.first_ts,
             "day_alert_ts": state.day_alert_ts,
+            "payday_ts": state.payday_ts,
         }
 
     def state_view(self, state: VelocityState) -> Any:
         return {
             "window": state.window.view(),
-            "daily_counts": list(state.daily_counts.items()),
+            "daily_counts": [(d, *c) for d, c in state.daily_counts.items()],
             "first_ts": state.first_ts,
             "day_alert_ts": state.day_alert_ts,
+            "payday_ts": state.payday_ts,
         }
 
     def state_from_json(self, data: Any) -> VelocityState:
+        # state written before new counterparties were counted has [day, count] rows and None payloads
         return VelocityState(
-            window=EventWindow.from_json(data["window"], self.s.max_window_events),
-            daily_counts={int(d): int(c) for d, c in data["daily_counts"]},
+            window=EventWindow.from_json(
+                [[t, e, 1 if p == 1 else 0] for t, e, p in data["window"]], self.s.max_window_events
+            ),
+            daily_counts={
+                int(row[0]): [int(row[1]), int(row[2]) if len(row) > 2 else 0] for row in data["daily_counts"]
+            },
             first_ts=data["first_ts"],
             day_alert_ts=data["day_alert_ts"],
+            payday_ts=data.get("payday_ts"),
         )

@@ -102,7 +102,7 @@ class Unbounded(VelocitySpike):
     """Keeps every event id it ever saw."""
 
     def update(self, state: Any, obs: Observation, ctx: CustomerContext) -> list[Finding]:
-        state.daily_counts[int(obs.ts)] = 1
+        state.daily_counts[int(obs.ts)] = [1, 0]
         return super().update(state, obs, ctx)
 
 

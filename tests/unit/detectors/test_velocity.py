@@ -69,33 +69,74 @@ def test_busy_customer_has_a_higher_bar() -> None:
 
 
 def quiet_days(days: int = 10, per_day: int = 1) -> list:
-    """A low-activity customer: ``per_day`` card payments a day at 10:00, 14:00, ..."""
+    """A low-activity customer: ``per_day`` card payments a day at 10:00, 14:00, ... at the same shop."""
     return [
-        tx("50", at(days=-days + d, hours=1 + 4 * i), event_id=f"q{d}-{i}")
+        tx("50", at(days=-days + d, hours=1 + 4 * i), event_id=f"q{d}-{i}", counterparty_id="shop")
         for d in range(days)
         for i in range(per_day)
     ]
 
 
-def test_low_activity_burst_alerts_below_the_cold_start_floor() -> None:
-    """One payment a day, then 6 within an hour (~80x their hourly rate): no fixed high floor blocks it."""
-    n = int(S.min_window_count.medium) + 1
-    assert n < FLOOR
-    (alert,) = alerts([*quiet_days(), *burst(n, start=5 * 3600)])
+def new_payees(n: int, start: float = 5 * 3600, step: float = 60, prefix: str = "n") -> list:
+    """``n`` debits, each to a counterparty the customer has never paid (card testing, a cash-out)."""
+    return [
+        tx("20", at(start + i * step), event_id=f"{prefix}{i}", counterparty_id=f"{prefix}-payee-{i}")
+        for i in range(n)
+    ]
+
+
+NEW_FLOOR = int(S.min_new_counterparty_count.medium)
+
+
+def test_low_activity_burst_to_new_counterparties_alerts_below_the_cold_start_floor() -> None:
+    """One payment a day, then 8 within an hour to never-paid payees: no fixed high floor blocks it."""
+    assert NEW_FLOOR < FLOOR
+    (alert,) = alerts([*quiet_days(), *new_payees(NEW_FLOOR)])
     assert alert.evidence["window_seconds"] == S.window_seconds
+    assert alert.evidence["new_counterparty_count"] == NEW_FLOOR
     assert alert.evidence["usual_per_window"] < 0.1
-    # ... but a handful (under the small minimum count) never does.
-    assert alerts([*quiet_days(), *burst(int(S.min_window_count.medium) - 1, start=5 * 3600)]) == []
+    # ... but one fewer never does, nor the same number at the customer's own shop.
+    assert alerts([*quiet_days(), *new_payees(NEW_FLOOR - 1)]) == []
+    at_the_shop = [tx("20", at(5 * 3600 + i * 60), counterparty_id="shop") for i in range(NEW_FLOOR)]
+    assert alerts([*quiet_days(), *at_the_shop]) == []
+
+
+def test_any_transactions_alert_at_their_own_higher_floor() -> None:
+    """A card run at a merchant the customer knows: only the larger any-transaction count alerts."""
+    n = int(S.min_window_count.medium)
+    run = [tx("20", at(5 * 3600 + i * 60), event_id=f"k{i}", counterparty_id="shop") for i in range(n)]
+    assert alerts([*quiet_days(), *run[:-1]]) == []
+    (alert,) = alerts([*quiet_days(), *run])
+    assert alert.evidence["new_counterparty_count"] is None
+    assert alert.evidence["window_count"] == n
+
+
+def test_payday_raises_the_new_counterparty_bar() -> None:
+    """An evening of shopping at new places right after the salary came in is ordinary; far more is not."""
+    salary = tx("9000", at(hours=1), direction="credit", channel="transfer", counterparty_id="employer")
+    raised = int(S.payday_floor_factor * NEW_FLOOR)
+    assert alerts([*quiet_days(), salary, *new_payees(raised - 1)]) == []
+    (alert,) = alerts([*quiet_days(), salary, *new_payees(raised)])
+    assert alert.evidence["threshold_count"] == raised
+    # ... and a day later the usual bar is back
+    late = new_payees(NEW_FLOOR, start=1 * 3600 + S.payday_window_seconds + 60)
+    assert len(alerts([*quiet_days(), salary, *late])) == 1
 
 
 def test_day_window_catches_a_spread_out_day() -> None:
-    """One a day usually, then one an hour for 14 hours: no hour is busy, the day is."""
-    day = [tx("50", at(hours=h), event_id=f"d{h}") for h in range(14)]
+    """One a day usually, then one an hour to new payees for 14 hours: no hour is busy, the day is."""
+    day = new_payees(14, start=0, step=3600, prefix="d")
     (alert,) = alerts([*quiet_days(per_day=1), *day])
     assert alert.evidence["window_seconds"] == S.day_window_seconds
-    threshold = max(S.min_day_window_count.medium, S.day_rate_multiplier.medium * 1)
-    assert len(alert.trigger_event_ids) == int(threshold)
-    assert alerts([*quiet_days(per_day=4), *day]) == []  # 14 is not unusual for a 4-a-day customer
+    assert alert.evidence["new_counterparty_count"] == int(S.min_day_new_counterparty_count.medium)
+    assert alert.trigger_event_ids[-1] == f"d{int(S.min_day_new_counterparty_count.medium) - 1}"
+    # 14 new payees in a day is not unusual for a customer who meets a new one every hour or two
+    busy = [
+        tx("50", at(days=-10 + d, hours=1 + h), counterparty_id=f"old-{d}-{h}")
+        for d in range(10)
+        for h in range(8)
+    ]
+    assert alerts([*busy, *day]) == []
 
 
 def test_day_window_waits_for_a_usual_rate() -> None:
