@@ -56,6 +56,9 @@ class Outcome:
     duplicate: bool = False
     # an erasure request: the caller deletes the customer's state everywhere (tombstones)
     erase: bool = False
+    # the event's time as epoch seconds, once computed here (a pydantic datetime's ``timestamp()`` is not
+    # free): None for a duplicate or an erasure
+    event_ts: float | None = None
 
     @property
     def risk(self) -> CustomerRisk | None:
@@ -197,9 +200,9 @@ class RiskEngine:
         event's canonical JSON: hashing bytes costs well under a microsecond, re-serialising about 20.)"""
         return hashlib.blake2b(message, key=self._fingerprint_key, digest_size=FINGERPRINT_BYTES).digest()
 
-    def observe(self, event: Transaction | ContactChange, ctx: CustomerContext) -> Observation:
-        """Normalise an event once for all detectors; raises ``EventError`` for what no detector can use."""
-        ts = event.timestamp.timestamp()
+    def observe(self, event: Transaction | ContactChange, ctx: CustomerContext, ts: float) -> Observation:
+        """Normalise an event once for all detectors (``ts``: its epoch seconds); raises ``EventError`` for
+        what no detector can use."""
         if isinstance(event, Transaction):
             rate = self._rates.get(event.currency)
             if rate is None:
@@ -280,7 +283,7 @@ class RiskEngine:
         now = ts if book.clock is None else max(ts, book.clock)
         obs: Observation | None = None
         if isinstance(event, Transaction | ContactChange):
-            obs = self.observe(event, ctx)  # may raise EventError before anything is remembered
+            obs = self.observe(event, ctx, ts)  # may raise EventError before anything is remembered
         elif (
             isinstance(event, RiskOverride) and event.tier is not None and event.expires_at.timestamp() <= ts
         ):
@@ -290,7 +293,7 @@ class RiskEngine:
         moves = self.book.advance(ctx, book, now)
         alerts: list[Alert] = []
         if isinstance(event, CustomerProfile):
-            moves.extend(self._apply_profile(ctx, book, event, now))
+            moves.extend(self._apply_profile(ctx, book, event, ts, now))
         elif isinstance(event, RiskOverride):
             moves.extend(
                 self.book.on_override(
@@ -315,7 +318,7 @@ class RiskEngine:
             if alerts:
                 # the new tier applies from the next event on: these alerts carry the tier they fired in
                 moves.extend(self.book.on_alerts(ctx, book, alerts, now, event.timestamp))
-        return Outcome(alerts=alerts, risks=moves.risks, reviews=moves.reviews)
+        return Outcome(alerts=alerts, risks=moves.risks, reviews=moves.reviews, event_ts=ts)
 
     def punctuate(self, state: CustomerState, now: float) -> Outcome:
         """The timed moves (review due, override expiry, downgrade) of a quiet customer up to wall-clock
@@ -397,8 +400,9 @@ class RiskEngine:
             evidence=f.evidence,
         )
 
-    def _apply_profile(self, ctx: CustomerContext, book: Book, p: CustomerProfile, now: float) -> Moves:
-        ts = p.timestamp.timestamp()
+    def _apply_profile(
+        self, ctx: CustomerContext, book: Book, p: CustomerProfile, ts: float, now: float
+    ) -> Moves:
         if ctx.profile_ts is not None and ts < ctx.profile_ts:
             return Moves()  # an older profile arriving late never overrides a newer one
         ctx.profile_ts = ts

@@ -185,6 +185,22 @@ class RiskBook:
             out.append((d, _DOWNGRADE))
         return out
 
+    def _first_due(self, book: Book, now: float) -> tuple[float, int] | None:
+        """The earliest of ``_pending`` at or before ``now`` (ties in its order), or None: asked on every
+        event, so without building lists."""
+        first: tuple[float, int] | None = None
+        r = self.review_at(book)
+        if r is not None and r <= now:
+            first = (r, _REVIEW)
+        if book.override is not None:
+            o = (float(book.override[1]), _OVERRIDE)
+            if o[0] <= now and (first is None or o < first):
+                first = o
+        d = self.downgrade_at(book)
+        if d is not None and d <= now and (first is None or (d, _DOWNGRADE) < first):
+            first = (d, _DOWNGRADE)
+        return first
+
     def day(self, t: float) -> date:
         return datetime.fromtimestamp(t, self.tz).date()
 
@@ -197,10 +213,10 @@ class RiskBook:
         if book.review_base is None:
             self._restart_reviews(ctx, book, now)
         for _ in range(16):  # each move settles itself; the bound only guards against a bad setting
-            pending = [p for p in self._pending(book) if p[0] <= now]
-            if not pending:
+            due = self._first_due(book, now)
+            if due is None:
                 break
-            t, kind = min(pending)
+            t, kind = due
             at = datetime.fromtimestamp(t, UTC)
             book.clock = max(book.clock or t, t)
             if kind == _REVIEW:

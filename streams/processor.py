@@ -262,7 +262,7 @@ class Processor:
                 max_bytes=self.dead_letter_max_bytes,
             )
             return Result(dead_letter=dl)
-        event_ts = event.timestamp.timestamp()
+        event_ts = event.timestamp.timestamp() if outcome.event_ts is None else outcome.event_ts
         if outcome.duplicate:
             return Result(customer_id=event.customer_id, event_type=event.type, duplicate=True)
         if outcome.erase:
