@@ -8,8 +8,8 @@ Run by hand (never by pytest), on a dump of bench/worker_profile.py taken withou
 Every function's own time (tottime) goes to one group by its module: parse/validate (schemas/, pydantic),
 detectors (the detector modules and their windows), engine shared steps (the rest of detectors/: engine,
 context, state, scorecard, risk book, money), state encoding (the state's JSON view and back, orjson, the
-worker's state store), other (the processor, outputs' model_dump_json, gc, the rest). C functions
-(builtins, pydantic-core, orjson) with no module of their own go to the group of the Python function that
+worker's state store), other (the processor, the batch step, the outputs' JSON, murmur2, gc, the rest).
+C functions (builtins, pydantic-core, orjson) and comprehensions go to the group of the function that
 called them, in proportion to the time spent under each caller. The synthetic event generator of the
 benchmark itself (bench/, random) is left out. The Kafka client is not in an offline profile: pass the
 bare loop's CPU per event (bench/side_by_side.py) as --kafka-us to add it as its own group.
@@ -55,17 +55,19 @@ def group_of(func: Func) -> str | None:
         low = name.lower()
         if "orjson" in low:
             return "state encoding"
-        if "pydantic_core" in low and "validat" in low:
-            return "parse/validate"
+        if "pydantic_core" in low and "serializ" in low:  # model_dump_json of the outputs
+            return "other"
         if "gc" in low and ("collect" in low or "freeze" in low):
             return "other"
+        return None
+    if name.startswith("<") and name != "<module>":  # comprehensions, lambdas: their caller's group
         return None
     p = Path(path)
     parts = p.parts
     if "bench" in parts or p.name == "random.py":
         return EXCLUDED
     if "pydantic" in parts or "pydantic_core" in parts or "schemas" in parts:
-        if "outputs" in p.stem or "serializ" in name:
+        if "outputs" in p.stem or "serializ" in name or "dump" in name:  # the outputs' JSON
             return "other"
         return "parse/validate"
     if "confluent_kafka" in parts:
