@@ -17,8 +17,13 @@ from detectors.observation import Observation, TxObservation
 MAX_TRACKED_DAYS = 3
 
 
+ZERO = Decimal(0)
+
+
 class TierLimit(Detector[dict[str, list[Any]]]):
-    """State: reporting day -> [debit total as decimal string, event ids over the limit so far]."""
+    """State: reporting day -> [debit total, event ids over the limit so far]; the total is a ``Decimal``
+    while live and a decimal string in JSON (parsing and printing it on every debit cost more than the
+    addition)."""
 
     name = "tier_limit"
     kinds = frozenset({"transaction"})
@@ -47,12 +52,12 @@ class TierLimit(Detector[dict[str, list[Any]]]):
         per_tx, daily = self._limits[ctx.tier][ctx.segment == "corporate"]
         entry = state.get(obs.day)
         if entry is None:
-            entry = state[obs.day] = ["0", []]
+            entry = state[obs.day] = [ZERO, []]
             for d in sorted(state)[:-MAX_TRACKED_DAYS]:
                 del state[d]
-        before = Decimal(entry[0])
+        before: Decimal = entry[0]
         total = money.add(before, obs.amount)
-        entry[0] = str(total)
+        entry[0] = total
         if len(entry[1]) < 50:
             entry[1].append(obs.event_id)
         findings: list[Finding] = []
@@ -107,10 +112,10 @@ class TierLimit(Detector[dict[str, list[Any]]]):
         )
 
     def state_to_json(self, state: dict[str, list[Any]]) -> Any:
-        return {d: [t, list(ids)] for d, (t, ids) in state.items()}
+        return {d: [str(t), list(ids)] for d, (t, ids) in state.items()}
 
     def state_view(self, state: dict[str, list[Any]]) -> Any:
-        return state  # day -> [total as a string, event ids]: JSON already
+        return {d: [str(t), ids] for d, (t, ids) in state.items()}
 
     def state_from_json(self, data: Any) -> dict[str, list[Any]]:
-        return {d: [str(t), list(ids)] for d, (t, ids) in data.items()}
+        return {d: [Decimal(str(t)), list(ids)] for d, (t, ids) in data.items()}
