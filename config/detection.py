@@ -6,10 +6,11 @@ tier are ``TierValues``: riskier tiers get tighter thresholds.
 
 from __future__ import annotations
 
+import itertools
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 Tier = Literal["low", "medium", "high"]
 
@@ -193,38 +194,43 @@ class StructuringSettings(_Section):
 
 
 class SustainedShiftSettings(_Section):
-    """Several moderately elevated debits over days, more than the customer's own history makes likely.
+    """Several debits at new merchants, each well above the customer's median, more than their own history
+    makes likely.
 
-    A debit is elevated at ``min_ratio_to_median`` times the median debit and ``min_robust_z`` of the
-    customer's own spread. The number of elevated debits among the debits of the last ``window_seconds`` is
-    tested against a binomial with the customer's own rate of debits that high (the share of their debit
-    baseline above the bar, the window's own elevated debits left out, shrunk towards
-    ``prior_elevated_rate`` with ``prior_weight_debits``); every run of elevated debits ending now is tried
-    and the smallest tail, times the number tried, must be under ``false_alert_budget_per_check``. Checked
-    only at elevated debits, the false alerts expected per debit are about the elevated rate times the
-    budget (5% x 0.0001: 0.05 per 10,000 debits, were the binomial right; on bursty real spending it is
-    not, see the README for the measured rate)."""
+    A debit is elevated when it is a card or online payment (``channels``; cross-border payments, a trip
+    abroad, are left out) to a payee never paid before, at ``level_ratios_to_median[0]`` times the median
+    debit or more (the median of the baseline without the window's elevated debits). For each level and
+    each run of elevated debits ending now, the count (at most ``max_elevated_per_day`` a day) among the
+    debits since the run's first day is tested against a binomial with the customer's own chance of such a
+    debit: their share of new-merchant card/online debits (``history``, shrunk with
+    ``prior_new_payee_weight_debits`` towards ``prior_new_payee_share``) times the share of their baseline at or above the level (shrunk with
+    ``prior_weight_debits`` towards a log-normal tail with their robust spread, at least ``min_log_sigma``).
+    The smallest tail times the tests tried must be under ``false_alert_budget_per_check``."""
 
     window_seconds: int = Field(default=14 * 86400, ge=86400)
     min_history_events: int = Field(default=10, ge=3)
-    min_ratio_to_median: TierValues = TierValues(low=2.0, medium=2.0, high=2.0)
-    min_robust_z: TierValues = TierValues(low=1.3, medium=1.3, high=1.3)
+    channels: tuple[str, ...] = ("card", "online")
+    level_ratios_to_median: tuple[float, ...] = (1.5, 2.0, 3.0, 5.0)
     min_elevated_debits: int = Field(default=4, ge=2)
-    min_elevated_days: int = Field(default=2, ge=1)
-    # A spree on one day is one piece of evidence, not five: at most this many elevated debits count per day.
-    max_elevated_per_day: int = Field(default=2, ge=1)
+    # A spree on one evening is one piece of evidence, not seven: at most this many elevated debits a day.
+    max_elevated_per_day: int = Field(default=3, ge=1)
     false_alert_budget_per_check: TierValues = TierValues(low=0.00005, medium=0.0001, high=0.0002)
-    prior_elevated_rate: float = Field(default=0.04, gt=0, lt=1)
+    prior_new_payee_share: float = Field(default=0.5, gt=0, lt=1)
+    prior_new_payee_weight_debits: float = Field(default=2.0, gt=0)
     prior_weight_debits: float = Field(default=30.0, gt=0)
+    min_log_sigma: float = Field(default=0.5, gt=0)
+    # The new-merchant share forgets slowly: both counts are halved past this many debits.
+    history_halving_debits: int = Field(default=400, ge=20)
     min_amount_base: SegmentMoney = SegmentMoney(individual=Decimal(50), corporate=Decimal(500))
-    min_log_mad: float = Field(default=0.25, gt=0)
-    # A payment within this fraction of the largest already paid to the same payee is a repeat (rent).
-    repeat_tolerance_ratio: float = Field(default=0.2, ge=0, le=1)
-    # A payee the customer has paid at least this many times is a habit of theirs (a shop, a person they
-    # send money to): larger debits to it are their own doing and never count as elevated.
-    habit_min_payments: int = Field(default=3, ge=1)
     max_elevated_events: int = Field(default=64, ge=4)
     cooldown_seconds: int = Field(default=7 * 86400, ge=0)
+
+    @field_validator("level_ratios_to_median")
+    @classmethod
+    def _increasing(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if not v or v[0] <= 1 or any(b <= a for a, b in itertools.pairwise(v)):
+            raise ValueError("must be increasing ratios above 1, e.g. [1.5, 2, 3, 5]")
+        return v
 
 
 class LargeValueSettings(_Section):

@@ -1,7 +1,9 @@
-"""``sustained_shift``: over days, several debits moderately but persistently above the customer's baseline."""
+"""``sustained_shift``: over days, several debits at new merchants moderately but persistently above the
+customer's baseline."""
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,32 +16,30 @@ from detectors.observation import Observation, TxObservation
 from detectors.window import EventWindow
 
 DAY = 86400
+SQRT2 = math.sqrt(2.0)
 
 
 @dataclass(slots=True)
 class ShiftState:
-    elevated: EventWindow  # (ts, event_id, [amount, payee]) of elevated debits in the window
+    #: (ts, event_id, [level, payee, amount]) of the window's elevated debits at new merchants
+    elevated: EventWindow
     days: dict[int, int] = field(default_factory=dict)  # UTC day -> debits, for days inside the window
-
-
-@dataclass(frozen=True, slots=True)
-class _TierBars:
-    """The settings of one risk tier, resolved once."""
-
-    min_ratio_to_median: float
-    log_min_ratio: float
-    min_robust_z: float
-    false_alert_budget_per_check: float
+    #: [debits seen, of them card/online debits at a new merchant, of those at or above each level], all
+    #: halved past ``history_halving_debits``
+    history: list[float] = field(default_factory=list)
 
 
 class SustainedShift(Detector[ShiftState]):
-    """A compromised card or account drained in steps: no single debit is extreme, but more of them sit well
-    above the customer's median than their own history makes likely.
+    """A card or account drained in steps: no single debit is extreme, but more debits at merchants the
+    customer never paid, each well above their usual amounts, than their own history makes likely.
 
-    Elevated debits (a multiple of the median and of the customer's robust spread) are counted over the
-    window, at most ``max_elevated_per_day`` a day, and tested against a binomial with the customer's own
-    rate of debits that high in their baseline (shrunk towards a prior), within a stated false-alert budget
-    (see ``SustainedShiftSettings``).
+    A debit counts when it is a card or online payment (a trip abroad has its own habits and is left out)
+    to a payee the customer has not paid before, at ``level_ratios_to_median[0]`` times their median debit
+    or more. Its chance for this customer is their own share of such new-merchant debits times the share
+    of their debits at least that high (from their baseline without the window's elevated debits, shrunk
+    towards a log-normal tail with their robust spread). Each level and each run of elevated debits ending
+    now (at most ``max_elevated_per_day`` a day: a spree is one evening) is tested with a binomial among the
+    window's debits; the smallest tail times the tests tried must be under the false-alert budget.
 
     >>> from decimal import Decimal
     >>> from config.detection import SustainedShiftSettings
@@ -48,13 +48,14 @@ class SustainedShift(Detector[ShiftState]):
     >>> ctx = CustomerContext("c", "medium", 100, DebitBaseline(60))
     >>> for i in range(30):
     ...     ctx.debit_baseline.add(40.0 + i % 7, f"d{i}")
-    >>> shift, state = SustainedShift(SustainedShiftSettings()), None
+    ...     ctx.remember_counterparty(f"m{i % 5}", 40.0, 0.0)
+    >>> shift = SustainedShift(SustainedShiftSettings())
     >>> state = shift.new_state()
-    >>> def debit(i, amount):
-    ...     obs = TxObservation(f"t{i}", i * 43200.0, "", Decimal(amount), float(amount), True, "card", None, False)
+    >>> def debit(i, amount, payee):
+    ...     obs = TxObservation(f"t{i}", i * 43200.0, "", Decimal(amount), float(amount), True, "card", payee, False)
     ...     return shift.update(state, obs, ctx)
-    >>> [f.evidence["elevated_debits"] for i in range(24) for f in debit(i, 200 if i % 3 == 0 else 42)]
-    [5]
+    >>> [f.evidence["elevated_debits"] for i in range(12) for f in debit(i, *((200, f"n{i}") if i % 3 == 0 else (42, "m1")))]
+    [4]
     """
 
     name = "sustained_shift"
@@ -63,30 +64,22 @@ class SustainedShift(Detector[ShiftState]):
     def __init__(self, settings: SustainedShiftSettings) -> None:
         self.s = settings
         self.cooldown_seconds = settings.cooldown_seconds
-        # (individual, corporate) noise floors as floats: compared on every debit
         self._min_amount = (
             float(settings.min_amount_base.individual),
             float(settings.min_amount_base.corporate),
         )
         self._window_days = max(1, settings.window_seconds // DAY)
-        self._tiers = per_tier(
-            lambda tier: _TierBars(
-                settings.min_ratio_to_median.for_tier(tier),
-                math.log(settings.min_ratio_to_median.for_tier(tier)),
-                settings.min_robust_z.for_tier(tier),
-                settings.false_alert_budget_per_check.for_tier(tier),
-            )
-        )
+        self._log_levels = [math.log(r) for r in settings.level_ratios_to_median]
+        self._channels = frozenset(settings.channels)
+        self._budgets = per_tier(settings.false_alert_budget_per_check.for_tier)
 
     def new_state(self) -> ShiftState:
-        return ShiftState(EventWindow(self.s.max_elevated_events))
+        return ShiftState(EventWindow(self.s.max_elevated_events), {}, [0.0] * (2 + len(self._log_levels)))
 
     def update(self, state: ShiftState, obs: Observation, ctx: CustomerContext) -> list[Finding]:
         if not isinstance(obs, TxObservation) or not obs.debit:
             return NO_FINDINGS
-        s, baseline = self.s, ctx.debit_baseline
-        bars = self._tiers[ctx.tier]
-        days = state.days
+        s, baseline, days = self.s, ctx.debit_baseline, state.days
         day = int(obs.ts // DAY)
         # Day keys are inserted in time order (a late event on a day not yet seen is the odd exception): the
         # last is the newest, the first the oldest, and days leave the window whole.
@@ -97,41 +90,45 @@ class SustainedShift(Detector[ShiftState]):
         if day < first_day:
             return NO_FINDINGS  # too late to belong to the window
         if len(baseline) < s.min_history_events:
-            return NO_FINDINGS  # counted neither way: its rate of elevated debits would be understated
-        state.days[day] = state.days.get(day, 0) + 1
+            return NO_FINDINGS  # counted neither way: the customer's habits are not known yet
+        days[day] = days.get(day, 0) + 1
+        history = state.history
+        history[0] += 1
+        if obs.cross_border or obs.channel not in self._channels or not self._new_payee(state, obs, ctx):
+            return NO_FINDINGS
+        history[1] += 1
+        if history[0] > s.history_halving_debits:
+            history[:] = [h / 2 for h in history]
+        log_amount = math.log(obs.amount_f)
         if obs.amount_f < self._min_amount[ctx.segment == "corporate"]:
             return NO_FINDINGS
-        log_median = baseline.log_median()
-        log_amount = math.log(obs.amount_f)
-        log_min_ratio = bars.log_min_ratio
-        if log_amount - log_median < log_min_ratio:
-            return NO_FINDINGS  # the cheap test first: most debits are nowhere near
-        sigma = max(1.4826 * baseline.log_median_and_mad()[1], s.min_log_mad)
-        log_bar = log_median + max(log_min_ratio, bars.min_robust_z * sigma)
-        if (
-            log_amount < log_bar
-            or ctx.is_repeat_payment(obs.counterparty_id, obs.amount_f, s.repeat_tolerance_ratio)
-            or self._habitual(state, obs.counterparty_id, ctx)
-        ):
-            return NO_FINDINGS  # not elevated, rent to a payee already paid this much, or a habitual payee
-        state.elevated.add(obs.ts, obs.event_id, [str(obs.amount), obs.counterparty_id])
-        entries = list(state.elevated)
-        # The customer's own rate of debits this far up, from their baseline without the window's elevated
-        # debits (a drained card would otherwise raise its own bar), shrunk towards the prior.
-        ids = {eid for _, eid, _ in entries}
-        own = sum(1 for e in baseline.event_ids if e in ids)
-        above = max(0.0, baseline.share_at_or_above(log_bar) * len(baseline) - own)
-        w = s.prior_weight_debits
-        rate = (above + s.prior_elevated_rate * w) / (len(baseline) - own + w)
-        best = self._scan(state, entries, rate)
+        log_median = baseline.log_median()  # robust: a few pending drains hardly move it
+        if log_amount - log_median < self._log_levels[0]:
+            return NO_FINDINGS
+        # The share of high debits from the baseline without the window's elevated debits: a drain must not
+        # raise its own bar.
+        pending = {eid for _, eid, _ in state.elevated}
+        ids, amounts = baseline.event_ids, baseline.amounts
+        logs = sorted(math.log(a) for e, a in zip(ids, amounts, strict=True) if e not in pending)
+        levels = [i for i, lv in enumerate(self._log_levels) if log_amount - log_median >= lv]
+        if not levels:
+            return NO_FINDINGS
+        for i in levels:
+            history[2 + i] += 1
+        state.elevated.add(obs.ts, obs.event_id, [levels[-1], obs.counterparty_id, str(obs.amount)])
+        best = self._scan(state, logs, log_median)
         if best is None:
             return NO_FINDINGS
-        tail, k, n, entries = best
-        budget = bars.false_alert_budget_per_check
+        tail, k, n, expected, level, entries = best
+        budget = self._budgets[ctx.tier]
         if tail > budget:
             return NO_FINDINGS
         state.elevated = EventWindow(s.max_elevated_events)  # reported: they never count as ordinary history
+        for _, _, p in entries:
+            for i in range(1, 3 + p[0]):
+                history[i] = max(0.0, history[i] - 1)
         surprise = math.log(max(tail, 1e-300)) / math.log(budget)
+        ratio = s.level_ratios_to_median[level]
         return [
             Finding(
                 detector=self.name,
@@ -139,19 +136,20 @@ class SustainedShift(Detector[ShiftState]):
                 score=round(min(1.0, 1.0 - 1.0 / surprise), 6),
                 trigger_event_ids=tuple(eid for _, eid, _ in entries),
                 reason=(
-                    f"{len(entries)} outgoing payments over {(entries[-1][0] - entries[0][0]) / DAY:.1f} days "
-                    f"at {bars.min_ratio_to_median:g}x or more of this customer's median of "
-                    f"{math.exp(log_median):.2f}, among {n} debits; {n * rate:.1f} expected from their history."
+                    f"{len(entries)} card or online payments to merchants never paid before over "
+                    f"{(entries[-1][0] - entries[0][0]) / DAY:.1f} days, each {ratio:g}x or more of this "
+                    f"customer's median of {math.exp(log_median):.2f}, among {n} debits; {expected:.2f} "
+                    "expected from their history."
                 ),
                 evidence={
                     "elevated_debits": k,
                     "window_debits": n,
-                    "expected_elevated": round(n * rate, 3),
-                    "history_elevated_rate": round(rate, 5),
+                    "level_ratio_to_median": ratio,
+                    "expected_elevated": round(expected, 3),
                     "tail_probability": float(f"{tail:.3g}"),
                     "false_alert_budget_per_check": budget,
                     "baseline_median_base": round(math.exp(log_median), 2),
-                    "amounts_base": [_amount(a) for _, _, a in entries],
+                    "amounts_base": [str(p[2]) for _, _, p in entries],
                     "window_seconds": s.window_seconds,
                 },
                 dedup_key="shift",
@@ -160,41 +158,68 @@ class SustainedShift(Detector[ShiftState]):
             )
         ]
 
-    def _habitual(self, state: ShiftState, payee: str | None, ctx: CustomerContext) -> bool:
-        """Paid ``habit_min_payments`` times before, not counting the window's own elevated debits to it
-        (repeated drains to one new payee must not make it a habit of the customer's)."""
-        paid = None if payee is None else ctx.counterparties.get(payee)
+    def _new_payee(self, state: ShiftState, obs: TxObservation, ctx: CustomerContext) -> bool:
+        """Never paid before, not counting the window's own elevated debits to it (repeated drains to one
+        new payee do not make it a habit of the customer's)."""
+        paid = None if obs.counterparty_id is None else ctx.counterparties.get(obs.counterparty_id)
         if paid is None:
-            return False
-        drained = sum(1 for _, _, p in state.elevated if not isinstance(p, str) and p[1] == payee)
-        return paid[0] - drained >= self.s.habit_min_payments
+            return True
+        drained = sum(1 for _, _, p in state.elevated if p[1] == obs.counterparty_id)
+        return paid[0] - drained < 1
 
     def _scan(
-        self, state: ShiftState, entries: list[tuple[float, str, Any]], rate: float
-    ) -> tuple[float, int, int, list[tuple[float, str, Any]]] | None:
-        """The most surprising run of elevated debits that ends now: from each elevated debit on, the
-        binomial tail of their count (at most ``max_elevated_per_day`` a day) among all debits since that
-        day, times the number of runs tried (a Bonferroni bound, so scanning does not spend the budget)."""
+        self, state: ShiftState, logs: list[float], log_median: float
+    ) -> tuple[float, int, int, float, int, list[tuple[float, str, Any]]] | None:
+        """The most surprising (level, run of elevated debits ending now): the binomial tail of the run's
+        count (at most ``max_elevated_per_day`` a day) among all debits since its first day, at the
+        customer's own chance of a new-merchant debit that high, times the tests tried (a Bonferroni
+        bound, so scanning does not spend the budget)."""
         s = self.s
-        best: tuple[float, int, int, list[tuple[float, str, Any]]] | None = None
-        for j in range(len(entries)):
-            run = entries[j:]
-            per_day: dict[int, int] = {}
-            for ts, _, _ in run:
-                d = int(ts // DAY)
-                per_day[d] = min(s.max_elevated_per_day, per_day.get(d, 0) + 1)
-            k = sum(per_day.values())
-            if k < s.min_elevated_debits or len(per_day) < s.min_elevated_days:
-                break  # later starts hold fewer elevated debits still
-            first = int(run[0][0] // DAY)
-            n = sum(c for d, c in state.days.items() if d >= first)
-            tail = min(1.0, binomial_tail(k, n, rate) * len(entries))
-            if best is None or tail < best[0]:
-                best = (tail, k, n, run)
-        return best
+        entries = list(state.elevated)
+        history = state.history
+        mid = _median(logs)
+        sigma = max(1.4826 * _median(sorted(abs(x - mid) for x in logs)), s.min_log_sigma)
+        best = None
+        tried = 0
+        w, wn = s.prior_weight_debits, s.prior_new_payee_weight_debits
+        for level, log_ratio in enumerate(self._log_levels):
+            run_all = [e for e in entries if e[2][0] >= level]
+            if len(run_all) < s.min_elevated_debits:
+                break
+            bar = log_median + log_ratio
+            above = len(logs) - bisect.bisect_left(logs, bar)
+            prior = 0.5 * math.erfc(log_ratio / sigma / SQRT2)
+            share_high = (above + w * prior) / (len(logs) + w)
+            for j in range(len(run_all)):
+                run = run_all[j:]
+                per_day: dict[int, int] = {}
+                for ts, _, _ in run:
+                    d = int(ts // DAY)
+                    per_day[d] = min(s.max_elevated_per_day, per_day.get(d, 0) + 1)
+                k = sum(per_day.values())
+                if k < s.min_elevated_debits:
+                    break  # later starts hold fewer elevated debits still
+                first = int(run[0][0] // DAY)
+                n = sum(c for d, c in state.days.items() if d >= first)
+                share_new = (max(0.0, history[1] - len(run)) + s.prior_new_payee_share * wn) / (
+                    max(0.0, history[0] - len(run)) + wn
+                )
+                # The product of the two shares holds where new merchants and high amounts are independent;
+                # a customer whose new merchants are where they splurge has a higher rate of their own
+                # (counted, shrunk towards the product): the larger of the two is the bar.
+                product = share_new * share_high
+                own = max(0.0, history[2 + level] - len(run))
+                rate = min(1.0, max(product, (own + w * product) / (max(0.0, history[0] - n) + w)))
+                tried += 1
+                tail = binomial_tail(k, n, rate)
+                if best is None or tail < best[0]:
+                    best = (tail, k, n, n * rate, level, run)
+        if best is None:
+            return None
+        return (min(1.0, best[0] * tried), *best[1:])
 
     def _settle(self, state: ShiftState, first_day: int) -> None:
-        """Days that left the window are forgotten (the baseline keeps the history)."""
+        """Days that left the window are forgotten (the history counters keep what matters)."""
         for d in [d for d in state.days if d < first_day]:
             del state.days[d]
         state.elevated.evict_before(first_day * DAY)
@@ -203,28 +228,48 @@ class SustainedShift(Detector[ShiftState]):
         return {
             "elevated": state.elevated.to_json(),
             "days": [[d, c] for d, c in state.days.items()],
+            "history": list(state.history),
         }
 
     def state_view(self, state: ShiftState) -> Any:
-        return {"elevated": state.elevated.view(), "days": list(state.days.items())}
+        return {"elevated": state.elevated.view(), "days": list(state.days.items()), "history": state.history}
 
     def state_from_json(self, data: Any) -> ShiftState:
+        # States written before the new-merchant model held elevated debits of another kind: they start over.
+        elevated = [e for e in data["elevated"] if isinstance(e[2], list) and len(e[2]) == 3]
         return ShiftState(
-            EventWindow.from_json(data["elevated"], self.s.max_elevated_events),
+            EventWindow.from_json(elevated, self.s.max_elevated_events),
             {int(d): int(c) for d, c in data["days"]},
+            [*(float(x) for x in data.get("history", ())), *[0.0] * (2 + len(self._log_levels))][
+                : 2 + len(self._log_levels)
+            ],
         )
 
 
-def _amount(payload: Any) -> str:
-    """An elevated debit's amount; states written before payees were kept hold the amount alone."""
-    return payload if isinstance(payload, str) else str(payload[0])
+def _median(sorted_values: list[float]) -> float:
+    n = len(sorted_values)
+    if n == 0:
+        return 0.0
+    mid = n // 2
+    return sorted_values[mid] if n % 2 else (sorted_values[mid - 1] + sorted_values[mid]) / 2.0
 
 
 def binomial_tail(k: int, n: int, p: float) -> float:
-    """P(X >= k) for X ~ Binomial(n, p)."""
+    """P(X >= k) for X ~ Binomial(n, p), summed upwards from k (exact for the tiny tails that matter)."""
     if k <= 0:
         return 1.0
-    if k > n:
+    if k > n or p <= 0.0:
         return 0.0
-    below = sum(math.comb(n, i) * p**i * (1.0 - p) ** (n - i) for i in range(k))
-    return max(0.0, 1.0 - below)
+    if p >= 1.0:
+        return 1.0
+    log_p, log_q = math.log(p), math.log1p(-p)
+    term = math.exp(
+        math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * log_p + (n - k) * log_q
+    )
+    total = 0.0
+    for i in range(k, n + 1):
+        total += term
+        if term < total * 1e-12:
+            break
+        term *= (n - i) / (i + 1) * p / (1.0 - p)
+    return min(1.0, total)

@@ -242,3 +242,21 @@ def test_velocity_spike_meets_the_targets(run: Run) -> None:
     assert row["recall_suspicious"] >= MIN_RECALL
     assert row["precision"] >= MIN_PRECISION
     assert row["false_per_10k"] <= 0.3
+
+
+#: sustained_shift's figures reached on this scenario (the issue's targets are MIN_RECALL, MIN_PRECISION
+#: and MAX_FALSE_PER_10K above; see the test's docstring for where it stands)
+SUSTAINED_SHIFT_MIN_RECALL = 0.74
+SUSTAINED_SHIFT_MIN_PRECISION = 0.27
+SUSTAINED_SHIFT_MAX_FALSE_PER_10K = 2.1
+
+
+def test_sustained_shift_holds_its_figures(run: Run) -> None:
+    """The target is recall >= 0.98 on the suspicious band, precision >= 0.95 and < 1 false alert per
+    10,000 transactions; not met. Reached with the new-merchant model: recall 0.743 (26/35), precision
+    0.273, 2.01 false alerts per 10k (the binomial model before it: 0.571, 0.106, 9.7). These floors hold
+    what was reached so that it cannot silently fall back."""
+    row = _row(run, "sustained_shift")
+    assert row["recall_suspicious"] >= SUSTAINED_SHIFT_MIN_RECALL
+    assert row["precision"] >= SUSTAINED_SHIFT_MIN_PRECISION
+    assert row["false_per_10k"] <= SUSTAINED_SHIFT_MAX_FALSE_PER_10K

@@ -6,8 +6,11 @@ trigger events include one of its fraudulent payments, whichever detector raised
 precision is the share of (customer, day of the alert) pairs on which that customer had a fraudulent
 payment of any scenario.
 
-The issue's target is 0.8 of the compromised-card episodes at customer-day precision 0.8; this test holds
-the figures reached so far (see the README) so that they cannot silently fall back.
+The issue's target is 0.8 of the compromised-card episodes at customer-day precision 0.8; not met: with
+``sustained_shift``'s new-merchant model 0.656 (107/163) at 0.916 (seeds 2 and 3: 0.675 at 0.901, 0.671 at
+0.923; the binomial model before it 0.650 at 0.978, 0.656 at 0.986, 0.640 at 0.992). A fifth of the
+episodes have 1-3 fraudulent payments, under the 4 the detector asks for. This test holds the figures
+reached so that they cannot silently fall back.
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ from schemas.outputs import Alert
 
 pytestmark = pytest.mark.slow
 
-MIN_COMPROMISED_CARD_RECALL = 0.6
-MIN_CUSTOMER_DAY_PRECISION = 0.8
+MIN_COMPROMISED_CARD_RECALL = 0.655
+MIN_CUSTOMER_DAY_PRECISION = 0.9
 
 
 def test_synccfd_compromised_cards() -> None:

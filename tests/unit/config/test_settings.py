@@ -52,7 +52,6 @@ def test_riskier_tiers_are_never_looser() -> None:
         d.amount_spike.max_required_ratio_to_median,
         d.velocity_spike.min_day_window_count,
         d.velocity_spike.day_rate_multiplier,
-        d.sustained_shift.min_ratio_to_median,
     ):
         assert tv.high <= tv.medium <= tv.low
     # a larger budget of false alerts is a looser test: riskier tiers get the larger one

@@ -1,55 +1,112 @@
-"""sustained_shift: several elevated debits over days, more than the customer's own history makes likely."""
+"""sustained_shift: elevated debits at new merchants over days, more than the customer's own history makes
+likely."""
 
 from __future__ import annotations
+
+import math
 
 from strategies import DETECTION, at, by_detector, feed, tx
 
 from detectors.engine import RiskEngine
+from detectors.sustained_shift import SustainedShift, binomial_tail
 
 NAME = "sustained_shift"
-HABIT = DETECTION.sustained_shift.habit_min_payments
-MERCHANTS = 30 // HABIT  # each paid HABIT times in the history
+S = DETECTION.sustained_shift
 
 
-def history() -> list:
-    """Thirty ordinary debits of 40-46 over the 50 days before day 0, ``HABIT`` to each merchant, and one
-    payment each to eight payees paid only once."""
-    return [
-        *(
+def history(*, new_merchant_splurges: int = 0) -> list:
+    """Forty ordinary card debits of 40-46 over the 40 days before day 0 at five merchants the customer
+    uses, and ``new_merchant_splurges`` of them (every fifth, from the oldest) replaced by 250 at a merchant
+    never used before."""
+    events = []
+    for i in range(40):
+        splurge = i % 5 == 2 and i // 5 < new_merchant_splurges
+        events.append(
             tx(
-                f"{40 + i % 7}",
-                at(days=-50 + 50 * i / 30),
+                "250" if splurge else f"{40 + i % 7}",
+                at(days=-40 + i),
                 channel="card",
-                counterparty_id=f"m{i % MERCHANTS}",
+                counterparty_id=f"hist-new{i}" if splurge else f"m{i % 5}",
             )
-            for i in range(30)
-        ),
-        *(tx("45", at(days=-1), channel="transfer", counterparty_id=f"once{i}") for i in range(8)),
-    ]
-
-
-def shifts(payee_of_elevated: object) -> list:
-    """Twelve days of two debits a day, every third one at 200 (5x the median) to ``payee_of_elevated(i)``."""
-    later = [
-        tx(
-            "200" if i % 3 == 0 else "42",
-            at(hours=12 * i),
-            channel="card",
-            counterparty_id=payee_of_elevated(i) if i % 3 == 0 else f"n{i}",  # type: ignore[operator]
         )
-        for i in range(24)
+    return events
+
+
+def drained(payee: object, *, days: float = 6.0, count: int = 5, amount: str = "200", **kw: object) -> list:
+    """Two ordinary debits a day at the customer's merchants and ``count`` debits of ``amount`` (5x the
+    median) to ``payee(i)`` spread over ``days``."""
+    ordinary = [
+        tx(f"{41 + i % 5}", at(hours=12 * i + 1), channel="card", counterparty_id=f"m{i % 5}")
+        for i in range(int(2 * days) + 2)
     ]
-    return by_detector(feed(RiskEngine(DETECTION), [*history(), *later]).alerts, NAME)
+    elevated = [
+        tx(amount, at(hours=24 * days * i / count + 3), counterparty_id=payee(i), **kw)  # type: ignore[operator]
+        for i in range(count)
+    ]
+    return sorted([*ordinary, *elevated], key=lambda e: e.timestamp)
 
 
-def test_elevated_debits_to_new_payees_alert() -> None:
-    (alert,) = shifts(lambda i: f"new{i}")
-    assert alert.evidence["elevated_debits"] >= DETECTION.sustained_shift.min_elevated_debits
+def alerts(events: list, **history_kw: int) -> list:
+    return by_detector(feed(RiskEngine(DETECTION), [*history(**history_kw), *events]).alerts, NAME)
 
 
-def test_elevated_debits_to_habitual_payees_are_the_customers_own_doing() -> None:
-    """A larger bill to a merchant or person the customer pays habitually (``habit_min_payments`` times
-    before) is their own doing, not a drain; to a payee paid fewer times it still counts."""
-    assert shifts(lambda i: f"m{i % MERCHANTS}") == []
-    if HABIT > 1:
-        assert len(shifts(lambda i: f"once{i // 3}")) == 1
+def test_elevated_debits_at_new_merchants_alert_once_naming_them() -> None:
+    events = drained(lambda i: f"new{i}")
+    (alert,) = alerts(events)
+    elevated = [e.event_id for e in events if e.amount == 200]
+    assert list(alert.trigger_event_ids) == elevated[: S.min_elevated_debits]
+    assert alert.evidence["elevated_debits"] == S.min_elevated_debits
+    assert alert.evidence["tail_probability"] <= alert.evidence["false_alert_budget_per_check"]
+
+
+def test_fewer_than_the_minimum_never_alert() -> None:
+    assert alerts(drained(lambda i: f"new{i}", count=S.min_elevated_debits - 1)) == []
+
+
+def test_larger_bills_at_merchants_the_customer_uses_are_their_own_doing() -> None:
+    assert alerts(drained(lambda i: f"m{i % 5}")) == []
+
+
+def test_repeated_drains_to_one_new_payee_still_count() -> None:
+    """The first drain makes the payee known; its later drains are still to a payee only the drain paid."""
+    assert len(alerts(drained(lambda i: "one-new-shop"))) == 1
+
+
+def test_a_trip_abroad_is_not_a_drain() -> None:
+    assert (
+        alerts(drained(lambda i: f"new{i}", counterparty_country="JP", currency="JPY", amount="4255")) == []
+    )
+
+
+def test_one_evenings_spree_counts_as_at_most_max_elevated_per_day() -> None:
+    count = S.min_elevated_debits + 3
+    spree = [tx("200", at(hours=10, seconds=300 * i), counterparty_id=f"new{i}") for i in range(count)]
+    assert S.max_elevated_per_day < S.min_elevated_debits
+    assert alerts(spree) == []
+
+
+def test_a_customer_who_often_tries_new_merchants_at_high_amounts_needs_more() -> None:
+    """The same five debits alert for a customer of habit and not for one whose history has such debits
+    every few days: the bar is the customer's own rate."""
+    events = drained(lambda i: f"new{i}", days=10.0)
+    assert len(alerts(events)) == 1
+    assert alerts(events, new_merchant_splurges=5) == []  # all of them older than the window
+
+
+def test_binomial_tail_matches_the_direct_sum() -> None:
+    for k, n, p in ((4, 30, 0.01), (1, 5, 0.5), (10, 200, 0.03), (7, 7, 0.2)):
+        direct = sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k, n + 1))
+        assert math.isclose(binomial_tail(k, n, p), direct, rel_tol=1e-9)
+    assert binomial_tail(0, 10, 0.1) == 1.0
+    assert binomial_tail(11, 10, 0.1) == 0.0
+
+
+def test_state_from_before_the_new_merchant_model_starts_over() -> None:
+    detector = SustainedShift(S)
+    old = {"elevated": [[1.0, "e1", ["120.00", "payee"]], [2.0, "e2", "80.00"]], "days": [[0, 3]]}
+    state = detector.state_from_json(old)
+    assert len(state.elevated) == 0
+    assert state.days == {0: 3}
+    assert detector.state_to_json(detector.state_from_json(detector.state_to_json(state))) == (
+        detector.state_to_json(state)
+    )
