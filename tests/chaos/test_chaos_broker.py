@@ -101,7 +101,9 @@ def test_broker_sigkill_and_restart_mid_stream(
                 figures.recovery_seconds.append(time.monotonic() - killed_at)
             figures.extra["outage_s"] = OUTAGE_SECONDS * scale
             figures.extra["broker_restart_s"] = round(max(restarts), 1)
-            feeder.finish()
+            # every kill is over and recovered from: the rest of the traffic at once
+            feeder.finish(hurry=True)
+            figures.extra["unpaced_s"] = feeder.unpaced_seconds
             done = committed_everything(conf, group_id, topics)
             deadline = time.monotonic() + 2 * WAIT_SECONDS
             while not done():
