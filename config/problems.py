@@ -17,9 +17,19 @@ from pydantic import BaseModel, ValidationError
 
 ENV_PREFIX = "RISKWATCH_"
 ENV_DELIMITER = "__"
-# RISKWATCH_ variables that are not settings of the tree but are read by riskwatch itself (the last one by
-# the test suite, whose subprocesses inherit it)
-OTHER_VARIABLES = frozenset({"RISKWATCH_CONFIG", "RISKWATCH_INSTANCE_ID", "RISKWATCH_UPDATE_README"})
+# RISKWATCH_ variables that are not settings of the tree but are read by riskwatch itself, its build or its
+# test suite (whose subprocesses inherit them)
+OTHER_VARIABLES = frozenset(
+    {
+        "RISKWATCH_CONFIG",
+        "RISKWATCH_INSTANCE_ID",
+        "RISKWATCH_UPDATE_README",
+        # build time (setup.py): install the pure-Python modules even where a C compiler exists
+        "RISKWATCH_PURE_PYTHON",
+        # tests: the build the test run must be using ("compiled" or "pure"); .ci/run sets "compiled"
+        "RISKWATCH_EXPECT_BUILD",
+    }
+)
 
 
 def _env_name(path: tuple[str, ...]) -> str:

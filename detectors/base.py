@@ -11,6 +11,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, ClassVar, Generic, TypeVar, get_args
 
+from mypy_extensions import mypyc_attr
+
 from config.detection import Tier
 from detectors.context import CustomerContext
 from detectors.findings import Finding
@@ -30,6 +32,9 @@ def per_tier(resolve: Callable[[str], T]) -> dict[str, T]:
     return {tier: resolve(tier) for tier in TIERS}
 
 
+# the extension point: in the compiled build, detectors written in plain Python (tests' wrappers, a
+# site's own) still subclass it
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Detector(ABC, Generic[S]):
     name: ClassVar[str]
     #: which observations ``update`` can act on; the engine calls it for these kinds only

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from streams.errors import (
     EXIT_LOCAL,
@@ -55,6 +55,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     module's when ``command`` is None)."""
     parser = argparse.ArgumentParser(prog="riskwatch", description="Kafka-native streaming risk monitor.")
     parser.add_argument("--config", help="settings file (TOML or JSON); also RISKWATCH_CONFIG")
+    parser.add_argument(
+        "--version", action=_VersionAction, help="show the version and which build (compiled or pure Python)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         sp = sub.add_parser(name, help=help_text, description=help_text)
@@ -90,6 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(command_in(words)).parse_args(words)
     _default_logging()
+    _warn_if_stale()
     try:
         settings = _settings(args.sub_config or args.config)
         module = importlib.import_module(args._module)
@@ -112,6 +116,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         if known is None:
             raise
         return _fail(str(known), known.exit_code)
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: imports the engine only when asked, so other commands do not pay for it."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        from importlib.metadata import version
+
+        from streams.build_info import build_in_use
+
+        print(f"riskwatch {version('riskwatch')} ({build_in_use().describe()})")
+        parser.exit()
+
+
+def _warn_if_stale() -> None:
+    from streams.build_info import stale_line, stale_sources
+
+    stale = stale_sources()
+    if stale:
+        print(f"riskwatch: warning: {stale_line(stale)}", file=sys.stderr)
 
 
 def _fail(message: str, code: int, fix: str = "") -> int:

@@ -32,3 +32,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run the chaos suite (tests/chaos) this many times bigger: more events, more faults "
         "(1 = the CI size; 15 = the 500k-event backlog)",
     )
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """A compiled build older than its sources would test the old code: stop with the one line that says
+    so (an editable install keeps the compiled modules beside the .py files; see README *The compiled
+    build*)."""
+    from streams.build_info import stale_line, stale_sources
+
+    stale = stale_sources()
+    if stale:
+        raise pytest.UsageError(stale_line(stale))

@@ -29,7 +29,35 @@ def burst() -> list[Event]:
     return [*quiet, contact("phone", "+1"), *(tx("20", at(days=2, seconds=60 * i)) for i in range(30))]
 
 
-class MutatesContext(VelocitySpike):
+class Breakable(Detector[Any]):
+    """The real ``velocity_spike`` behind a delegating wrapper that each case below breaks in one way (by
+    wrapping, not subclassing ``VelocitySpike``: a compiled build's detectors take no interpreted
+    subclasses, only their ``Detector`` base does)."""
+
+    name = VelocitySpike.name
+    kinds = VelocitySpike.kinds
+
+    def __init__(self) -> None:
+        self.inner = VelocitySpike(DETECTION.velocity_spike, DETECTION.allowed_lateness_seconds)
+        self.cooldown_seconds = self.inner.cooldown_seconds
+
+    def new_state(self) -> Any:
+        return self.inner.new_state()
+
+    def update(self, state: Any, obs: Observation, ctx: CustomerContext) -> list[Finding]:
+        return self.inner.update(state, obs, ctx)
+
+    def state_to_json(self, state: Any) -> Any:
+        return self.inner.state_to_json(state)
+
+    def state_view(self, state: Any) -> Any:
+        return self.inner.state_view(state)
+
+    def state_from_json(self, data: Any) -> Any:
+        return self.inner.state_from_json(data)
+
+
+class MutatesContext(Breakable):
     """Raises the customer's tier as a side effect: every later detector would read a changed context."""
 
     def update(self, state: Any, obs: Observation, ctx: CustomerContext) -> list[Finding]:
@@ -38,7 +66,7 @@ class MutatesContext(VelocitySpike):
         return found
 
 
-class MutatesObservation(VelocitySpike):
+class MutatesObservation(Breakable):
     def update(self, state: Any, obs: Observation, ctx: CustomerContext) -> list[Finding]:
         obs.ts += 1.0
         return super().update(state, obs, ctx)
@@ -47,7 +75,7 @@ class MutatesObservation(VelocitySpike):
 _draws = itertools.count()
 
 
-class Nondeterministic(VelocitySpike):
+class Nondeterministic(Breakable):
     """Scores with a process-wide counter: two runs over the same events disagree."""
 
     def update(self, state: Any, obs: Observation, ctx: CustomerContext) -> list[Finding]:
@@ -58,7 +86,7 @@ class Nondeterministic(VelocitySpike):
         ]
 
 
-class LossyRoundTrip(VelocitySpike):
+class LossyRoundTrip(Breakable):
     """Forgets the sliding window when its state is read back: a restarted worker misses the burst."""
 
     def state_from_json(self, data: Any) -> Any:
@@ -67,7 +95,7 @@ class LossyRoundTrip(VelocitySpike):
         return restored
 
 
-class KeepsStateOnItself(VelocitySpike):
+class KeepsStateOnItself(Breakable):
     """Counts on the detector object instead of the per-customer state: a fresh worker starts again at 0."""
 
     seen = 0
@@ -78,17 +106,17 @@ class KeepsStateOnItself(VelocitySpike):
         return found if self.seen > 20 else []
 
 
-class ViewDiffers(VelocitySpike):
+class ViewDiffers(Breakable):
     def state_view(self, state: Any) -> Any:
         return {**self.state_to_json(state), "first_ts": None}
 
 
-class SharesLiveState(VelocitySpike):
+class SharesLiveState(Breakable):
     def state_to_json(self, state: Any) -> Any:
         return {**super().state_to_json(state), "window": state.window.view()}
 
 
-class ForeignFinding(VelocitySpike):
+class ForeignFinding(Breakable):
     """Names another detector and gives a score above 1."""
 
     def update(self, state: Any, obs: Observation, ctx: CustomerContext) -> list[Finding]:
@@ -98,7 +126,7 @@ class ForeignFinding(VelocitySpike):
         ]
 
 
-class Unbounded(VelocitySpike):
+class Unbounded(Breakable):
     """Keeps every event id it ever saw."""
 
     def update(self, state: Any, obs: Observation, ctx: CustomerContext) -> list[Finding]:
@@ -106,12 +134,12 @@ class Unbounded(VelocitySpike):
         return super().update(state, obs, ctx)
 
 
-def _lenient(cls: type[VelocitySpike]) -> Callable[[], Detector[Any]]:
-    return lambda: cls(DETECTION.velocity_spike, DETECTION.allowed_lateness_seconds)
+def _lenient(cls: type[Breakable]) -> Callable[[], Detector[Any]]:
+    return cls
 
 
 Check = Callable[[Callable[[], Detector[Any]], Sequence[Event]], None]
-CASES: list[tuple[str, Check, type[VelocitySpike]]] = [
+CASES: list[tuple[str, Check, type[Breakable]]] = [
     ("mutates its context", checks.check_no_mutation, MutatesContext),
     ("mutates its observation", checks.check_no_mutation, MutatesObservation),
     ("nondeterministic", checks.check_deterministic, Nondeterministic),
@@ -129,7 +157,7 @@ CASES: list[tuple[str, Check, type[VelocitySpike]]] = [
 
 
 @pytest.mark.parametrize(("what", "check", "broken"), CASES, ids=[c[0] for c in CASES])
-def test_check_catches_a_broken_detector(what: str, check: Check, broken: type[VelocitySpike]) -> None:
+def test_check_catches_a_broken_detector(what: str, check: Check, broken: type[Breakable]) -> None:
     events = burst()
     assert any(True for _ in checks.findings_of(_velocity, events)), "the burst must make findings"
     check(_velocity, events)  # the real detector passes
