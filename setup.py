@@ -70,6 +70,13 @@ def remove_inplace_extensions() -> None:
         Path(package, MANIFEST_NAME).unlink(missing_ok=True)
 
 
+def _remove_if_editable() -> None:
+    # only an editable install imports from the source tree (a pure wheel built here must leave an
+    # editable install's compiled modules alone)
+    if "editable_wheel" in sys.argv:
+        remove_inplace_extensions()
+
+
 def _source_digests(paths: list[str]) -> dict[str, str]:
     return {p: hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in paths}
 
@@ -144,11 +151,11 @@ def extension_modules() -> list[Any]:
     """A placeholder for the compiled group (build_ext replaces it), or none for the pure build."""
     if os.environ.get(PURE_ENV, "").strip() not in ("", "0"):
         _say(f"{PURE_ENV} is set: installing the pure-Python modules")
-        remove_inplace_extensions()
+        _remove_if_editable()
         return []
     if not _compiler_found():
         _say("no C compiler found: installing the pure-Python modules")
-        remove_inplace_extensions()
+        _remove_if_editable()
         return []
     return [Extension(f"{GROUP_NAME}__mypyc", sources=[])]
 
