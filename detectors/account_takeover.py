@@ -97,7 +97,7 @@ class AccountTakeover(Detector[TakeoverState]):
         if (
             payee is not None
             and payee[0] >= self.s.known_payee_min_payments
-            and obs.amount_f < self.s.known_payee_min_ratio_to_largest * payee[3]
+            and obs.amount_f < self.s.known_payee_min_ratio_to_largest * payee[1]
         ):
             return NO_FINDINGS  # an ordinary payment to a payee the customer already pays this much
         new_payee = payee is None

@@ -157,7 +157,7 @@ class AmountSpike(Detector[None]):
             return False
         # Within tolerance of the largest amount this payee has been paid: a variable invoice or rent, not a
         # spike. (The first large payment to a payee is judged on its own; only repeats are excused.)
-        return obs.amount_f <= (1.0 + self.s.recurring_tolerance_ratio) * entry[3]
+        return obs.amount_f <= (1.0 + self.s.recurring_tolerance_ratio) * entry[1]
 
     def state_to_json(self, state: None) -> Any:
         return None

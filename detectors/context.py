@@ -101,8 +101,8 @@ class CustomerContext:
     profile_ts: float | None = None
     # event time of the customer's first transaction seen: how long the history is, in time
     first_tx_ts: float | None = None
-    # counterparty id -> [payments so far, last amount, last event time, largest amount]; insertion order is
-    # recency (LRU)
+    # counterparty id -> [payments so far, largest amount paid]; insertion order is recency (LRU). (Format 5
+    # also kept the last amount and time: nothing read them.)
     counterparties: dict[str, list[float]] = field(default_factory=dict)
 
     def knows_counterparty(self, counterparty_id: str | None) -> bool:
@@ -114,22 +114,21 @@ class CustomerContext:
     def largest_payment(self) -> float:
         """The largest debit the customer is known to make: of the baseline, or to a payee still remembered."""
         return max(
-            self.debit_baseline.largest(), max((v[3] for v in self.counterparties.values()), default=0.0)
+            self.debit_baseline.largest(), max((v[1] for v in self.counterparties.values()), default=0.0)
         )
 
     def is_repeat_payment(self, counterparty_id: str | None, amount: float, tolerance_ratio: float) -> bool:
         """Within tolerance of the largest amount already paid to this payee: rent, an invoice, not news."""
         entry = None if counterparty_id is None else self.counterparties.get(counterparty_id)
-        return entry is not None and amount <= (1.0 + tolerance_ratio) * entry[3]
+        return entry is not None and amount <= (1.0 + tolerance_ratio) * entry[1]
 
-    def remember_counterparty(self, counterparty_id: str, amount: float, ts: float) -> None:
+    def remember_counterparty(self, counterparty_id: str, amount: float) -> None:
         entry = self.counterparties.pop(counterparty_id, None)
         if entry is None:
-            entry = [0.0, amount, ts, amount]
+            entry = [0.0, amount]
         entry[0] += 1
-        entry[1] = amount
-        entry[2] = max(entry[2], ts)
-        entry[3] = max(entry[3], amount)
+        if amount > entry[1]:
+            entry[1] = amount
         self.counterparties[counterparty_id] = entry
         while len(self.counterparties) > self.max_counterparties:
             # Least recently paid first, but a payee paid more than once (rent, a loan, family) outlives
@@ -179,7 +178,6 @@ class CustomerContext:
             has_profile=data["has_profile"],
             profile_ts=data["profile_ts"],
             first_tx_ts=data["first_tx_ts"],
-            counterparties={
-                k: [float(c), float(a), float(t), float(m)] for k, c, a, t, m in data["counterparties"]
-            },
+            # [id, payments, largest]; format 5 had the last amount and time between them
+            counterparties={k: [float(c), float(m)] for k, c, *_, m in data["counterparties"]},
         )

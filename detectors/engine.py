@@ -43,9 +43,14 @@ from schemas.outputs import Alert, CustomerRisk, ReviewDue
 # hysteresis, override, review clock). 4: a content fingerprint per remembered event id ("seen_fp"; ids
 # remembered by an older format have an unknown one, and a redelivery of them stays a duplicate). 5:
 # velocity_spike remembers its last day-window finding; sustained_shift has a state; the context keeps the
-# customer's first transaction time. Older formats are migrated on read.
-STATE_FORMAT_VERSION = 5
-FINGERPRINT_BYTES = 8
+# customer's first transaction time. 6: a counterparty is [id, payments, largest] (5 also kept the last
+# amount and time, which nothing read); fingerprints of 4 bytes, the first 4 of format 5's 8 (a third of
+# the state's bytes were these random, incompressible bytes); the changelog's binary form is
+# ``detectors/state_codec.py``. Older formats are migrated on read.
+STATE_FORMAT_VERSION = 6
+FINGERPRINT_BYTES = 4
+# what formats 4 and 5 stored per id, and what the keyed hash is computed as before it is cut to 4 bytes
+_FINGERPRINT_BYTES_V5 = 8
 
 
 @dataclass(slots=True)
@@ -167,7 +172,7 @@ class RiskEngine:
             version = 2
         if version in (2, 3, 4):
             data = migrate_state_v4(data)
-        elif version != STATE_FORMAT_VERSION:
+        elif version not in (5, STATE_FORMAT_VERSION):  # 5 differs only in what ``from_json`` skips
             raise ValueError(f"unsupported customer state format {version!r}")
         s = self.settings
         ctx = CustomerContext.from_json(
@@ -175,8 +180,9 @@ class RiskEngine:
         )
         seen = SeenEvents(s.seen_event_ids_max)
         blob = base64.b64decode(data.get("seen_fp", ""))
+        width = FINGERPRINT_BYTES if version == STATE_FORMAT_VERSION else _FINGERPRINT_BYTES_V5
         for i, eid in enumerate(data["seen"]):
-            fp = blob[i * FINGERPRINT_BYTES : (i + 1) * FINGERPRINT_BYTES]
+            fp = blob[i * width : i * width + FINGERPRINT_BYTES]
             seen.add(eid, fp if len(fp) == FINGERPRINT_BYTES else UNKNOWN_FINGERPRINT)
         stored = data["detectors"]
         return CustomerState(
@@ -194,11 +200,16 @@ class RiskEngine:
 
     # ------------------------------------------------------------------------------------ processing
     def fingerprint(self, message: bytes) -> bytes:
-        """8 bytes of a keyed hash of an event's message: equal for a redelivery (a producer retry, a
-        replayed file: the same bytes), different for another event under the same id. Keyed with the
-        contact hash key, since the message may hold a contact value. (The raw message, not the parsed
-        event's canonical JSON: hashing bytes costs well under a microsecond, re-serialising about 20.)"""
-        return hashlib.blake2b(message, key=self._fingerprint_key, digest_size=FINGERPRINT_BYTES).digest()
+        """4 bytes of a keyed hash of an event's message: equal for a redelivery (a producer retry, a
+        replayed file: the same bytes), different for another event under the same id but for a chance of
+        2^-32 (such a reuse then counts as a redelivery instead of a dead letter). Keyed with the contact
+        hash key, since the message may hold a contact value. (The raw message, not the parsed event's
+        canonical JSON: hashing bytes costs well under a microsecond, re-serialising about 20.) The first 4
+        bytes of the 8 that format 5 kept, so its remembered ids keep recognising their redeliveries."""
+        digest = hashlib.blake2b(
+            message, key=self._fingerprint_key, digest_size=_FINGERPRINT_BYTES_V5
+        ).digest()
+        return digest[:FINGERPRINT_BYTES]
 
     def observe(self, event: Transaction | ContactChange, ctx: CustomerContext, ts: float) -> Observation:
         """Normalise an event once for all detectors (``ts``: its epoch seconds); raises ``EventError`` for
@@ -360,7 +371,7 @@ class RiskEngine:
             if not anomalous:
                 ctx.debit_baseline.add(obs.amount_f, obs.event_id)
             if obs.counterparty_id is not None:
-                ctx.remember_counterparty(obs.counterparty_id, obs.amount_f, obs.ts)
+                ctx.remember_counterparty(obs.counterparty_id, obs.amount_f)
         return alerts
 
     def _cooled_down(self, state: CustomerState, f: Finding, ts: float) -> bool:

@@ -15,12 +15,12 @@ from detectors.context import CustomerContext
 from detectors.riskbook import Book
 
 # the fingerprint of an event remembered before fingerprints were kept (state format 3 and older)
-UNKNOWN_FINGERPRINT = bytes(8)
+UNKNOWN_FINGERPRINT = bytes(4)
 
 
 @dataclass(slots=True)
 class SeenEvents:
-    """The last N event ids of a customer, each with a fingerprint of its content (8 bytes of a keyed
+    """The last N event ids of a customer, each with a fingerprint of its content (4 bytes of a keyed
     hash: compact, and no contact value can be recovered from it), so a redelivered event is counted once
     and an id reused for different content is told apart from a redelivery."""
 
@@ -41,7 +41,7 @@ class SeenEvents:
             self.ids.pop(self.order.popleft(), None)
 
     def fingerprints_blob(self) -> str:
-        """All fingerprints in id order as one base64 string (12 bytes of JSON per id, not a list)."""
+        """All fingerprints in id order as one base64 string (~6 bytes of JSON per id, not a list)."""
         return base64.b64encode(b"".join(self.ids[e] for e in self.order)).decode("ascii")
 
 

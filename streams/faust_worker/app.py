@@ -207,8 +207,8 @@ def build_app(
     transport = _transport(commit_lock, on_revoke, settings.kafka.client_config(), group)
     app.transport = transport(app.conf.broker_consumer, app)
 
-    # raw bytes in and out: the JSON is the Processor's business, and a table value is the orjson JSON of
-    # the engine state (``key_type=bytes`` makes faust use its "raw" codec; nothing is pickled)
+    # raw bytes in and out: the JSON is the Processor's business, and a table value is the engine state's
+    # record (detectors/state_codec.py; ``key_type=bytes`` makes faust use its "raw" codec; nothing is pickled)
     source = app.topic(
         *expected_type, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
     )

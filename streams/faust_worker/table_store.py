@@ -1,18 +1,18 @@
 """The ``StateStore`` the shared ``Processor`` sees, over the data of the faust table.
 
-Table keys are the customer id's UTF-8 bytes and values the orjson JSON of the engine state (exactly what
-the confluent worker's changelog holds), never pickles. A customer's state is decoded on first use and kept
-decoded until the agent takes the changed records to write them to the changelog.
+Table keys are the customer id's UTF-8 bytes and values the engine state's record of
+``detectors/state_codec.py`` (exactly what the confluent worker's changelog holds), never pickles. A
+customer's state is decoded on first use and kept decoded until the agent takes the changed records to
+write them to the changelog.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, MutableMapping
 
-import orjson
-
 from detectors.engine import RiskEngine
 from detectors.state import CustomerState
+from detectors.state_codec import StateCodec
 from streams.partitioning import kafka_partition
 
 
@@ -21,6 +21,7 @@ class TableStateStore:
 
     def __init__(self, engine: RiskEngine, data: MutableMapping[bytes, bytes], max_decoded: int = 20000):
         self.engine = engine
+        self.codec = StateCodec(engine)
         self.data = data
         self.max_decoded = max_decoded
         self.decoded: dict[str, CustomerState] = {}
@@ -39,7 +40,7 @@ class TableStateStore:
             return None
         if len(self.decoded) >= self.max_decoded:
             self.decoded.clear()  # every cached state is also in ``data``: dropping them loses nothing
-        state = self.decoded[customer_id] = self.engine.state_from_json(orjson.loads(raw))
+        state = self.decoded[customer_id] = self.codec.decode(raw)
         return state
 
     def put(self, customer_id: str, state: CustomerState) -> None:
@@ -57,7 +58,7 @@ class TableStateStore:
         changelog (value None: an erased customer's tombstone)."""
         out: list[tuple[bytes, bytes | None]] = []
         for cid in sorted(self.dirty):
-            key, blob = cid.encode(), orjson.dumps(self.engine.state_to_json(self.decoded[cid]))
+            key, blob = cid.encode(), self.codec.encode(self.decoded[cid])
             self.data[key] = blob
             out.append((key, blob))
         for cid in sorted(self.deleted):

@@ -2,30 +2,30 @@
 
 The changelog is written in the same Kafka transaction as the alerts and the input offsets, so after a
 crash the state, the outputs and the position always agree (the Kafka Streams design). Restored records
-are kept as raw JSON and decoded on first use, so taking over a partition costs one read of its changelog
-rather than decoding every customer up front.
+are kept as the changelog's compact bytes (``detectors/state_codec.py``) and decoded on first use, so
+taking over a partition costs one read of its changelog rather than decoding every customer up front.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 
-import orjson
-
 from detectors.engine import RiskEngine
 from detectors.state import CustomerState
+from detectors.state_codec import StateCodec
 
 
 class PartitionState:
     """One input partition's customers (the same partition number of every co-partitioned input topic).
 
     Hot customers are kept decoded, at most ``max_decoded`` of them (least recently used leave first);
-    everyone else is kept as the compact JSON last written to the changelog. Memory is then roughly
-    ``max_decoded`` x a decoded state plus the JSON of the rest, instead of every customer decoded.
+    everyone else is kept as the compact record last written to the changelog. Memory is then roughly
+    ``max_decoded`` x a decoded state plus the records of the rest, instead of every customer decoded.
     """
 
     def __init__(self, engine: RiskEngine, max_decoded: int = 20000) -> None:
         self.engine = engine
+        self.codec = StateCodec(engine)
         self.max_decoded = max_decoded
         self.raw: dict[str, bytes] = {}
         self.states: OrderedDict[str, CustomerState] = OrderedDict()
@@ -44,7 +44,7 @@ class PartitionState:
         raw = self.raw.pop(customer_id, None)
         if raw is None:
             return None
-        state = self.states[customer_id] = self.engine.state_from_json(orjson.loads(raw))
+        state = self.states[customer_id] = self.codec.decode(raw)
         return state
 
     def put(self, customer_id: str, state: CustomerState) -> None:
@@ -84,12 +84,12 @@ class PartitionState:
             self.deadlines[customer_id] = deadline
 
     def take_dirty(self) -> list[tuple[str, bytes | None]]:
-        """The JSON of every customer changed since the last call (None for an erased one: a tombstone),
+        """The record of every customer changed since the last call (None for an erased one: a tombstone),
         then eviction down to ``max_decoded``."""
         out: list[tuple[str, bytes | None]] = []
         for cid in sorted(self.dirty):
             state = self.states[cid]
-            out.append((cid, orjson.dumps(self.engine.state_view(state))))
+            out.append((cid, self.codec.encode(state)))
             self._refresh_deadline(cid, state)
         out += [(cid, None) for cid in sorted(self.deleted)]
         self.dirty = set()
@@ -100,7 +100,7 @@ class PartitionState:
             for _ in range(excess):
                 cid, state = self.states.popitem(last=False)
                 blob = written.get(cid)
-                self.raw[cid] = blob if blob is not None else orjson.dumps(self.engine.state_view(state))
+                self.raw[cid] = blob if blob is not None else self.codec.encode(state)
         return out
 
     def __len__(self) -> int:

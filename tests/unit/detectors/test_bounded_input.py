@@ -64,14 +64,14 @@ def test_a_redelivery_is_a_duplicate_and_a_reused_id_with_other_content_a_confli
     other = tx("70000", channel="cash", event_id="same-id")
     with pytest.raises(EventError, match=r"^event_id: already seen for this customer with different content"):
         engine.process(state, other, at(), engine.fingerprint(other.model_dump_json().encode()))
-    # the fingerprints survive the changelog, compactly: 8 bytes an id, in one base64 string
+    # the fingerprints survive the changelog, compactly: 4 bytes an id, in one base64 string
     again = roundtrip_state(engine, state)
     with pytest.raises(EventError, match=r"^event_id: already seen"):
         engine.process(again, other, at(), engine.fingerprint(other.model_dump_json().encode()))
     assert engine.process(again, first, at(), engine.fingerprint(message)).duplicate
     stored = engine.state_to_json(again)
     assert stored["v"] == STATE_FORMAT_VERSION
-    assert len(stored["seen_fp"]) == 12  # base64 of one 8-byte fingerprint
+    assert len(stored["seen_fp"]) == 8  # base64 of one 4-byte fingerprint
 
 
 def test_a_format_3_state_is_migrated_and_its_ids_stay_duplicates_whatever_the_content() -> None:

@@ -1,5 +1,5 @@
-"""The faust runtime's StateStore over the table's storage: raw bytes in and out (orjson JSON of the engine
-state, as the confluent worker's changelog holds), exact round trip, revoked partitions forgotten."""
+"""The faust runtime's StateStore over the table's storage: raw bytes in and out (the engine state's
+record, as the confluent worker's changelog holds), exact round trip, revoked partitions forgotten."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import orjson
 
 from config.settings import load_settings
 from detectors.engine import RiskEngine
+from detectors.state_codec import StateCodec
 from streams.faust_worker.table_store import TableStateStore
 from streams.partitioning import kafka_partition
 from streams.processor import Processor
@@ -48,7 +49,7 @@ def test_the_faust_package_imports_without_faust() -> None:
     assert "faust" not in sys.modules
 
 
-def test_values_are_the_json_the_confluent_changelog_holds_and_round_trip() -> None:
+def test_values_are_the_records_the_confluent_changelog_holds_and_round_trip() -> None:
     engine = _engine()
     data: dict[bytes, bytes] = {}
     store = TableStateStore(engine, data)
@@ -58,7 +59,8 @@ def test_values_are_the_json_the_confluent_changelog_holds_and_round_trip() -> N
         records = store.take_dirty()
         assert [k for k, _ in records] == [b"c-1"]
     assert list(data) == [b"c-1"]
-    state = engine.state_from_json(orjson.loads(data[b"c-1"]))
+    codec = StateCodec(engine)
+    state = codec.decode(data[b"c-1"])
     # the same bytes the confluent worker's PartitionState writes for the same state
     reference = PartitionState(engine)
     reference.put("c-1", state)
@@ -67,7 +69,7 @@ def test_values_are_the_json_the_confluent_changelog_holds_and_round_trip() -> N
     again = TableStateStore(engine, dict(data))
     restored = again.get("c-1")
     assert restored is not None
-    assert orjson.dumps(engine.state_to_json(restored)) == data[b"c-1"]
+    assert codec.encode(restored) == data[b"c-1"]
     assert again.get("unknown") is None
     # a redelivered event is recognised as a duplicate after the round trip
     assert Processor(engine, again, lambda: NOW).handle(_tx_json("c-1", 11), source="t").duplicate

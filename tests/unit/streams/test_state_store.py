@@ -88,7 +88,7 @@ def test_a_version_1_state_is_migrated_not_rejected() -> None:
     v1 = json.loads(json.dumps(current))
     v1["v"] = 1
     v1["ctx"]["debits"] = [a for _, a in current["ctx"]["debits"]]
-    v1["ctx"]["counterparties"] = [row[:4] for row in current["ctx"]["counterparties"]]
+    v1["ctx"]["counterparties"] = [[k, c, m, 0.0] for k, c, m in current["ctx"]["counterparties"]]
     migrated = engine.state_from_json(orjson.loads(orjson.dumps(v1)))
     assert list(migrated.ctx.debit_baseline.amounts) == list(state.ctx.debit_baseline.amounts)
     assert migrate_state_v1(v1)["v"] == 2
@@ -139,7 +139,7 @@ def test_a_version_2_to_4_state_is_migrated_not_rejected(version: int) -> None:
     del v2["detectors"]["velocity_spike"]["day_alert_ts"]
     del v2["detectors"]["sustained_shift"]
     assert "day_alert_ts" in migrate_state_v4(v2)["detectors"]["velocity_spike"]
-    assert STATE_FORMAT_VERSION == 5
+    assert STATE_FORMAT_VERSION == 6
     migrated = engine.state_from_json(orjson.loads(orjson.dumps(v2)))
     assert migrated.detectors["velocity_spike"].day_alert_ts is None
     assert (
