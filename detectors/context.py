@@ -43,6 +43,14 @@ class DebitBaseline:
             del self._sorted_logs[bisect.bisect_left(self._sorted_logs, old)]
         self._mad = None
 
+    def restore(self, event_ids: list[str], amounts: list[float]) -> None:
+        """Refill an empty baseline in one go (a decoded state): as ``add`` of each pair in order."""
+        kept = [(e, a) for e, a in zip(event_ids, amounts, strict=True) if a > 0][-self.max_events :]
+        self.event_ids = deque(e for e, _ in kept)
+        self.amounts = deque(a for _, a in kept)
+        self._sorted_logs = sorted(map(math.log, self.amounts))
+        self._mad = None
+
     def forget(self, event_ids: set[str]) -> None:
         """Take amounts back out once they turn out to belong to an anomaly (e.g. a card-testing burst)."""
         if not event_ids.intersection(self.event_ids):
@@ -164,8 +172,8 @@ class CustomerContext:
     @classmethod
     def from_json(cls, data: dict[str, Any], *, max_debits: int, max_counterparties: int) -> CustomerContext:
         baseline = DebitBaseline(max_debits)
-        for e, a in data["debits"][-max_debits:]:
-            baseline.add(float(a), str(e))
+        debits = data["debits"]
+        baseline.restore([str(e) for e, _ in debits], [float(a) for _, a in debits])
         return cls(
             customer_id=data["customer_id"],
             tier=data["tier"],

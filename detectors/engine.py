@@ -181,9 +181,10 @@ class RiskEngine:
         seen = SeenEvents(s.seen_event_ids_max)
         blob = base64.b64decode(data.get("seen_fp", ""))
         width = FINGERPRINT_BYTES if version == STATE_FORMAT_VERSION else _FINGERPRINT_BYTES_V5
-        for i, eid in enumerate(data["seen"]):
-            fp = blob[i * width : i * width + FINGERPRINT_BYTES]
-            seen.add(eid, fp if len(fp) == FINGERPRINT_BYTES else UNKNOWN_FINGERPRINT)
+        fps = [blob[i * width : i * width + FINGERPRINT_BYTES] for i in range(len(data["seen"]))]
+        seen.restore(
+            data["seen"], [fp if len(fp) == FINGERPRINT_BYTES else UNKNOWN_FINGERPRINT for fp in fps]
+        )
         stored = data["detectors"]
         return CustomerState(
             ctx=ctx,

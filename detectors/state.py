@@ -42,7 +42,13 @@ class SeenEvents:
 
     def fingerprints_blob(self) -> str:
         """All fingerprints in id order as one base64 string (~6 bytes of JSON per id, not a list)."""
-        return base64.b64encode(b"".join(self.ids[e] for e in self.order)).decode("ascii")
+        return base64.b64encode(b"".join(map(self.ids.__getitem__, self.order))).decode("ascii")
+
+    def restore(self, event_ids: list[str], fingerprints: list[bytes]) -> None:
+        """Refill an empty memory in one go (a decoded state): as ``add`` of each pair in order."""
+        kept = slice(-self.max_ids, None)
+        self.order = deque(event_ids[kept])
+        self.ids = dict(zip(event_ids[kept], fingerprints[kept], strict=True))
 
 
 @dataclass(slots=True)

@@ -42,7 +42,9 @@ def runtime() -> str:
 
 
 def read_records(conf: dict[str, str], topic: str) -> list[tuple[str, Any]]:
-    """Every committed (key, decoded value or None for a tombstone) of ``topic``, in partition order."""
+    """Every committed (key, value or None for a tombstone) of ``topic``, in partition order: values decoded
+    from JSON, but a state changelog's as the binary records they are (``detectors/state_codec.py``)."""
+    binary = topic.endswith("-customer-state-changelog")
     consumer = Consumer(
         {
             **conf,
@@ -64,7 +66,8 @@ def read_records(conf: dict[str, str], topic: str) -> list[tuple[str, Any]]:
                     continue
                 raise AssertionError(str(err))
             value = msg.value()
-            out.append(((msg.key() or b"").decode(), None if value is None else json.loads(value)))
+            decoded = value if value is None or binary else json.loads(value)
+            out.append(((msg.key() or b"").decode(), decoded))
     consumer.close()
     return out
 
