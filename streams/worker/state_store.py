@@ -19,14 +19,16 @@ class PartitionState:
     """One input partition's customers (the same partition number of every co-partitioned input topic).
 
     Hot customers are kept decoded, at most ``max_decoded`` of them (least recently used leave first);
-    everyone else is kept as the compact record last written to the changelog. Memory is then roughly
-    ``max_decoded`` x a decoded state plus the records of the rest, instead of every customer decoded.
+    every customer not changed since its last changelog record keeps that record, so a decoded customer
+    leaves the cache without being encoded again. Memory is then roughly ``max_decoded`` x a decoded state
+    plus a record per customer, instead of every customer decoded.
     """
 
     def __init__(self, engine: RiskEngine, max_decoded: int = 20000) -> None:
         self.engine = engine
         self.codec = StateCodec(engine)
         self.max_decoded = max_decoded
+        # customer -> its last changelog record, for every customer not changed since (decoded or not)
         self.raw: dict[str, bytes] = {}
         self.states: OrderedDict[str, CustomerState] = OrderedDict()
         self.dirty: set[str] = set()
@@ -41,7 +43,7 @@ class PartitionState:
         if state is not None:
             self.states.move_to_end(customer_id)
             return state
-        raw = self.raw.pop(customer_id, None)
+        raw = self.raw.get(customer_id)
         if raw is None:
             return None
         state = self.states[customer_id] = self.codec.decode(raw)
@@ -50,6 +52,7 @@ class PartitionState:
     def put(self, customer_id: str, state: CustomerState) -> None:
         self.states[customer_id] = state
         self.states.move_to_end(customer_id)
+        self.raw.pop(customer_id, None)  # its record no longer says what the state is
         self.dirty.add(customer_id)
         self.deleted.discard(customer_id)
 
@@ -89,22 +92,20 @@ class PartitionState:
         out: list[tuple[str, bytes | None]] = []
         for cid in sorted(self.dirty):
             state = self.states[cid]
-            out.append((cid, self.codec.encode(state)))
+            blob = self.raw[cid] = self.codec.encode(state)
+            out.append((cid, blob))
             self._refresh_deadline(cid, state)
         out += [(cid, None) for cid in sorted(self.deleted)]
         self.dirty = set()
         self.deleted = set()
         excess = len(self.states) - self.max_decoded
-        if excess > 0:
-            written = dict(out)
-            for _ in range(excess):
-                cid, state = self.states.popitem(last=False)
-                blob = written.get(cid)
-                self.raw[cid] = blob if blob is not None else self.codec.encode(state)
+        for _ in range(max(0, excess)):
+            self.states.popitem(last=False)  # its record is in ``raw``: every change was just written
         return out
 
     def __len__(self) -> int:
-        return len(self.raw) + len(self.states)
+        # every customer is in ``raw`` but those changed since the last ``take_dirty``
+        return len(self.raw) + len(self.dirty)
 
 
 def changelog_topic(group: str) -> str:

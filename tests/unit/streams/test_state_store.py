@@ -147,3 +147,30 @@ def test_a_version_2_to_4_state_is_migrated_not_rejected(version: int) -> None:
         == engine.state_to_json(engine.new_state("c1"))["detectors"]["sustained_shift"]
     )
     assert list(migrated.ctx.debit_baseline.amounts) == list(state.ctx.debit_baseline.amounts)
+
+
+def test_a_customer_decoded_but_unchanged_leaves_the_cache_without_being_encoded_again() -> None:
+    engine = RiskEngine(load_settings().detection)
+    first = PartitionState(engine)
+    for c in ("c0", "c1", "c2"):
+        _feed(first, engine, c, 0)
+    records = dict(first.take_dirty())
+    store = PartitionState(engine, max_decoded=2)
+    for cid, blob in records.items():
+        store.load(cid, blob)
+    encoded: list[str] = []
+    encode = store.codec.encode
+    store.codec.encode = lambda state: encoded.append(state.ctx.customer_id) or encode(state)
+    for c in ("c0", "c1", "c2"):
+        assert store.get(c) is not None
+    assert store.take_dirty() == []
+    assert list(store.states) == ["c1", "c2"]  # c0 left the cache: least recently used
+    assert encoded == []
+    assert store.raw == records  # every customer still has the record it was restored from
+    assert len(store) == 3
+    _feed(store, engine, "c0", 1)
+    assert len(store) == 3
+    ((cid, blob),) = store.take_dirty()
+    assert (cid, encoded) == ("c0", ["c0"])
+    assert store.raw["c0"] == blob != records["c0"]
+    assert len(store) == 3
