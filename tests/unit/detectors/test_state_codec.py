@@ -87,7 +87,8 @@ def test_amounts_that_are_not_whole_cents_stay_exact() -> None:
 
 def test_a_format_5_json_record_is_migrated_with_the_same_detection_afterwards() -> None:
     """The worker of format 5 wrote JSON; a worker of this format restores it and goes on as if it had
-    never stopped: the same alerts and the same state as a run of all the events by the current code."""
+    never stopped: the same alerts and the same state as a run of all the events by the current code
+    (but for what format 5 did not keep)."""
     fixture = json.loads(V5_RECORD.read_text())
     before = [line.encode() for line in fixture["events_before"]]
     after = [line.encode() for line in fixture["events_after"]]
@@ -114,8 +115,18 @@ def test_a_format_5_json_record_is_migrated_with_the_same_detection_afterwards()
     assert Processor(engine, restored).handle(before[-1], source="t").duplicate
     assert expected, "the fixture's customer raises alerts after the restore"
     cid = fixture["customer_id"]
-    assert codec.encode(restored.states[cid]) == codec.encode(straight.states[cid])
     assert parse_event_json(after[0]).customer_id == cid
+    # the same state, but for what format 5 did not keep: velocity_spike's per-day counts of payments to new
+    # counterparties, 0 for the days before the restore (its own migration; they age out of its baseline)
+    restored_json = engine.state_to_json(restored.states[cid])
+    straight_json = engine.state_to_json(straight.states[cid])
+    last_day_before = int(parse_event_json(before[-1]).timestamp.timestamp() // 86400)
+    for data in (restored_json, straight_json):
+        data["detectors"]["velocity_spike"]["daily_counts"] = [
+            row[:2] if row[0] <= last_day_before else row
+            for row in data["detectors"]["velocity_spike"]["daily_counts"]
+        ]
+    assert _json(restored_json) == _json(straight_json)
 
 
 def test_an_ordinary_customer_fits_in_a_small_record() -> None:
