@@ -187,5 +187,5 @@ class CustomerContext:
             profile_ts=data["profile_ts"],
             first_tx_ts=data["first_tx_ts"],
             # [id, payments, largest]; format 5 had the last amount and time between them
-            counterparties={k: [float(c), float(m)] for k, c, *_, m in data["counterparties"]},
+            counterparties={r[0]: [float(r[1]), float(r[-1])] for r in data["counterparties"]},
         )
