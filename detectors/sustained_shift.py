@@ -48,7 +48,7 @@ class SustainedShift(Detector[ShiftState]):
     >>> ctx = CustomerContext("c", "medium", 100, DebitBaseline(60))
     >>> for i in range(30):
     ...     ctx.debit_baseline.add(40.0 + i % 7, f"d{i}")
-    ...     ctx.remember_counterparty(f"m{i % 5}", 40.0, 0.0)
+    ...     ctx.remember_counterparty(f"m{i % 5}", 40.0)
     >>> shift = SustainedShift(SustainedShiftSettings())
     >>> state = shift.new_state()
     >>> def debit(i, amount, payee):
