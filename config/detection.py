@@ -170,7 +170,14 @@ class AccountTakeoverSettings(_Section):
     trigger_fields: tuple[str, ...] = ("phone", "email", "device")
     window_seconds: int = Field(default=24 * 3600, ge=60)
     transfer_channels: tuple[str, ...] = ("transfer", "online")
-    min_ratio_to_median: TierValues = TierValues(low=3.0, medium=3.0, high=2.0)
+    min_ratio_to_median: TierValues = TierValues(low=4.0, medium=4.0, high=3.0)
+    # ... and at least this multiple of the largest debit the customer is known to make (their baseline, or
+    # a payee still remembered): a debit their history already has the like of is not a cash-out.
+    min_ratio_to_largest: float = Field(default=1.0, ge=0)
+    # A debit later than ``prompt_seconds`` after the change (within the window) must be at least
+    # ``late_min_ratio_to_largest`` times that largest debit: the link to the change weakens with time.
+    prompt_seconds: int = Field(default=6 * 3600, ge=0)
+    late_min_ratio_to_largest: float = Field(default=1.5, ge=0)
     min_history_events: int = Field(default=5, ge=1)
     min_amount_base: SegmentMoney = SegmentMoney(individual=Decimal(100), corporate=Decimal(1000))
     cold_start_min_amount_base: SegmentTierMoney = _severity_floors((20000, 10000, 5000))

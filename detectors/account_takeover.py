@@ -1,8 +1,10 @@
 """``account_takeover``: a change of phone, email or device, then within hours a large outgoing transfer.
 
-"Large" is large for that customer: a multiple of their median debit, whatever the sum (an absolute floor
-decides alone only before there is a median). The sum sets the severity: a new payee and a sum at or above
-the segment's severity floor is critical, the classic takeover cash-out.
+"Large" is large for that customer: a multiple of their median debit and beyond the largest debit they are
+known to make (a debit their history already has the like of is not news), whatever the sum (an absolute
+floor decides alone only before there is a median); the longer after the change, the further beyond it
+must be. The sum sets the severity: a new payee and a sum at or above the segment's severity floor is
+critical, the classic takeover cash-out.
 
 Contact changes and transactions arrive on different topics, so the transfer may be consumed before the
 change that precedes it in event time. Large transfers are therefore remembered for the window too, and a
@@ -28,7 +30,7 @@ MAX_RECENT = 20
 class TakeoverState:
     # (ts, event_id, field)
     changes: EventWindow
-    # (ts, event_id, [amount, channel, threshold, median or None, new payee, already alerted])
+    # (ts, event_id, [amount, channel, threshold, median or None, new payee, already alerted, late threshold])
     transfers: EventWindow
 
 
@@ -76,7 +78,7 @@ class AccountTakeover(Detector[TakeoverState]):
             state.changes.add(obs.ts, obs.event_id, obs.field)
             self._evict(state, obs.ts)
             for ts, eid, pending in state.transfers.between(obs.ts, obs.ts + w):
-                if not pending[5]:
+                if not pending[5] and self._large_after(pending, ts - obs.ts):
                     pending[5] = True
                     return [self._finding(state, ts, eid, pending, ctx)]
             return NO_FINDINGS
@@ -87,10 +89,15 @@ class AccountTakeover(Detector[TakeoverState]):
         median = None
         if len(ctx.debit_baseline) >= self.s.min_history_events:
             # Large for this customer, whatever the sum: a multiple of their own median debit.
-            median = ctx.debit_baseline.median()
-            threshold = self._tiers[ctx.tier].min_ratio_to_median * median
+            median, largest = ctx.debit_baseline.median(), ctx.largest_payment()
+            threshold = max(
+                self._tiers[ctx.tier].min_ratio_to_median * median, self.s.min_ratio_to_largest * largest
+            )
+            late_threshold = max(threshold, self.s.late_min_ratio_to_largest * largest)
         else:  # too little history for a median: only an absolutely large sum counts
-            threshold = self._tiers[ctx.tier].cold_start_min_amount[ctx.segment == "corporate"]
+            threshold = late_threshold = self._tiers[ctx.tier].cold_start_min_amount[
+                ctx.segment == "corporate"
+            ]
         if obs.amount_f < threshold:
             return NO_FINDINGS
         payee = ctx.counterparties.get(obs.counterparty_id) if obs.counterparty_id is not None else None
@@ -101,13 +108,26 @@ class AccountTakeover(Detector[TakeoverState]):
         ):
             return NO_FINDINGS  # an ordinary payment to a payee the customer already pays this much
         new_payee = payee is None
-        payload: list[Any] = [str(obs.amount), obs.channel, threshold, median, new_payee, False]
+        payload: list[Any] = [
+            str(obs.amount),
+            obs.channel,
+            threshold,
+            median,
+            new_payee,
+            False,
+            late_threshold,
+        ]
         state.transfers.add(obs.ts, obs.event_id, payload)
         self._evict(state, obs.ts)
-        if not state.changes.between(obs.ts - w, obs.ts):
+        changes = state.changes.between(obs.ts - w, obs.ts)
+        if not changes or not self._large_after(payload, obs.ts - changes[-1][0]):
             return NO_FINDINGS
         payload[5] = True
         return [self._finding(state, obs.ts, obs.event_id, payload, ctx)]
+
+    def _large_after(self, payload: list[Any], seconds_since_change: float) -> bool:
+        """Beyond the late bar too when the debit comes later than ``prompt_seconds`` after the change."""
+        return seconds_since_change <= self.s.prompt_seconds or float(payload[0]) >= float(payload[6])
 
     def _evict(self, state: TakeoverState, ts: float) -> None:
         now = max(state.changes.latest(ts), state.transfers.latest(ts))
@@ -118,7 +138,7 @@ class AccountTakeover(Detector[TakeoverState]):
     def _finding(
         self, state: TakeoverState, tx_ts: float, tx_id: str, payload: list[Any], ctx: CustomerContext
     ) -> Finding:
-        amount, channel, threshold, median, new_payee, _ = payload
+        amount, channel, threshold, median, new_payee = payload[:5]
         changes = state.changes.between(tx_ts - self.s.window_seconds, tx_ts)
         fields = sorted({str(f) for _, _, f in changes})
         first_change_ts = changes[0][0]
@@ -154,5 +174,6 @@ class AccountTakeover(Detector[TakeoverState]):
     def state_from_json(self, data: Any) -> TakeoverState:
         return TakeoverState(
             EventWindow.from_json(data["changes"], MAX_RECENT),
-            EventWindow.from_json([[t, e, list(p)] for t, e, p in data["transfers"]], MAX_RECENT),
+            # a transfer remembered before the late bar existed keeps its one threshold
+            EventWindow.from_json([[t, e, [*p, p[2]][:7]] for t, e, p in data["transfers"]], MAX_RECENT),
         )

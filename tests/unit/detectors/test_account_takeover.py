@@ -98,9 +98,28 @@ def test_history_raises_the_bar() -> None:
         tx("8000", at(days=-10 + i), channel="transfer", counterparty_id=f"p{i}")
         for i in range(S.min_history_events)
     ]
-    # Median 8000 x ratio 3 = 24000 > floor 10000
-    assert alerts([*history, change(), tx("20000", at(hours=1), channel="transfer")]) == []
-    assert alerts([*history, change(), tx("24000", at(hours=1), channel="transfer")]) != []
+    bar = 8000 * S.min_ratio_to_median.medium  # the median times the ratio, above the floor 10000
+    assert alerts([*history, change(), tx(str(bar - 1), at(hours=1), channel="transfer")]) == []
+    assert alerts([*history, change(), tx(str(bar), at(hours=1), channel="transfer")]) != []
+
+
+def test_a_debit_the_history_has_the_like_of_is_not_a_cash_out() -> None:
+    """Far above the median, but not above the largest debit the customer already made."""
+    largest = tx("900", at(days=-2), channel="transfer", counterparty_id="furniture")
+    assert alerts([*small_spender(), largest, change(), tx("850", at(hours=1), channel="transfer")]) == []
+    assert alerts([*small_spender(), largest, change(), tx("950", at(hours=1), channel="transfer")]) != []
+
+
+def test_later_after_the_change_the_debit_must_stand_out_further() -> None:
+    largest = tx("900", at(days=-2), channel="transfer", counterparty_id="furniture")
+    late = S.prompt_seconds + 3600
+    just_above = tx("950", at(late), channel="transfer", event_id="t")
+    assert alerts([*small_spender(), largest, change(), just_above]) == []
+    far_above = tx(str(900 * S.late_min_ratio_to_largest), at(late), channel="transfer", event_id="t")
+    assert alerts([*small_spender(), largest, change(), far_above]) != []
+    # ... whichever topic's message comes first
+    assert alerts([*small_spender(), largest, just_above, change()]) == []
+    assert alerts([*small_spender(), largest, far_above, change()]) != []
 
 
 @pytest.mark.parametrize(("tier", "fires"), [("low", False), ("medium", False), ("high", True)])
