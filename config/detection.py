@@ -190,14 +190,20 @@ class AccountTakeoverSettings(_Section):
 
 
 class StructuringSettings(_Section):
-    """Several cash transactions each just below the cash large-value threshold, together above it."""
+    """Several cash transactions each just below the cash large-value threshold, together above it, within
+    a week; and more of them than the customer's own usual (a cash business near the line every week)."""
 
-    window_seconds: int = Field(default=3 * 86400, ge=3600)
+    window_seconds: int = Field(default=7 * 86400, ge=3600)
     near_threshold_ratio: float = Field(default=0.8, gt=0, lt=1)
-    min_transactions: TierValues = TierValues(low=3, medium=3, high=2)
+    # a pair of large deposits in a week is what a business or a saver does; three is a pattern
+    min_transactions: TierValues = TierValues(low=3, medium=3, high=3)
+    # the customer's usual count per window is taken over this long before the window (as long as they
+    # have been seen, from one window's length on), and the window's count must reach this multiple of it
+    usual_lookback_seconds: int = Field(default=56 * 86400, ge=0)
+    usual_count_multiplier: TierValues = TierValues(low=3.0, medium=3.0, high=2.0)
     cash_channels: tuple[str, ...] = ("cash", "atm")
     max_window_events: int = Field(default=100, ge=2)
-    cooldown_seconds: int = Field(default=3 * 86400, ge=0)
+    cooldown_seconds: int = Field(default=7 * 86400, ge=0)
 
 
 class SustainedShiftSettings(_Section):

@@ -1,5 +1,11 @@
 """``structuring``: several cash transactions each just below the cash reporting threshold, within a window,
-together above it — splitting one reportable amount into unreportable pieces."""
+together above it — splitting one reportable amount into unreportable pieces.
+
+Structuring is judged over days to a week, as AML practice does; over a week, a cash business whose daily
+takings often come close to the line would look like it. So the count in the window is also held against
+the customer's own: their near-threshold cash transactions of the weeks before, per window, times a
+multiple. Those earlier ones are kept (bounded) for that.
+"""
 
 from __future__ import annotations
 
@@ -31,6 +37,7 @@ class Structuring(Detector[dict[str, EventWindow]]):
         self.cooldown_seconds = settings.cooldown_seconds
         self._channels = frozenset(settings.cash_channels)
         self._min_transactions = per_tier(settings.min_transactions.for_tier)
+        self._usual_multiplier = per_tier(settings.usual_count_multiplier.for_tier)
 
     def new_state(self) -> dict[str, EventWindow]:
         return {}
@@ -44,16 +51,27 @@ class Structuring(Detector[dict[str, EventWindow]]):
         window = state.get(direction)
         if window is None:
             window = state[direction] = EventWindow(self.s.max_window_events)
+        s = self.s
         now = window.latest(obs.ts)
         window.add(obs.ts, obs.event_id, str(obs.amount))
-        window.evict_before(now - self.s.window_seconds - self.lateness)
-        in_window = window.between(now - self.s.window_seconds, now)
+        window.evict_before(now - s.window_seconds - s.usual_lookback_seconds - self.lateness)
+        in_window = window.between(now - s.window_seconds, now)
         if not any(eid == obs.event_id for _, eid, _ in in_window):
             return NO_FINDINGS
         count = len(in_window)
         total = money.total(Decimal(a) for _, _, a in in_window)
         min_count = self._min_transactions[ctx.tier]
         if count < min_count or total < self.threshold:
+            return NO_FINDINGS
+        # the customer's own usual: near-threshold cash in the weeks before the window, per window
+        start = now - s.window_seconds
+        seen_since = start - s.usual_lookback_seconds if ctx.first_tx_ts is None else ctx.first_tx_ts
+        lookback = min(float(s.usual_lookback_seconds), start - seen_since)
+        usual = 0.0
+        if lookback >= s.window_seconds:
+            usual = window.count_between(start - lookback, start) / lookback * s.window_seconds
+        required = max(float(min_count), self._usual_multiplier[ctx.tier] * usual)
+        if count < required:
             return NO_FINDINGS
         ids = [eid for _, eid, _ in in_window if eid != obs.event_id] + [obs.event_id]
         return [
@@ -64,16 +82,19 @@ class Structuring(Detector[dict[str, EventWindow]]):
                 trigger_event_ids=tuple(ids),
                 reason=(
                     f"{count} cash {'withdrawals' if obs.debit else 'deposits'} each between "
-                    f"{self.floor:.0f} and {self.threshold:.0f} within {self.s.window_seconds // 3600} hours, "
-                    f"together {total:.2f}: just under the large-value cash reporting threshold each time."
+                    f"{self.floor:.0f} and {self.threshold:.0f} within {s.window_seconds / 86400:g} days, "
+                    f"together {total:.2f}: just under the large-value cash reporting threshold each time "
+                    f"(usually {usual:.1f} such transactions in {s.window_seconds / 86400:g} days)."
                 ),
                 evidence={
                     "transaction_count": count,
                     "total_base": str(total),
                     "cash_threshold_base": str(self.threshold),
                     "near_threshold_floor_base": str(self.floor),
-                    "window_seconds": self.s.window_seconds,
+                    "window_seconds": s.window_seconds,
                     "min_transactions": min_count,
+                    "usual_per_window": round(usual, 3),
+                    "required_count": round(required, 3),
                     "direction": direction,
                 },
                 dedup_key=f"structuring:{direction}",

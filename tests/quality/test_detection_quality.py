@@ -260,3 +260,37 @@ def test_sustained_shift_holds_its_figures(run: Run) -> None:
     assert row["recall_suspicious"] >= SUSTAINED_SHIFT_MIN_RECALL
     assert row["precision"] >= SUSTAINED_SHIFT_MIN_PRECISION
     assert row["false_per_10k"] <= SUSTAINED_SHIFT_MAX_FALSE_PER_10K
+
+
+def test_account_takeover_regression_floor(run: Run) -> None:
+    """Issue 8's targets for ``account_takeover`` are recall >= 0.98, precision >= 0.95 and a handful of
+    false alerts. Measured at seed 20250303: recall 1.000 (53/53), precision 0.932 (4 false: two first
+    transfers to a new payee 15-16 h after a phone/device change, a car bought 18 h after a new device,
+    a landlord's deposit 2 h after a new phone in a move), 0.11 per 10k. The precision target is NOT met;
+    this is the floor reached (before the largest-debit and late bars: precision 0.759, 0.53 per 10k)."""
+    row = _row(run, "account_takeover")
+    assert row["recall_suspicious"] >= MIN_RECALL
+    assert row["precision"] >= 0.93
+    assert row["false_per_10k"] <= 0.15
+
+
+def test_structuring_meets_the_targets(run: Run) -> None:
+    """Issue 8's targets for ``structuring``: recall >= 0.98 on the suspicious band (3 or more deposits
+    within five days), precision >= 0.95, a handful of false alerts. Measured at seed 20250303 with the
+    week-long window and the customer's own usual count: recall 1.000 (71/71), precision 0.993 (1 false),
+    0.03 per 10k; with the 72-hour window before, recall 0.930 (66/71), so the recall assertion fails."""
+    row = _row(run, "structuring")
+    assert row["recall_suspicious"] >= MIN_RECALL
+    assert row["precision"] >= MIN_PRECISION
+    assert row["false_per_10k"] <= 0.1
+
+
+def test_contact_change_burst_meets_the_targets(run: Run) -> None:
+    """Issue 8's targets for ``contact_change_burst``: recall >= 0.98 on the suspicious band (3 or more
+    changes within 48 hours), precision >= 0.95. Measured at seed 20250303 (detector unchanged): recall
+    1.000 (80/80), precision 0.954, 7 false alerts (0.20 per 10k), all moves (an address, then a phone or
+    e-mail within days)."""
+    row = _row(run, "contact_change_burst")
+    assert row["recall_suspicious"] >= MIN_RECALL
+    assert row["precision"] >= MIN_PRECISION
+    assert row["false_per_10k"] <= 0.25

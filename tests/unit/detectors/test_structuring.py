@@ -56,10 +56,35 @@ def test_window_edge() -> None:
     assert alerts([cash("45000", 0), *rest, cash("45000", hours - 0.001)]) != []
 
 
+def weekly_near_line(per_week: int, weeks: int = 8) -> list:
+    """A cash business whose takings come close to the line ``per_week`` times a week, for ``weeks``."""
+    return [
+        cash("42000", (-weeks * 7 + w * 7 + d) * 24, event_id=f"u{w}-{d}", direction="credit")
+        for w in range(weeks)
+        for d in range(per_week)
+    ]
+
+
+def test_days_apart_within_the_week_count() -> None:
+    """Structuring is judged over days: deposits two days apart are one pattern."""
+    (alert,) = alerts([cash("45000", 48 * i, direction="credit") for i in range(N)])
+    assert alert.evidence["window_seconds"] == 7 * 86400
+
+
+def test_the_customers_own_usual_raises_the_bar() -> None:
+    """Two near-line deposits every week are this business's takings: three more is no news, six is."""
+    usual = weekly_near_line(2)
+    assert alerts([*usual, *[cash("45000", i, direction="credit") for i in range(N)]]) == []
+    required = int(S.usual_count_multiplier.medium * 2)
+    found = alerts([*usual, *[cash("45000", i, direction="credit") for i in range(required)]])
+    assert [a.evidence["required_count"] for a in found] == [pytest.approx(required, rel=0.05)]
+
+
 @pytest.mark.parametrize(("tier", "fires"), [("low", False), ("medium", False), ("high", True)])
 def test_tighter_for_high_tier(tier: str, fires: bool) -> None:
-    n = int(S.min_transactions.high)
-    assert bool(alerts([tier_profile(tier), *[cash("45000", i) for i in range(n)]])) is fires
+    n = int(S.usual_count_multiplier.high * 2)
+    week = [cash("45000", i, direction="credit") for i in range(n)]
+    assert bool(alerts([tier_profile(tier), *weekly_near_line(2), *week])) is fires
 
 
 def test_cooldown_then_escalation_to_critical() -> None:
