@@ -4,7 +4,8 @@ together above it — splitting one reportable amount into unreportable pieces.
 Structuring is judged over days to a week, as AML practice does; over a week, a cash business whose daily
 takings often come close to the line would look like it. So the count in the window is also held against
 the customer's own: their near-threshold cash transactions of the weeks before, per window, times a
-multiple. Those earlier ones are kept (bounded) for that.
+multiple. Those earlier ones are kept (bounded) for that, marked once part of a finding: structuring
+repeated every week must not become the customer's usual.
 """
 
 from __future__ import annotations
@@ -53,13 +54,13 @@ class Structuring(Detector[dict[str, EventWindow]]):
             window = state[direction] = EventWindow(self.s.max_window_events)
         s = self.s
         now = window.latest(obs.ts)
-        window.add(obs.ts, obs.event_id, str(obs.amount))
+        window.add(obs.ts, obs.event_id, [str(obs.amount), 0])  # [amount, 1 once part of a finding]
         window.evict_before(now - s.window_seconds - s.usual_lookback_seconds - self.lateness)
         in_window = window.between(now - s.window_seconds, now)
         if not any(eid == obs.event_id for _, eid, _ in in_window):
             return NO_FINDINGS
         count = len(in_window)
-        total = money.total(Decimal(a) for _, _, a in in_window)
+        total = money.total(Decimal(p[0]) for _, _, p in in_window)
         min_count = self._min_transactions[ctx.tier]
         if count < min_count or total < self.threshold:
             return NO_FINDINGS
@@ -69,10 +70,13 @@ class Structuring(Detector[dict[str, EventWindow]]):
         lookback = min(float(s.usual_lookback_seconds), start - seen_since)
         usual = 0.0
         if lookback >= s.window_seconds:
-            usual = window.count_between(start - lookback, start) / lookback * s.window_seconds
+            before = window.between(start - lookback, start)
+            usual = sum(1 for _, _, p in before if not p[1]) / lookback * s.window_seconds
         required = max(float(min_count), self._usual_multiplier[ctx.tier] * usual)
         if count < required:
             return NO_FINDINGS
+        for _, _, p in in_window:
+            p[1] = 1
         ids = [eid for _, eid, _ in in_window if eid != obs.event_id] + [obs.event_id]
         return [
             Finding(
@@ -108,4 +112,10 @@ class Structuring(Detector[dict[str, EventWindow]]):
         return {direction: window.view() for direction, window in state.items()}
 
     def state_from_json(self, data: Any) -> dict[str, EventWindow]:
-        return {d: EventWindow.from_json(w, self.s.max_window_events) for d, w in data.items()}
+        # state written before findings were marked holds the bare amount
+        return {
+            d: EventWindow.from_json(
+                [[t, e, [p, 0] if isinstance(p, str) else list(p)] for t, e, p in w], self.s.max_window_events
+            )
+            for d, w in data.items()
+        }

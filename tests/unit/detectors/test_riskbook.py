@@ -41,8 +41,8 @@ def officer(model: type, when: datetime, **fields: Any) -> Any:
 def climbed() -> tuple[RiskEngine, Run]:
     engine = RiskEngine(DETECTION)
     run = feed(engine, [profile(at(days=-1), **LOW_RISK)])
-    # the structuring cooldown is 3 days: each episode is a new pattern
-    for n, day in enumerate((0, 4, 8)):
+    # the structuring window and cooldown are a week: each episode is a new pattern
+    for n, day in enumerate((0, 8, 16)):
         feed(engine, structuring(day, f"ep{n}"), run)
     return engine, run
 

@@ -93,3 +93,14 @@ def test_cooldown_then_escalation_to_critical() -> None:
     assert [a.severity for a in found] == ["high", "critical"]
     assert len(found[1].trigger_event_ids) == N + 1
     assert len({a.alert_id for a in found}) == len(found)
+
+
+def test_structuring_every_week_does_not_become_the_usual() -> None:
+    """Deposits that made an alert stay out of the customer's usual count: a weekly structurer alerts weekly."""
+    weeks = [
+        cash("45000", (8 * w) * 24 + i, direction="credit", event_id=f"w{w}-{i}")
+        for w in range(4)
+        for i in range(N)
+    ]
+    found = alerts(weeks)
+    assert [a.trigger_event_ids[-1] for a in found] == [f"w{w}-{N - 1}" for w in range(4)]
