@@ -75,11 +75,14 @@ def _severity_floors(individual: tuple[int, int, int]) -> SegmentTierMoney:
 
 
 class AmountSpikeSettings(_Section):
-    """A debit far above the customer's own robust (median/MAD, log-scale) baseline of debits.
+    """One irreversible push payment far above the customer's own robust (median/MAD, log-scale) baseline
+    of debits: the cash-out of a compromised account or an authorised push-payment scam.
 
     The bar is relative to the customer: a multiple of their median, lifted by their spread (robust z) but
     never beyond ``max_required_ratio_to_median``; with a short history the multiple is larger. Money only
-    sets the severity (``severity_floor_base``), apart from a small noise floor (``min_amount_base``)."""
+    sets the severity (``severity_floor_base``), apart from a small noise floor (``min_amount_base``).
+    Merchant purchases (card rails, chargeback rights) are left to the card detectors unless
+    ``merchant_purchase_ratio_factor`` is set."""
 
     min_history_events: int = Field(default=10, ge=3)
     # Below this many debits the required multiple is raised (up to ``short_history_ratio_factor`` times
@@ -88,23 +91,34 @@ class AmountSpikeSettings(_Section):
     # ... and while the customer has been seen for fewer days than this (monthly payments, rent, a loan,
     # are not yet known once), likewise.
     full_history_days: float = Field(default=35.0, ge=0)
-    short_history_ratio_factor: float = Field(default=4.0, ge=1)
+    short_history_ratio_factor: float = Field(default=6.0, ge=1)
     baseline_window_events: int = Field(default=60, ge=5, le=500)
-    min_ratio_to_median: TierValues = TierValues(low=6.0, medium=5.0, high=4.0)
+    min_ratio_to_median: TierValues = TierValues(low=10.0, medium=9.0, high=8.0)
     min_robust_z: TierValues = TierValues(low=5.0, medium=4.5, high=4.0)
     # The spread (z) gate never asks more than this multiple of the median: an extreme multiple alerts even
     # for a customer whose spending varies widely.
-    max_required_ratio_to_median: TierValues = TierValues(low=20.0, medium=16.0, high=12.0)
-    # ... and above the customer's usual upper range: this multiple of the largest debit in the baseline
-    # (a customer who withdraws 800 in cash now and then is not spiking at the next 800).
+    max_required_ratio_to_median: TierValues = TierValues(low=16.0, medium=14.0, high=12.0)
+    # ... and above the customer's usual upper range: this multiple of the largest debit they are known to
+    # make (a customer who withdraws 800 in cash now and then is not spiking at the next 800).
     min_ratio_to_largest: float = Field(default=1.0, ge=0)
-    # Card purchases and cash withdrawals are where one-off big purchases and trips happen; a cash-out goes
-    # to a payee. On these channels the required multiples are this much larger.
-    purchase_channels: tuple[str, ...] = ("card", "atm")
-    purchase_channels_ratio_factor: float = Field(default=2.0, ge=1)
+    # A debit with a merchant category, or on these channels, is a purchase at a merchant: card rails, with
+    # chargeback rights and the scheme's own screening, where one-off big purchases and trips abroad
+    # happen and card fraud shows as bursts and sustained inflation (``velocity_spike``,
+    # ``sustained_shift``). None: amount_spike leaves them alone; a number: they ask this much larger
+    # multiples.
+    merchant_channels: tuple[str, ...] = ("card",)
+    merchant_purchase_ratio_factor: float | None = Field(default=None, ge=1)
+    # Cash withdrawals are capped by the ATM's and the card's daily limits and are where a customer's own
+    # bigger outgoings (a deposit paid in cash, a trip) show; they ask this much larger multiples.
+    cash_channels: tuple[str, ...] = ("atm", "cash")
+    cash_ratio_factor: float = Field(default=4.0, ge=1)
     # A payee the customer already paid (``recurring_min_occurrences`` times) is a relationship they set up:
-    # a larger payment to it (a bigger invoice, a deposit to the landlord) asks this much larger multiples.
+    # a larger payment to it (a bigger invoice, a deposit to the landlord) asks this much larger multiples
+    # ...
     known_payee_ratio_factor: float = Field(default=4.0, ge=1)
+    # ... but only up to this multiple of the largest amount already paid to it: a small test payment
+    # first does not make a mule account known for the drain that follows.
+    known_payee_max_ratio_to_largest_paid: float = Field(default=10.0, ge=1)
     min_amount_base: SegmentMoney = SegmentMoney(individual=Decimal(100), corporate=Decimal(1000))
     # Below this, an alert is one severity level lower (absolute size sets severity, never suppresses).
     severity_floor_base: SegmentTierMoney = _severity_floors((3000, 2000, 1000))

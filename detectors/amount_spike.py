@@ -25,14 +25,19 @@ class _TierBars:
 
 
 class AmountSpike(Detector[None]):
-    """A debit many times the customer's median debit (the shared ``DebitBaseline``: median and MAD of log
-    amounts over the last debits, alerted amounts kept out).
+    """One push payment (a transfer or online-banking payment without a merchant category: irreversible
+    once sent) many times the customer's median debit (the shared ``DebitBaseline``: median and MAD of log
+    amounts over the last debits, alerted amounts kept out) and above the largest debit they are known to
+    make: how a compromised account is cashed out, or a scammed customer pays.
 
     The bar is the tier's multiple of the median, raised while the history is short, lifted for customers
     whose spending varies (robust z) but never above ``max_required_ratio_to_median``: an extreme multiple
-    alerts whoever the customer is. A payee the customer has paid before asks ``known_payee_ratio_factor``
-    times more. Money never hides a spike; below the segment's severity floor the alert
-    is one level lower. A repeat payment of a similar amount to a payee paid before is not a spike.
+    alerts whoever the customer is. Merchant purchases (card rails) are the card detectors' unless
+    ``merchant_purchase_ratio_factor`` is set; cash asks ``cash_ratio_factor`` times more. A payee the
+    customer has paid before asks ``known_payee_ratio_factor`` times more, unless this payment is over
+    ``known_payee_max_ratio_to_largest_paid`` times what it was paid (a test payment does not make a mule
+    known). Money never hides a spike; below the segment's severity floor the alert is one level lower. A
+    repeat payment of a similar amount to a payee paid before is not a spike.
 
     >>> from config.detection import AmountSpikeSettings
     >>> from detectors.context import CustomerContext, DebitBaseline
@@ -45,8 +50,8 @@ class AmountSpike(Detector[None]):
     >>> def transfer(amount):  # on day 0 of a customer first seen on day 0: a short history
     ...     obs = TxObservation("t", 0.0, "2025-01-01", Decimal(amount), float(amount), True, "transfer", "p", False)
     ...     return [(f.severity, f.evidence["required_ratio_to_median"]) for f in spike.update(None, obs, ctx)]
-    >>> transfer(400), transfer(900)
-    ([], [('low', 20.0)])
+    >>> transfer(1200), transfer(1500)
+    ([], [('low', 54.0)])
     """
 
     name = "amount_spike"
@@ -60,7 +65,8 @@ class AmountSpike(Detector[None]):
             float(settings.min_amount_base.individual),
             float(settings.min_amount_base.corporate),
         )
-        self._purchase_channels = frozenset(settings.purchase_channels)
+        self._merchant_channels = frozenset(settings.merchant_channels)
+        self._cash_channels = frozenset(settings.cash_channels)
         self._tiers = per_tier(
             lambda tier: _TierBars(
                 settings.min_ratio_to_median.for_tier(tier),
@@ -80,6 +86,13 @@ class AmountSpike(Detector[None]):
         if not isinstance(obs, TxObservation) or not obs.debit:
             return NO_FINDINGS
         s, baseline, tier = self.s, ctx.debit_baseline, ctx.tier
+        rail_factor = 1.0
+        if obs.merchant_category is not None or obs.channel in self._merchant_channels:
+            if s.merchant_purchase_ratio_factor is None:
+                return NO_FINDINGS
+            rail_factor = s.merchant_purchase_ratio_factor
+        elif obs.channel in self._cash_channels:
+            rail_factor = s.cash_ratio_factor
         bars = self._tiers[tier]
         n = len(baseline)
         if n < s.min_history_events or obs.amount_f < self._min_amount[ctx.segment == "corporate"]:
@@ -89,9 +102,7 @@ class AmountSpike(Detector[None]):
         by_count = (s.full_history_events - n) / max(1, s.full_history_events - s.min_history_events)
         by_days = 1.0 - ctx.history_days(obs.ts) / s.full_history_days if s.full_history_days else 0.0
         shortfall = min(1.0, max(0.0, by_count, by_days))
-        history_factor = 1.0 + (s.short_history_ratio_factor - 1.0) * shortfall
-        if obs.channel in self._purchase_channels:
-            history_factor *= s.purchase_channels_ratio_factor
+        history_factor = (1.0 + (s.short_history_ratio_factor - 1.0) * shortfall) * rail_factor
         if self._established(obs, ctx):
             history_factor *= s.known_payee_ratio_factor
         min_ratio = bars.min_ratio_to_median * history_factor
@@ -145,9 +156,14 @@ class AmountSpike(Detector[None]):
 
     def _established(self, obs: TxObservation, ctx: CustomerContext) -> bool:
         """A payee this customer has already paid: a larger bill from a relationship they set up themselves
-        is far less often a drain than money to somebody new."""
+        is far less often a drain than money to somebody new. Not so when this payment dwarfs what the
+        payee was ever paid: fraudsters send a small test payment to a mule before the drain."""
         entry = None if obs.counterparty_id is None else ctx.counterparties.get(obs.counterparty_id)
-        return entry is not None and entry[0] >= self.s.recurring_min_occurrences
+        return (
+            entry is not None
+            and entry[0] >= self.s.recurring_min_occurrences
+            and obs.amount_f <= self.s.known_payee_max_ratio_to_largest_paid * entry[3]
+        )
 
     def _recurring(self, obs: TxObservation, ctx: CustomerContext) -> bool:
         if obs.counterparty_id is None:

@@ -246,6 +246,7 @@ class RiskEngine:
                 counterparty_id=event.counterparty_id,
                 cross_border=event.counterparty_country is not None
                 and event.counterparty_country != ctx.home_country,
+                merchant_category=event.merchant_category,
             )
         value_hash = (
             None if event.new_value is None else contact_hash(self._hash_key, event.field, event.new_value)

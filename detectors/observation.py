@@ -20,6 +20,7 @@ class TxObservation:
     channel: str
     counterparty_id: str | None
     cross_border: bool
+    merchant_category: str | None = None
     kind: Literal["transaction"] = "transaction"
 
 

@@ -53,6 +53,7 @@ def tx(
     channel: str = "card",
     counterparty_id: str | None = None,
     counterparty_country: str | None = None,
+    merchant_category: str | None = None,
 ) -> Transaction:
     return Transaction(
         event_id=event_id or _id("tx"),
@@ -65,6 +66,7 @@ def tx(
         channel=channel,
         counterparty_id=counterparty_id,
         counterparty_country=counterparty_country,
+        merchant_category=merchant_category,
     )
 
 

@@ -30,7 +30,7 @@ def spikes(events: list) -> list:
 
 
 def later(amount: object, event_id: str | None = None, when: object = None, **kw: object) -> object:
-    """A transfer on day 1 (card purchases and cash ask ``purchase_channels_ratio_factor`` times more)."""
+    """A transfer on day 1 (a push payment: merchant purchases and cash are judged apart)."""
     kw = {"channel": "transfer", **kw}
     return tx(amount, when or at(days=1), event_id=event_id, **kw)  # type: ignore[arg-type]
 
@@ -40,7 +40,8 @@ def test_silent_before_min_history() -> None:
 
 
 def test_fires_from_min_history() -> None:
-    found = spikes([*history(n=S.min_history_events), later("60000", "big")])
+    needed = S.min_ratio_to_median.medium * S.short_history_ratio_factor * 1000
+    found = spikes([*history(n=S.min_history_events), later(f"{needed:.0f}", "big")])
     assert [a.trigger_event_ids for a in found] == [["big"]]
     assert found[0].evidence["baseline_events"] == S.min_history_events
 
@@ -62,10 +63,10 @@ def test_ratio_exactly_at_threshold_fires_just_below_does_not() -> None:
 
 
 def test_small_customer_spike_fires_below_any_money_floor() -> None:
-    """A 30x spike of a customer whose debits are 20 alerts even though 600 is below every severity floor;
+    """A 40x spike of a customer whose debits are 20 alerts even though 800 is below every severity floor;
     the floor only lowers the severity."""
-    (alert,) = spikes([*history("20"), later("600")])
-    (big,) = spikes([*history("200"), later("6000")])
+    (alert,) = spikes([*history("20"), later("800")])
+    (big,) = spikes([*history("200"), later("8000")])
     assert (alert.severity, big.severity) == ("high", "critical")  # same multiple, one level apart
     assert big.score == pytest.approx(alert.score)
 
@@ -87,14 +88,14 @@ def test_credits_never_spike() -> None:
 
 @pytest.mark.parametrize(("tier", "fires"), [("low", False), ("medium", False), ("high", True)])
 def test_tighter_for_high_tier(tier: str, fires: bool) -> None:
-    # 4.5x a median of 300: over the high tier's 4x, under medium's 5x.
-    found = spikes([tier_profile(tier), *history("300"), later("1350")])
+    # 8.5x a median of 300: over the high tier's 8x, under medium's 9x.
+    found = spikes([tier_profile(tier), *history("300"), later("2550")])
     assert bool(found) is fires
     assert all(a.risk_tier == tier for a in found)
 
 
 def test_no_profile_gets_default_tier() -> None:
-    (alert,) = spikes([*history("300"), later("1500")])
+    (alert,) = spikes([*history("300"), later("3000")])
     assert alert.risk_tier == DETECTION.default_tier
 
 
@@ -109,10 +110,10 @@ def test_outlier_does_not_poison_baseline() -> None:
 
 
 def test_cooldown_one_pattern_one_alert_and_escalation() -> None:
-    base = [*history(), later("6000", "s1")]
+    base = [*history(), later("10000", "s1")]
     first = spikes(base)
     assert len(first) == 1
-    same = spikes([*base, later("6000", "s2", when=at(days=1, hours=1))])
+    same = spikes([*base, later("10000", "s2", when=at(days=1, hours=1))])
     assert [a.trigger_event_ids for a in same] == [["s1"]]
     worse = spikes([*base, later("200000", "s3", when=at(days=1, hours=1))])
     assert [a.trigger_event_ids for a in worse] == [["s1"], ["s3"]]
@@ -145,14 +146,28 @@ def test_evidence_names_figures() -> None:
     assert 0 < alert.score <= 1
 
 
-def test_card_purchases_ask_a_larger_multiple() -> None:
-    """A one-off big purchase is the commonest lookalike: on card and cash the multiple is doubled."""
+def test_merchant_purchases_are_left_to_the_card_detectors() -> None:
+    """A card payment or any debit with a merchant category (a car, furniture, a trip abroad) is on card
+    rails with chargeback rights: not amount_spike's unless ``merchant_purchase_ratio_factor`` is set."""
     amount = Decimal(str(S.min_ratio_to_median.medium + 1)) * 1000
     assert spikes([*history(), later(amount)]) != []
-    assert spikes([*history(), later(amount, channel="card")]) == []
-    assert (
-        spikes([*history(), later(amount * Decimal(S.purchase_channels_ratio_factor), channel="card")]) != []
+    assert spikes([*history(), later(amount * 100, channel="card")]) == []
+    assert spikes([*history(), later(amount * 100, channel="online", merchant_category="5712")]) == []
+    factor = 3.0
+    settings = DETECTION.model_copy(
+        update={"amount_spike": S.model_copy(update={"merchant_purchase_ratio_factor": factor})}
     )
+    engine = RiskEngine(settings)
+    card = [*history(), later(amount * Decimal(factor), "c", channel="card")]
+    assert [a.trigger_event_ids for a in by_detector(feed(engine, card).alerts, NAME)] == [["c"]]
+    below = [*history(), later(amount * Decimal(factor) / 2, "c", channel="card")]
+    assert by_detector(feed(RiskEngine(settings), below).alerts, NAME) == []
+
+
+def test_cash_asks_a_larger_multiple() -> None:
+    amount = Decimal(str(S.min_ratio_to_median.medium + 1)) * 1000
+    assert spikes([*history(), later(amount, channel="atm")]) == []
+    assert spikes([*history(), later(amount * Decimal(S.cash_ratio_factor), channel="atm")]) != []
 
 
 def test_a_new_customer_in_time_asks_a_larger_multiple() -> None:
@@ -187,3 +202,16 @@ def test_a_payee_paid_before_asks_a_larger_multiple() -> None:
     assert [
         a.trigger_event_ids for a in spikes([*events, later(needed, "k", counterparty_id="utility")])
     ] == [["k"]]
+
+
+def test_a_small_test_payment_does_not_make_a_mule_known() -> None:
+    """Fraudsters send a few yuan to the mule account first; the drain that follows, over
+    ``known_payee_max_ratio_to_largest_paid`` times that, is judged as a payment to somebody new. A deposit
+    of three months' rent to the landlord paid monthly is still a known payee's."""
+    amount = Decimal(str(S.min_ratio_to_median.medium + 1)) * 1000
+    probe = [*history("1000"), tx("10", at(days=-1), channel="transfer", counterparty_id="mule")]
+    assert [a.trigger_event_ids for a in spikes([*probe, later(amount, "d", counterparty_id="mule")])] == [
+        ["d"]
+    ]
+    rent = [*history("1000"), tx("4000", at(days=-20), channel="transfer", counterparty_id="landlord")]
+    assert spikes([*rent, later(amount, "r", counterparty_id="landlord")]) == []

@@ -18,7 +18,7 @@ from streams.worker.state_store import PartitionState
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
 
-def _tx(customer: str, n: int, amount: str = "120.50") -> object:
+def _tx(customer: str, n: int, amount: str = "120.50", channel: str = "card") -> object:
     return parse_event(
         {
             "type": "transaction",
@@ -30,7 +30,7 @@ def _tx(customer: str, n: int, amount: str = "120.50") -> object:
             "amount": amount,
             "currency": "CNY",
             "direction": "debit",
-            "channel": "card",
+            "channel": channel,
             "counterparty_id": f"m-{n % 7}",
         }
     )
@@ -94,7 +94,7 @@ def test_a_version_1_state_is_migrated_not_rejected() -> None:
     migrated = engine.state_from_json(orjson.loads(orjson.dumps(v1)))
     assert list(migrated.ctx.debit_baseline.amounts) == list(state.ctx.debit_baseline.amounts)
     assert migrate_state_v1(v1)["v"] == 2
-    again = engine.process(migrated, _tx("c1", 99, amount="90000"), NOW)
+    again = engine.process(migrated, _tx("c1", 99, amount="90000", channel="transfer"), NOW)
     assert [a.detector for a in again.alerts] == ["amount_spike"]  # the migrated baseline still works
 
 
