@@ -246,7 +246,7 @@ def test_velocity_spike_meets_the_targets(run: Run) -> None:
 
 #: sustained_shift's figures reached on this scenario (the issue's targets are MIN_RECALL, MIN_PRECISION
 #: and MAX_FALSE_PER_10K above; see the test's docstring for where it stands)
-SUSTAINED_SHIFT_MIN_RECALL = 0.74
+SUSTAINED_SHIFT_MIN_RECALL = 0.71
 SUSTAINED_SHIFT_MIN_PRECISION = 0.27
 SUSTAINED_SHIFT_MAX_FALSE_PER_10K = 2.1
 
@@ -254,8 +254,9 @@ SUSTAINED_SHIFT_MAX_FALSE_PER_10K = 2.1
 def test_sustained_shift_holds_its_figures(run: Run) -> None:
     """The target is recall >= 0.98 on the suspicious band, precision >= 0.95 and < 1 false alert per
     10,000 transactions; not met. Reached with the new-merchant model: recall 0.743 (26/35), precision
-    0.273, 2.01 false alerts per 10k (the binomial model before it: 0.571, 0.106, 9.7). These floors hold
-    what was reached so that it cannot silently fall back."""
+    0.273, 2.01 false alerts per 10k (the binomial model before it: 0.571, 0.106, 9.7); 0.714 (25/35),
+    0.271, 1.95 once ``amount_spike`` judged push payments only (debits it no longer alerts stay in the
+    shared baseline). These floors hold what was reached so that it cannot silently fall back."""
     row = _row(run, "sustained_shift")
     assert row["recall_suspicious"] >= SUSTAINED_SHIFT_MIN_RECALL
     assert row["precision"] >= SUSTAINED_SHIFT_MIN_PRECISION
@@ -306,7 +307,7 @@ AMOUNT_SPIKE_MAX_FALSE_PER_10K = 8.5
 
 def test_amount_spike_regression_floor(run: Run) -> None:
     """Issue 8's targets are recall >= 0.98 on the suspicious band, precision >= 0.95 and under 1 false
-    alert per 10,000 transactions; ``amount_spike`` reaches 35/41 (0.854), 0.451 and 7.9 per 10k here (it
+    alert per 10,000 transactions; ``amount_spike`` reaches 35/41 (0.854), 0.457 and 7.7 per 10k here (it
     was 34/41, 0.273 and 17.5 before merchant purchases were left to the card detectors and a test payment
     stopped making a payee known). What stands between: the first payment of a rent, a loan, a payroll
     or a family transfer in a customer's first month of data, a rent deposit and a first transfer to a
