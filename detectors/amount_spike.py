@@ -162,7 +162,7 @@ class AmountSpike(Detector[None]):
         return (
             entry is not None
             and entry[0] >= self.s.recurring_min_occurrences
-            and obs.amount_f <= self.s.known_payee_max_ratio_to_largest_paid * entry[3]
+            and obs.amount_f <= self.s.known_payee_max_ratio_to_largest_paid * entry[1]
         )
 
     def _recurring(self, obs: TxObservation, ctx: CustomerContext) -> bool:
