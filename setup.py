@@ -93,10 +93,11 @@ class BuildExtOrPure(build_ext):
         super().finalize_options()
 
     def run(self) -> None:
+        if self._in_source_tree():
+            # also when mypyc failed and left no extension: an earlier build's modules would be stale
+            remove_inplace_extensions()
         if not self.extensions:
             return
-        if self._in_source_tree():
-            remove_inplace_extensions()
         try:
             super().run()
         except Exception as exc:  # a compiler that is missing, broken or out of memory: pure Python
