@@ -65,17 +65,17 @@ class DebitBaseline:
         return len(self.amounts)
 
     def log_median(self) -> float:
-        return _median(self._sorted_logs)
+        return median_of_sorted(self._sorted_logs)
 
     def log_median_and_mad(self) -> tuple[float, float]:
         """Median and median absolute deviation of log amounts: one outlier moves neither."""
-        med = _median(self._sorted_logs)
+        med = median_of_sorted(self._sorted_logs)
         if self._mad is None:
-            self._mad = _median(sorted([abs(x - med) for x in self._sorted_logs]))
+            self._mad = median_of_sorted(sorted([abs(x - med) for x in self._sorted_logs]))
         return med, self._mad
 
     def median(self) -> float:
-        return math.exp(_median(self._sorted_logs))
+        return math.exp(median_of_sorted(self._sorted_logs))
 
     def largest(self) -> float:
         """The largest debit of the baseline."""
@@ -87,7 +87,7 @@ class DebitBaseline:
         return (n - bisect.bisect_left(self._sorted_logs, log_amount)) / n if n else 0.0
 
 
-def _median(sorted_values: list[float]) -> float:
+def median_of_sorted(sorted_values: list[float]) -> float:
     n = len(sorted_values)
     if n == 0:
         return 0.0

@@ -10,7 +10,7 @@ from typing import Any
 
 from config.detection import SustainedShiftSettings
 from detectors.base import NO_FINDINGS, Detector, per_tier
-from detectors.context import CustomerContext
+from detectors.context import CustomerContext, median_of_sorted
 from detectors.findings import Finding, severity_by_ratio
 from detectors.observation import Observation, TxObservation
 from detectors.window import EventWindow
@@ -177,8 +177,8 @@ class SustainedShift(Detector[ShiftState]):
         s = self.s
         entries = list(state.elevated)
         history = state.history
-        mid = _median(logs)
-        sigma = max(1.4826 * _median(sorted(abs(x - mid) for x in logs)), s.min_log_sigma)
+        mid = median_of_sorted(logs)
+        sigma = max(1.4826 * median_of_sorted(sorted(abs(x - mid) for x in logs)), s.min_log_sigma)
         best = None
         tried = 0
         w, wn = s.prior_weight_debits, s.prior_new_payee_weight_debits
@@ -244,14 +244,6 @@ class SustainedShift(Detector[ShiftState]):
                 : 2 + len(self._log_levels)
             ],
         )
-
-
-def _median(sorted_values: list[float]) -> float:
-    n = len(sorted_values)
-    if n == 0:
-        return 0.0
-    mid = n // 2
-    return sorted_values[mid] if n % 2 else (sorted_values[mid - 1] + sorted_values[mid]) / 2.0
 
 
 def binomial_tail(k: int, n: int, p: float) -> float:
