@@ -227,10 +227,12 @@ class Worker:
         checkpoint.begin()
         try:
             tally = self.step.run(msgs, checkpoint, punctuate, self.positions.caught_up)
+            committing = time.perf_counter()
             checkpoint.commit()
         except KafkaException as exc:
             self._recover(exc, checkpoint)
             return
+        self.metrics.commit_duration.observe(time.perf_counter() - committing)
         freeze_survivors()
         self._committed(tally, started)
 
