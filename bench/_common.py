@@ -7,9 +7,12 @@ import json
 import os
 import platform
 import random
+import signal
+import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -22,9 +25,16 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 CST = timezone(timedelta(hours=8))
+# the event time of the synthetic preload's first profile
+SYNTHETIC_START = datetime(2025, 3, 3, tzinfo=CST).timestamp()
 
 
 # ------------------------------------------------------------------------------------------ machine
+def log(msg: str) -> None:
+    """A progress line on stderr, with the wall clock (stdout keeps the tables)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
 def hardware() -> str:
     model = "?"
     try:
@@ -365,6 +375,23 @@ def _produce(p: Producer, topic: str, key: bytes, value: bytes, ts_ms: int) -> N
             p.poll(0.01)
 
 
+class EventClock:
+    """Event times for traffic offered after the synthetic preload: on from where it ended, at its pace
+    (a customer's events as far apart in event time as in the preload). Wall-clock event times would jump
+    a year and a half past the preload and put each customer's events seconds apart: velocity_spike then
+    alerts on one event in ten, and the latency run measures alert encoding, not the runtime."""
+
+    def __init__(self, *, customers: int, events: int, days: float = 14.0) -> None:
+        span = days * 86400.0
+        self.step_s = span / max(1, events - customers)
+        self.next_ts = SYNTHETIC_START + 3600.0 + span
+
+    def __call__(self) -> float:
+        ts = self.next_ts
+        self.next_ts += self.step_s
+        return ts
+
+
 @dataclass
 class PreloadStats:
     events: int
@@ -383,16 +410,16 @@ def preload(
     *,
     customers: int,
     events: int,
-    contact_share: float,
-    days: float,
     seed: int,
     run_id: str,
+    contact_share: float = 0.03,
+    days: float = 14.0,
 ) -> PreloadStats:
     """Profiles for every customer first, then transactions and contact changes of random customers in
     event-time order; record timestamps increase in produce order (as the integration tests do)."""
     rng = random.Random(seed)
     p = make_producer(conf)
-    start = datetime(2025, 3, 3, tzinfo=CST).timestamp()
+    start = SYNTHETIC_START
     n_rest = max(0, events - customers)
     span = days * 86400.0
     ts_ms0 = int(time.time() * 1000) - events - 1000
@@ -438,6 +465,93 @@ def preload(
         seconds=time.perf_counter() - t0,
         bytes=nbytes,
     )
+
+
+# ------------------------------------------------------------------------------ runner processes
+class ChildProc:
+    """A runner (a riskwatch worker, the Quix or faust app) in its own process, its output in a log file:
+    a benchmark must see a runner that died at once, with the end of its log, not wait out a deadline."""
+
+    name = "runner"
+
+    def __init__(self, cmd: list[str], env: dict[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = log_path.open("wb")
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(cmd, env=env, cwd=str(REPO), stdout=self._log, stderr=subprocess.STDOUT)
+        self.pid = self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def check(self) -> None:
+        if not self.alive():
+            raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.tail()}")
+
+    def tail(self, n: int = 30) -> str:
+        self._log.flush()
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+
+    def stop(self, grace_s: float = 60.0) -> int | None:
+        """SIGTERM (a graceful stop commits what it has), SIGKILL after ``grace_s``."""
+        if self.alive():
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(grace_s)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(30)
+        self._log.close()
+        return self.proc.returncode
+
+
+Samples = list[tuple[float, int]]
+
+
+def wait_committed(
+    progress: CommittedProgress,
+    total: int,
+    runner: ChildProc,
+    timeout: float,
+    on_sample: Callable[[float, int], None] | None = None,
+    interval: float = 0.5,
+) -> Samples:
+    """(monotonic time, events committed) samples until the group has committed ``total``; RuntimeError
+    (naming how far it got) after ``timeout`` seconds or when the runner dies."""
+    samples: Samples = []
+    deadline = time.monotonic() + timeout
+    while True:
+        runner.check()
+        c = progress.total()
+        now = time.monotonic()
+        if c is not None:
+            samples.append((now, c))
+            if on_sample:
+                on_sample(now, c)
+            if c >= total:
+                return samples
+        if now > deadline:
+            raise RuntimeError(f"committed {samples[-1][1] if samples else '?'} of {total} after {timeout}s")
+        time.sleep(interval)
+
+
+def rate_between(samples: Samples, lo: float, hi: float, total: int | None = None) -> float:
+    """events/s between the samples where the count first reached lo*total and hi*total (total: the last
+    sample's count unless given)."""
+    whole = samples[-1][1] if total is None else total
+    a = next((s for s in samples if s[1] >= lo * whole), None)
+    b = next((s for s in samples if s[1] >= hi * whole), None)
+    if a is None or b is None or b[0] <= a[0]:
+        return float("nan")
+    return (b[1] - a[1]) / (b[0] - a[0])
+
+
+def partial_rate(samples: Samples, total: int) -> float:
+    """events/s from 10% of ``total`` to the last sample: the figure of a run stopped by its deadline."""
+    a = next((x for x in samples if x[1] >= 0.1 * total), None)
+    b = samples[-1]
+    return float("nan") if a is None or b[0] <= a[0] else (b[1] - a[1]) / (b[0] - a[0])
 
 
 # ----------------------------------------------------------------------------------- the bare loop

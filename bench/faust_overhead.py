@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
+import os
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -128,6 +127,7 @@ def main() -> int:
 
     from _common import (
         BenchTopics,
+        ChildProc,
         CpuWatch,
         bare_loop,
         create_topics,
@@ -141,6 +141,7 @@ def main() -> int:
         preload,
         proc_status_kib,
         quiet,
+        rate_between,
         save_json,
     )
 
@@ -158,16 +159,7 @@ def main() -> int:
             worker_res = json.loads(wr.read_text()).get("worker")
     else:
         topics = make_bench_topics(conf, f"bench-f-{uuid.uuid4().hex[:6]}", args.partitions)
-        st = preload(
-            conf,
-            topics,
-            customers=args.customers,
-            events=args.events,
-            contact_share=0.03,
-            days=14,
-            seed=3,
-            run_id="f",
-        )
+        st = preload(conf, topics, customers=args.customers, events=args.events, seed=3, run_id="f")
         print(f"preloaded {st.events:,} events in {st.seconds:.1f}s")
     parts = topics.partitions
     total = sum(high_watermarks(conf, topics.inputs(), parts).values())
@@ -215,35 +207,26 @@ def main() -> int:
             "--datadir",
             str(datadir),
         ]
-        with log_path.open("wb") as lf:
-            t_spawn = time.monotonic()
-            proc = subprocess.Popen(
-                cmd, stdout=lf, stderr=subprocess.STDOUT, cwd=str(Path(__file__).resolve().parent.parent)
-            )
-            cw = CpuWatch({"faust": proc.pid, "broker": kafka_pid()})
-            samples: list[tuple[float, int]] = []
-            peak_rss = 0
-            status = "deadline"
-            deadline = t_spawn + args.deadline
-            while time.monotonic() < deadline:
-                if proc.poll() is not None:
-                    status = f"exited rc={proc.returncode}"
-                    break
-                n = sum(high_watermarks(conf, [out], parts).values())
-                samples.append((time.monotonic(), n))
-                peak_rss = max(peak_rss, proc_status_kib(proc.pid, "VmRSS"))
-                if n >= total:
-                    status = "complete"
-                    break
-                time.sleep(0.5)
-            cpu = cw.stop()
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(10)
+        faust = ChildProc(cmd, dict(os.environ), log_path)
+        t_spawn = faust.started
+        cw = CpuWatch({"faust": faust.pid, "broker": kafka_pid()})
+        samples: list[tuple[float, int]] = []
+        peak_rss = 0
+        status = "deadline"
+        deadline = t_spawn + args.deadline
+        while time.monotonic() < deadline:
+            if not faust.alive():
+                status = f"exited rc={faust.proc.returncode}"
+                break
+            n = sum(high_watermarks(conf, [out], parts).values())
+            samples.append((time.monotonic(), n))
+            peak_rss = max(peak_rss, proc_status_kib(faust.pid, "VmRSS"))
+            if n >= total:
+                status = "complete"
+                break
+            time.sleep(0.5)
+        cpu = cw.stop()
+        faust.stop(grace_s=30)
         n_end = samples[-1][1] if samples else 0
         first = next((s for s in samples if s[1] > 0), None)
         res = {
@@ -258,11 +241,7 @@ def main() -> int:
         }
         if first and n_end > first[1] and samples[-1][0] > first[0]:
             res["events_per_second"] = (n_end - first[1]) / (samples[-1][0] - first[0])
-            lo = next((s for s in samples if s[1] >= 0.1 * total), None)
-            hi = next((s for s in samples if s[1] >= 0.9 * total), None)
-            res["rate_10_to_90pct"] = (
-                (hi[1] - lo[1]) / (hi[0] - lo[0]) if lo and hi and hi[0] > lo[0] else None
-            )
+            res["rate_10_to_90pct"] = rate_between(samples, 0.1, 0.9, total)
             res["cpu_us_per_event"] = 1e6 * cpu["faust_cpu_s"] / max(1, n_end)
         else:
             res["events_per_second"] = 0.0

@@ -3,7 +3,7 @@
 Runs ONLY under the Python of Quix Streams' own virtual environment (it pins an older confluent-kafka and
 pydantic than riskwatch), started by bench/side_by_side.py; set it up once with
 
-    python3.11 -m venv bench/.venv-quix && bench/.venv-quix/bin/pip install quixstreams
+    python3.11 -m venv bench/.venv-quix && bench/.venv-quix/bin/pip install -r bench/quix-requirements.txt
 
 riskwatch is not installed there: the repository root goes on ``sys.path`` and the detection core runs on
 the pydantic, pydantic-settings and orjson that Quix Streams brings (riskwatch's lower bounds allow them).

@@ -3,7 +3,7 @@
 Run by hand (never by pytest), with the stack of `riskwatch stack up` on your own ports exported, and Quix
 Streams in its own virtual environment (it pins an older confluent-kafka and pydantic than riskwatch):
 
-    python3.11 -m venv bench/.venv-quix && bench/.venv-quix/bin/pip install quixstreams   # once
+    python3.11 -m venv bench/.venv-quix && bench/.venv-quix/bin/pip install -r bench/quix-requirements.txt
     .venv/bin/python bench/side_by_side.py                           # both densities, ~10 min
     .venv/bin/python bench/side_by_side.py --density dense --repeats 2 --reuse
     .venv/bin/python bench/side_by_side.py --report /tmp/rwbench-side/side-by-side-X.json
@@ -31,7 +31,6 @@ import argparse
 import contextlib
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -47,8 +46,10 @@ import worker_bench as wb
 from _common import (
     REPO,
     BenchTopics,
+    ChildProc,
     CommittedProgress,
     CpuWatch,
+    EventClock,
     _produce,
     delete_topics,
     hardware,
@@ -56,17 +57,24 @@ from _common import (
     kafka_conf,
     kafka_pid,
     loadavg,
+    log,
     make_bench_topics,
     make_producer,
+    partial_rate,
     preload,
     proc_status_kib,
     quiet,
+    rate_between,
     save_json,
+    wait_committed,
 )
 from confluent_kafka.admin import AdminClient
 
-log = wb.log
 QUIX_PYTHON = REPO / "bench" / ".venv-quix" / "bin" / "python"
+QUIX_SETUP = (
+    "set it up with: python3.11 -m venv bench/.venv-quix && "
+    "bench/.venv-quix/bin/pip install -r bench/quix-requirements.txt"
+)
 DENSE = {"customers": 1500, "days": 75, "history_days": 30, "pattern_share": 0.6, "seed": 20250303}
 INPUT_TOPIC_OF = {
     "transaction": "transactions",
@@ -164,14 +172,7 @@ def topics_for(args: argparse.Namespace, conf: dict, density: str) -> tuple[Benc
     topics = make_bench_topics(conf, prefix, args.partitions)
     if density == "sparse":
         st = preload(
-            conf,
-            topics,
-            customers=args.sparse_customers,
-            events=args.sparse_events,
-            contact_share=0.03,
-            days=14.0,
-            seed=1,
-            run_id=prefix,
+            conf, topics, customers=args.sparse_customers, events=args.sparse_events, seed=1, run_id=prefix
         )
         pre = st.__dict__
     else:
@@ -189,9 +190,10 @@ def drop_group_topics(conf: dict, group: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------ Quix
-class QuixProc:
-    """bench/quix_app.py under the Quix virtual environment's Python; duck-types what
-    ``worker_bench.wait_committed`` asks of a worker."""
+class QuixProc(ChildProc):
+    """bench/quix_app.py under the Quix virtual environment's Python."""
+
+    name = "quix app"
 
     def __init__(
         self, topics: BenchTopics, group: str, logdir: Path, commit_interval: float, cache: int | None
@@ -199,10 +201,7 @@ class QuixProc:
         from config.settings import load_settings
 
         settings = load_settings()
-        self.log_path = logdir / f"quix-{group}.log"
-        self._log = self.log_path.open("wb")
-        self.started = time.monotonic()
-        self.proc = subprocess.Popen(
+        super().__init__(
             [
                 str(QUIX_PYTHON),
                 str(REPO / "bench" / "quix_app.py"),
@@ -228,31 +227,27 @@ class QuixProc:
                 str(topics.partitions),
                 *([] if cache is None else ["--decoded-cache", str(cache)]),
             ],
-            env={**os.environ, **topics.env()},
-            cwd=str(REPO),
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
+            {**os.environ, **topics.env()},
+            logdir / f"quix-{group}.log",
         )
-        self.pid = self.proc.pid
 
-    def check(self) -> None:
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"quix app exited with {self.proc.returncode}:\n{self.tail()}")
 
-    def tail(self, n: int = 30) -> str:
-        self._log.flush()
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
-
-    def stop(self) -> int | None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(30)
-        self._log.close()
-        return self.proc.returncode
+def quix_env_problem() -> str | None:
+    """Why Quix's virtual environment cannot run bench/quix_app.py (None: it can), found before the preload
+    rather than after minutes of the other runners: the detection core gains imports (zstandard for the
+    state format 6) that the Quix environment made earlier lacks."""
+    if not QUIX_PYTHON.is_file():
+        return f"{QUIX_PYTHON} not found"
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import quixstreams, streams.processor, detectors.engine"
+    )
+    done = subprocess.run(
+        [str(QUIX_PYTHON), "-W", "ignore", "-c", probe, str(REPO)], capture_output=True, text=True, cwd=REPO
+    )
+    if done.returncode == 0:
+        return None
+    last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+    return f"Quix's virtual environment cannot import riskwatch's detection core ({last})"
 
 
 def run_quix(
@@ -273,7 +268,7 @@ def run_quix(
     complete = True
     try:
         try:
-            samples = wb.wait_committed(progress, total, quix, timeout=args.quix_timeout, on_sample=sample)
+            samples = wait_committed(progress, total, quix, timeout=args.quix_timeout, on_sample=sample)
         except RuntimeError as exc:
             if "after" not in str(exc):
                 raise
@@ -287,7 +282,7 @@ def run_quix(
             "events": done,
             "complete": complete,
             "spawn_to_end_s": samples[-1][0] - quix.started,
-            "rate_10_to_90pct": wb.rate_between(samples, 0.1, 0.9),
+            "rate_10_to_90pct": rate_between(samples, 0.1, 0.9),
             "rate_first_commit_to_end": (done - first[1]) / max(1e-9, samples[-1][0] - first[0]),
             # a timed-out run: from 10% of the input to where it stopped
             "rate_10pct_to_timeout": partial_rate(samples, total),
@@ -317,12 +312,6 @@ def run_quix(
     return res
 
 
-def partial_rate(samples: list[tuple[float, int]], total: int) -> float:
-    a = next((x for x in samples if x[1] >= 0.1 * total), None)
-    b = samples[-1]
-    return float("nan") if a is None or b[0] <= a[0] else (b[1] - a[1]) / (b[0] - a[0])
-
-
 # ------------------------------------------------------------------------------------- the worker
 def run_worker(
     args: argparse.Namespace,
@@ -332,8 +321,9 @@ def run_worker(
     total: int,
     customers: int,
     logdir: Path,
-    latency: bool,
+    latency: str | None,
 ) -> dict[str, Any]:
+    """One worker from offset 0 to the end; then, when ``latency`` names the density, the latency run."""
     group = f"bench-rw-{uuid.uuid4().hex[:6]}"
     plain = {k: v for k, v in conf.items() if k != "logger"}
     progress = CommittedProgress(plain, group, list(hw))
@@ -354,6 +344,9 @@ def run_worker(
                 seed=int(args.latency_rate),
                 logdir=logdir,
                 label="side-by-side",
+                # the synthetic (sparse) preload's customers, on from its event times; other traffic's
+                # customers are not the synthetic ones, so their event times are the wall clock's
+                event_clock=(EventClock(customers=customers, events=total) if latency == "sparse" else None),
             )
     finally:
         res_rc = worker.stop()
@@ -427,14 +420,11 @@ def main() -> int:
         print_compare(*(json.loads(p.read_text()) for p in args.compare))
         return 0
     skip = {s for s in args.skip.split(",") if s}
-    if "quix" not in skip and not QUIX_PYTHON.is_file():
-        print(
-            f"{QUIX_PYTHON} not found: create Quix Streams' virtual environment first "
-            "(python3.11 -m venv bench/.venv-quix && bench/.venv-quix/bin/pip install quixstreams) "
-            "or pass --skip quix",
-            file=sys.stderr,
-        )
-        return 2
+    if "quix" not in skip:
+        problem = quix_env_problem()
+        if problem:
+            print(f"side_by_side: {problem} — {QUIX_SETUP}, or pass --skip quix", file=sys.stderr)
+            return 2
     args.workdir.mkdir(parents=True, exist_ok=True)
     logdir = args.workdir / "logs"
     logdir.mkdir(exist_ok=True)
@@ -470,7 +460,8 @@ def main() -> int:
                     d["quix_error"] = str(exc)[-2000:]
                 save_json(out_path, results)
             if "worker" not in skip:
-                latency = density in args.latency_density.split(",") and r == args.repeats - 1
+                with_latency = density in args.latency_density.split(",") and r == args.repeats - 1
+                latency = density if with_latency else None
                 d["worker"].append(
                     run_worker(args, conf, topics, hw, total, pre["customers"], logdir, latency)
                 )
@@ -524,8 +515,8 @@ def summary(d: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "cpu": _med([x["worker_cpu_us_per_event"] for x in w]),
             "rss": _med([x["rss_end_mib"] for x in w]),
             "p99": lat[0]["p99_ms"] if lat else None,
-            # sustained: everything committed within a second of the last produced event
-            "p99_kept_up": (lat[0]["kept_up"] and lat[0]["drain_after_produce_end_s"] < 1.0) if lat else None,
+            # sustained: everything committed within worker_bench.KEPT_UP_DRAIN_SECONDS of the last event
+            "p99_kept_up": lat[0]["kept_up"] if lat else None,
         }
     q = d.get("quix", [])
     if q:
@@ -594,7 +585,11 @@ def print_report(r: dict[str, Any]) -> None:
             f"({x['achieved_offer_rate']:,.0f} achieved, {x['seconds']:.0f} s): p50 {x['p50_ms']:.0f}, "
             f"p95 {x['p95_ms']:.0f}, p99 {x['p99_ms']:.0f}, max {x['max_ms']:.0f} ms; "
             f"{x['matched']}/{x['triggers']} alerts; all committed {x['drain_after_produce_end_s']:.1f} s after "
-            f"the last event was produced; load {x['loadavg']}"
+            f"the last event was produced: sustained {x.get('sustained_rate', float('nan')):,.0f} ev/s = "
+            f"{100 * x.get('kept_up_share', float('nan')):.0f}% of the offer"
+            f"{'' if x['kept_up'] else ' (NOT kept up)'}, max backlog {x.get('max_backlog_events', '?'):,} events; "
+            f"mean batch {x['batches']['mean_batch_size']:.0f} events / {x['batches']['mean_batch_ms']:.1f} ms; "
+            f"load {x['loadavg']}"
         )
     loads = [
         x.get("loadavg")

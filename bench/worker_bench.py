@@ -31,9 +31,7 @@ import json
 import os
 import random
 import re
-import signal
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -45,12 +43,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import contextlib
+from collections.abc import Callable
 
 from _common import (
-    REPO,
     BenchTopics,
+    ChildProc,
     CommittedProgress,
     CpuWatch,
+    EventClock,
     bare_loop,
     cid,
     create_topics,
@@ -60,25 +60,28 @@ from _common import (
     kafka_conf,
     kafka_pid,
     loadavg,
+    log,
     make_bench_topics,
     preload,
     proc_cpu_seconds,
     proc_status_kib,
     quiet,
+    rate_between,
     save_json,
     tx_json,
+    wait_committed,
 )
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from config.settings import WorkerSettings
 
 
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
 # ------------------------------------------------------------------------------------ worker process
-class WorkerProc:
+class WorkerProc(ChildProc):
+    """``riskwatch worker`` on the benchmark's topics and consumer group, metrics on ``port``."""
+
+    name = "worker"
+
     def __init__(
         self,
         topics: BenchTopics,
@@ -89,8 +92,7 @@ class WorkerProc:
         extra_env: dict[str, str],
     ) -> None:
         self.port = port
-        self.log_path = logdir / f"worker-{instance}-{uuid.uuid4().hex[:4]}.log"
-        self._log = self.log_path.open("wb")
+        self.env = extra_env
         env = {
             **os.environ,
             **topics.env(),
@@ -98,27 +100,11 @@ class WorkerProc:
             "RISKWATCH_WORKER__METRICS_PORT": str(port),
             **extra_env,
         }
-        self.env = extra_env
-        self.started = time.monotonic()
-        self.proc = subprocess.Popen(
+        super().__init__(
             [sys.executable, "-m", "streams.cli", "worker", "--instance-id", instance],
-            env=env,
-            cwd=str(REPO),
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
+            env,
+            logdir / f"worker-{instance}-{uuid.uuid4().hex[:4]}.log",
         )
-        self.pid = self.proc.pid
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def check(self) -> None:
-        if not self.alive():
-            raise RuntimeError(f"worker exited with {self.proc.returncode}:\n{self.tail()}")
-
-    def tail(self, n: int = 30) -> str:
-        self._log.flush()
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
 
     def ready(self) -> bool:
         try:
@@ -160,17 +146,6 @@ class WorkerProc:
     def cpu_s(self) -> float:
         return proc_cpu_seconds(self.pid)
 
-    def stop(self) -> int:
-        if self.alive():
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(30)
-        self._log.close()
-        return self.proc.returncode
-
 
 def metric_delta(after: dict, before: dict, name: str) -> float:
     return after.get(name, 0.0) - before.get(name, 0.0)
@@ -181,51 +156,23 @@ def batch_stats(after: dict, before: dict) -> dict:
     dur = metric_delta(after, before, "riskwatch_batch_duration_seconds_sum")
     size = metric_delta(after, before, "riskwatch_batch_size_messages_sum")
     state = metric_delta(after, before, "riskwatch_state_changelog_bytes_total")
+    commit = metric_delta(after, before, "riskwatch_transaction_commit_seconds_sum")
     return {
         "batches": n,
         "mean_batch_size": size / n if n else 0.0,
         "mean_batch_ms": 1000 * dur / n if n else 0.0,
+        # of it, the offsets sent to the transaction and its commit (the rest: processing)
+        "mean_commit_ms": 1000 * commit / n if n else 0.0,
         "state_bytes_written": state,
         "state_bytes_per_event": state / size if size else 0.0,
     }
 
 
-def wait_committed(
-    progress: CommittedProgress,
-    total: int,
-    worker: WorkerProc,
-    timeout: float,
-    on_sample=None,
-    interval: float = 0.5,
-) -> list[tuple[float, int]]:
-    samples: list[tuple[float, int]] = []
-    deadline = time.monotonic() + timeout
-    while True:
-        worker.check()
-        c = progress.total()
-        now = time.monotonic()
-        if c is not None:
-            samples.append((now, c))
-            if on_sample:
-                on_sample(now, c)
-            if c >= total:
-                return samples
-        if now > deadline:
-            raise RuntimeError(f"committed {samples[-1][1] if samples else '?'} of {total} after {timeout}s")
-        time.sleep(interval)
-
-
-def rate_between(samples: list[tuple[float, int]], lo: float, hi: float) -> float:
-    """events/s between the samples where committed first reached lo*total and hi*total."""
-    total = samples[-1][1]
-    a = next((s for s in samples if s[1] >= lo * total), None)
-    b = next((s for s in samples if s[1] >= hi * total), None)
-    if a is None or b is None or b[0] <= a[0]:
-        return float("nan")
-    return (b[1] - a[1]) / (b[0] - a[0])
-
-
 # ----------------------------------------------------------------------------------------- latency
+KEPT_UP_DRAIN_SECONDS = 1.0
+BACKLOG_SAMPLE_SECONDS = 0.25
+
+
 def percentile(sorted_vals: list[float], q: float) -> float:
     if not sorted_vals:
         return float("nan")
@@ -247,8 +194,13 @@ def run_latency(
     logdir: Path,
     grace: float = 120.0,
     label: str = "",
+    event_clock: Callable[[], float] | None = None,
 ) -> dict:
+    """``rate`` events/s offered for ``seconds``, a share of them alert triggers; their latency from produced
+    to the alert consumed, and how much of the offer the worker kept up with. Event times from
+    ``event_clock`` (None: the wall clock)."""
     run_id = f"L{uuid.uuid4().hex[:6]}"
+    event_time = event_clock or time.time
     rng = random.Random(seed)
     sent: dict[str, float] = {}
     received: dict[str, float] = {}
@@ -315,7 +267,22 @@ def run_latency(
     in_hw_before = sum(high_watermarks(conf, topics.inputs(), topics.partitions).values())
     cpu = CpuWatch({"worker": worker.pid, "broker": kafka_pid(), "bench": os.getpid()})
     total = int(rate * seconds)
+    # (seconds since the first event, events produced, events committed) while producing: the backlog
+    backlog: list[tuple[float, int, int]] = []
+    produced = [0]
+    producing = threading.Event()
+    producing.set()
+
+    def watch_backlog() -> None:
+        while producing.is_set():
+            c = progress.total()
+            if c is not None:
+                backlog.append((time.monotonic() - t0, produced[0], c - in_hw_before))
+            time.sleep(BACKLOG_SAMPLE_SECONDS)
+
     t0 = time.monotonic()
+    watcher = threading.Thread(target=watch_backlog, daemon=True)
+    watcher.start()
     i = 0
     n_trig = 0
     trig_every = max(1, round(1 / trigger_share)) if trigger_share > 0 else 0
@@ -323,16 +290,16 @@ def run_latency(
         due = min(total, int((time.monotonic() - t0) * rate) + 1)
         while i < due:
             c = rng.randrange(customers)
-            now = time.time()
+            ts = event_time()
             if trig_every and i % trig_every == trig_every // 2:
                 eid = f"{run_id}-x{i}"
                 v = tx_json(
-                    rng, c, eid, now, channel="cash", direction="credit", amount=rng.uniform(50_000, 60_000)
+                    rng, c, eid, ts, channel="cash", direction="credit", amount=rng.uniform(50_000, 60_000)
                 )
                 sent[eid] = time.time()
                 n_trig += 1
             else:
-                v = tx_json(rng, c, f"{run_id}-n{i}", now)
+                v = tx_json(rng, c, f"{run_id}-n{i}", ts)
             while True:
                 try:
                     producer.produce(topics.transactions, key=cid(c).encode(), value=v.encode())
@@ -340,19 +307,32 @@ def run_latency(
                 except BufferError:
                     producer.poll(0.001)
             i += 1
+        produced[0] = i
         producer.poll(0)
         time.sleep(0.001)
     produce_secs = time.monotonic() - t0
     producer.flush(60)
+    producing.clear()
+    watcher.join(15)
     offered = total / produce_secs
     target_total = in_hw_before + total
     try:
-        wait_committed(progress, target_total, worker, timeout=grace, interval=0.2)
+        wait_committed(progress, target_total, worker, timeout=grace, interval=0.1)
         caught_up_after = time.monotonic() - t0 - produce_secs
-        kept_up = True
     except RuntimeError:
         caught_up_after = float("nan")
-        kept_up = False
+    # kept up: everything committed within KEPT_UP_DRAIN_SECONDS of the last event (a p99 over a backlog
+    # that grows all run long says only how long the run was)
+    kept_up = caught_up_after <= KEPT_UP_DRAIN_SECONDS
+    # the rate the worker sustained: the offered events over the time until it had committed them all
+    sustained = total / (produce_secs + caught_up_after) if caught_up_after == caught_up_after else 0.0
+    # the second half of the run, past the start-up transient: committed / produced events per second
+    half = [b for b in backlog if b[0] >= produce_secs / 2]
+    second_half_share = (
+        (half[-1][2] - half[0][2]) / (half[-1][1] - half[0][1])
+        if len(half) >= 2 and half[-1][1] > half[0][1]
+        else float("nan")
+    )
     deadline = time.monotonic() + 10
     while len(received) < n_trig and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -377,6 +357,10 @@ def run_latency(
         "missing": n_trig - len(lat),
         "kept_up": kept_up,
         "drain_after_produce_end_s": caught_up_after,
+        "sustained_rate": sustained,
+        "kept_up_share": sustained / offered if offered else float("nan"),
+        "second_half_commit_share": second_half_share,
+        "max_backlog_events": max((b[1] - b[2] for b in backlog), default=0),
         "p50_ms": percentile(lat, 50),
         "p95_ms": percentile(lat, 95),
         "p99_ms": percentile(lat, 99),
@@ -394,8 +378,11 @@ def run_latency(
         f"latency {label} @ {rate:,.0f}/s: p50={res['p50_ms']:.1f} p95={res['p95_ms']:.1f} "
         f"p99={res['p99_ms']:.1f} max={res['max_ms']:.1f} ms (to detected_at p50/p99 "
         f"{res['produced_to_detected_ms'][50]:.0f}/{res['produced_to_detected_ms'][99]:.0f}, after "
-        f"{res['detected_to_consumed_ms'][50]:.0f}/{res['detected_to_consumed_ms'][99]:.0f}), matched {len(lat)}/{n_trig}, kept_up={kept_up}, "
-        f"mean batch {res['batches']['mean_batch_size']:.0f} ev / {res['batches']['mean_batch_ms']:.1f} ms"
+        f"{res['detected_to_consumed_ms'][50]:.0f}/{res['detected_to_consumed_ms'][99]:.0f}), matched {len(lat)}/{n_trig}; "
+        f"offered {offered:,.0f}/s, sustained {sustained:,.0f}/s ({100 * res['kept_up_share']:.0f}%), "
+        f"drained {caught_up_after:.1f} s after the last event, max backlog {res['max_backlog_events']:,}; "
+        f"mean batch {res['batches']['mean_batch_size']:.0f} ev / {res['batches']['mean_batch_ms']:.1f} ms "
+        f"(commit {res['batches']['mean_commit_ms']:.1f} ms); worker CPU {res['worker_cpu_us_per_event']:.0f} us/ev"
     )
     return res
 
@@ -495,7 +482,17 @@ def main() -> int:
     ap.add_argument("--latency-seconds", type=float, default=30.0)
     ap.add_argument("--trigger-share", type=float, default=0.02)
     ap.add_argument(
+        "--wall-clock-event-times",
+        action="store_true",
+        help="latency events timed by the wall clock, not on from the preload (see _common.EventClock)",
+    )
+    ap.add_argument(
         "--linger-ms", default="5", help="batch lingers (ms) for restarted-worker latency runs; '' = none"
+    )
+    ap.add_argument(
+        "--variant-env",
+        default="",
+        help="more restarted-worker latency runs: ';'-separated sets of ','-separated RISKWATCH_...=VALUE",
     )
     ap.add_argument(
         "--batch-max-events",
@@ -608,26 +605,39 @@ def main() -> int:
         lat_runs: list[dict] = []
         if not args.skip_latency:
             rates = [float(r) for r in args.rates.split(",") if r]
-            for rate in rates:
-                lat_runs.append(
-                    run_latency(
-                        conf,
-                        topics,
-                        worker,
-                        progress,
-                        customers=customers,
-                        rate=rate,
-                        seconds=args.latency_seconds,
-                        trigger_share=args.trigger_share,
-                        seed=args.seed + int(rate),
-                        logdir=logdir,
-                        label=f"batch_linger_ms=default({WorkerSettings().batch_linger_ms})",
+            event_clock = (
+                None
+                if args.wall_clock_event_times
+                else EventClock(customers=customers, events=pre["events"], days=float(args.days))
+            )
+
+            def latency_runs(seed: int, label: str) -> None:
+                for rate in rates:
+                    lat_runs.append(
+                        run_latency(
+                            conf,
+                            topics,
+                            worker,
+                            progress,
+                            customers=customers,
+                            rate=rate,
+                            seconds=args.latency_seconds,
+                            trigger_share=args.trigger_share,
+                            seed=seed + int(rate),
+                            logdir=logdir,
+                            label=label,
+                            event_clock=event_clock,
+                        )
                     )
-                )
-                save_json(args.workdir / "worker-results.json", {**results, "latency": lat_runs})
-            for wait in [w for w in args.linger_ms.split(",") if w]:
+                    save_json(args.workdir / "worker-results.json", {**results, "latency": lat_runs})
+
+            latency_runs(args.seed, f"batch_linger_ms=default({WorkerSettings().batch_linger_ms})")
+            variants = [{"RISKWATCH_WORKER__BATCH_LINGER_MS": w} for w in args.linger_ms.split(",") if w] + [
+                dict(kv.split("=", 1) for kv in v.split(",") if kv) for v in args.variant_env.split(";") if v
+            ]
+            for k, variant in enumerate(variants, 1):
                 worker.stop()
-                env = {**base_env, "RISKWATCH_WORKER__BATCH_LINGER_MS": wait}
+                env = {**base_env, **variant}
                 worker = WorkerProc(topics, group, "bench-w1", args.metrics_port, logdir, env)
                 ready_s = worker.wait_ready(600)
                 restore = re.findall(
@@ -640,26 +650,11 @@ def main() -> int:
                         "rss_after_restore_mib": worker.rss_mib(),
                     }
                 )
-                log(
-                    f"restarted worker with batch linger {wait} ms: ready after {ready_s:.1f}s, restore {restore}"
+                label = ",".join(
+                    f"{key.removeprefix('RISKWATCH_WORKER__').lower()}={v}" for key, v in variant.items()
                 )
-                for rate in rates:
-                    lat_runs.append(
-                        run_latency(
-                            conf,
-                            topics,
-                            worker,
-                            progress,
-                            customers=customers,
-                            rate=rate,
-                            seconds=args.latency_seconds,
-                            trigger_share=args.trigger_share,
-                            seed=args.seed + int(rate) + 7,
-                            logdir=logdir,
-                            label=f"batch_linger_ms={wait}",
-                        )
-                    )
-                    save_json(args.workdir / "worker-results.json", {**results, "latency": lat_runs})
+                log(f"restarted worker with {label}: ready after {ready_s:.1f}s, restore {restore}")
+                latency_runs(args.seed + 7 * k, label)
         results["latency"] = lat_runs
         results["worker_rss_end_of_run_mib"] = worker.rss_mib()
     finally:
@@ -742,20 +737,25 @@ def print_report(r: dict) -> None:
     if lat:
         print()
         print(
-            f"{'latency, event produced -> alert consumed (ms)':<34}{'offered':>9}{'achieved':>10}{'p50':>8}{'p95':>8}"
-            f"{'p99':>8}{'max':>8}{'matched':>13}{'drain s':>8}{'batch ev/ms':>13}{'w.CPU':>7}"
+            f"{'latency, event produced -> alert consumed (ms)':<34}{'offered':>9}{'achieved':>10}"
+            f"{'sustained':>10}{'kept':>6}{'p50':>7}{'p95':>7}{'p99':>7}{'max':>7}{'matched':>13}"
+            f"{'drain s':>8}{'batch ev/ms':>13}{'w.CPU':>7}"
         )
-        print("-" * 126)
+        print("-" * 136)
         print(
-            "(drain s: seconds after the last produced event until the worker had committed everything;"
-            " >0.5 s means the offered rate was not sustained)"
+            "(sustained: offered events over the time until all were committed; kept: its share of the achieved "
+            f"offer;\n drain s: seconds after the last event until all were committed; > {KEPT_UP_DRAIN_SECONDS:.0f} s "
+            "('!'): the offered rate was not sustained and the percentiles measure a growing backlog)"
         )
         for x in lat:
             b = x["batches"]
+            drain = x["drain_after_produce_end_s"]
             print(
-                f"{x['label']:<34}{x['offered_rate']:>9,.0f}{x['achieved_offer_rate']:>10,.0f}{x['p50_ms']:>8.0f}"
-                f"{x['p95_ms']:>8.0f}{x['p99_ms']:>8.0f}{x['max_ms']:>8.0f}{x['matched']:>7,}/{x['triggers']:<5,}"
-                f"{x['drain_after_produce_end_s'] if x['kept_up'] else float('inf'):>8.1f}"
+                f"{x['label'][:33]:<34}{x['offered_rate']:>9,.0f}{x['achieved_offer_rate']:>10,.0f}"
+                f"{x.get('sustained_rate', float('nan')):>10,.0f}{100 * x.get('kept_up_share', float('nan')):>5.0f}%"
+                f"{x['p50_ms']:>7.0f}{x['p95_ms']:>7.0f}{x['p99_ms']:>7.0f}{x['max_ms']:>7.0f}"
+                f"{x['matched']:>7,}/{x['triggers']:<5,}"
+                f"{drain:>7.1f}{'' if x['kept_up'] else '!':<1}"
                 f"{b['mean_batch_size']:>7.0f}/{b['mean_batch_ms']:<5.0f}"
                 f"{x['cpu'].get('worker_cpu_s', 0) / x['cpu']['wall_s']:>7.2f}"
             )
