@@ -83,14 +83,38 @@ def system_cpu_busy() -> tuple[float, float]:
     return float(total - idle), float(total)
 
 
-class CpuWatch:
-    """CPU used over an interval by the machine, by given pids, and so by everyone else."""
+def thread_cpu_seconds(pid: int) -> dict[str, float]:
+    """A process's CPU seconds by kind of thread: ``main`` (the Python interpreter's own thread: parsing,
+    detection, encoding), ``rdkafka`` (librdkafka's threads: network, compression) and ``other``."""
+    out = {"main": 0.0, "rdkafka": 0.0, "other": 0.0}
+    tck = os.sysconf("SC_CLK_TCK")
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat.rsplit(")", 1)[1].split()
+        kind = "main" if tid == str(pid) else "rdkafka" if comm.startswith("rdk:") else "other"
+        out[kind] += (int(fields[11]) + int(fields[12])) / tck
+    return out
 
-    def __init__(self, pids: dict[str, int]) -> None:
+
+class CpuWatch:
+    """CPU used over an interval by the machine, by given pids, and so by everyone else; for ``threads_of``
+    (a key of ``pids``) also by kind of thread (``thread_cpu_seconds``)."""
+
+    def __init__(self, pids: dict[str, int], threads_of: str | None = None) -> None:
         self.pids = {k: v for k, v in pids.items() if v > 0}
         self.t0 = time.monotonic()
         self.sys0 = system_cpu_busy()
         self.p0 = {k: proc_cpu_seconds(p) for k, p in self.pids.items()}
+        self.threads_of = threads_of if threads_of in self.pids else None
+        self.th0 = thread_cpu_seconds(self.pids[self.threads_of]) if self.threads_of else {}
 
     def stop(self) -> dict[str, float]:
         wall = time.monotonic() - self.t0
@@ -105,6 +129,10 @@ class CpuWatch:
             ours += d
         out["others_cpu_s"] = max(0.0, machine_cpu_s - ours)
         out["others_cores"] = out["others_cpu_s"] / wall if wall > 0 else 0.0
+        if self.threads_of:
+            th1 = thread_cpu_seconds(self.pids[self.threads_of])
+            for kind, v in th1.items():
+                out[f"{self.threads_of}_{kind}_thread_cpu_s"] = v - self.th0.get(kind, 0.0)
         return out
 
 

@@ -265,7 +265,7 @@ def run_latency(
     )
     m_before = worker.metrics()
     in_hw_before = sum(high_watermarks(conf, topics.inputs(), topics.partitions).values())
-    cpu = CpuWatch({"worker": worker.pid, "broker": kafka_pid(), "bench": os.getpid()})
+    cpu = CpuWatch({"worker": worker.pid, "broker": kafka_pid(), "bench": os.getpid()}, threads_of="worker")
     total = int(rate * seconds)
     # (seconds since the first event, events produced, events committed) while producing: the backlog
     backlog: list[tuple[float, int, int]] = []
@@ -372,6 +372,9 @@ def run_latency(
         "batches": batch_stats(m_after, m_before),
         "cpu": cpu_stats,
         "worker_cpu_us_per_event": 1e6 * cpu_stats.get("worker_cpu_s", 0) / max(1, total),
+        # where the CPU of an offered event went: the worker's Python thread and librdkafka's threads, the
+        # broker (inputs, outputs, changelog, transactions) and this bench (producing, reading alerts)
+        "cpu_us_per_event": cpu_per_event(cpu_stats, total),
         "loadavg": loadavg(),
     }
     log(
@@ -382,9 +385,22 @@ def run_latency(
         f"offered {offered:,.0f}/s, sustained {sustained:,.0f}/s ({100 * res['kept_up_share']:.0f}%), "
         f"drained {caught_up_after:.1f} s after the last event, max backlog {res['max_backlog_events']:,}; "
         f"mean batch {res['batches']['mean_batch_size']:.0f} ev / {res['batches']['mean_batch_ms']:.1f} ms "
-        f"(commit {res['batches']['mean_commit_ms']:.1f} ms); worker CPU {res['worker_cpu_us_per_event']:.0f} us/ev"
+        f"(commit {res['batches']['mean_commit_ms']:.1f} ms); CPU us/event "
+        + ", ".join(f"{k} {v:.0f}" for k, v in res["cpu_us_per_event"].items())
     )
     return res
+
+
+def cpu_per_event(cpu: dict[str, float], events: int) -> dict[str, float]:
+    """CPU microseconds per event of each watched process (and the worker's kinds of thread)."""
+    names = {
+        "worker": "worker_cpu_s",
+        "worker python": "worker_main_thread_cpu_s",
+        "worker librdkafka": "worker_rdkafka_thread_cpu_s",
+        "broker": "broker_cpu_s",
+        "bench": "bench_cpu_s",
+    }
+    return {k: 1e6 * cpu[v] / max(1, events) for k, v in names.items() if v in cpu}
 
 
 # ------------------------------------------------------------------------- phases, reused elsewhere
@@ -423,7 +439,7 @@ def catch_up(
     def sample(now: float, c: int) -> None:
         peak["rss"] = max(peak["rss"], worker.rss_mib())
 
-    cw = CpuWatch({"worker": worker.pid, "broker": kafka_pid(), "bench": os.getpid()})
+    cw = CpuWatch({"worker": worker.pid, "broker": kafka_pid(), "bench": os.getpid()}, threads_of="worker")
     t_spawn = worker.started
     ready_s = worker.wait_ready(120)
     samples = wait_committed(progress, total, worker, timeout=3600, on_sample=sample)
@@ -453,6 +469,7 @@ def catch_up(
         "cpu": cpu,
         "worker_cpu_us_per_event": 1e6 * cpu["worker_cpu_s"] / total,
         "broker_cpu_us_per_event": 1e6 * cpu["broker_cpu_s"] / total,
+        "cpu_us_per_event": cpu_per_event(cpu, total),
         "batches": batch_stats(m, {}),
         "alerts": sum(v for k, v in m.items() if k.startswith("riskwatch_alerts_total")),
         "dead_letters": sum(v for k, v in m.items() if k.startswith("riskwatch_dead_letters_total")),
@@ -493,6 +510,11 @@ def main() -> int:
         "--variant-env",
         default="",
         help="more restarted-worker latency runs: ';'-separated sets of ','-separated RISKWATCH_...=VALUE",
+    )
+    ap.add_argument(
+        "--restarted-only",
+        action="store_true",
+        help="latency only in restarted workers (all variants then start from a restored state alike)",
     )
     ap.add_argument(
         "--batch-max-events",
@@ -631,7 +653,8 @@ def main() -> int:
                     )
                     save_json(args.workdir / "worker-results.json", {**results, "latency": lat_runs})
 
-            latency_runs(args.seed, f"batch_linger_ms=default({WorkerSettings().batch_linger_ms})")
+            if not args.restarted_only:
+                latency_runs(args.seed, f"batch_linger_ms=default({WorkerSettings().batch_linger_ms})")
             variants = [{"RISKWATCH_WORKER__BATCH_LINGER_MS": w} for w in args.linger_ms.split(",") if w] + [
                 dict(kv.split("=", 1) for kv in v.split(",") if kv) for v in args.variant_env.split(";") if v
             ]

@@ -313,6 +313,14 @@ class WorkerSettings(_Section):
     # once a message is in, wait this long for more before processing; 0 takes what is already fetched,
     # so batches grow with the load by themselves (lowest latency; more, smaller transactions when quiet)
     batch_linger_ms: int = Field(default=0, ge=0)
+    # the worker's producer (librdkafka linger.ms): how long the outputs and changelog records produced while a
+    # batch runs wait to share a request with the next ones; the commit sends whatever still waits at once
+    producer_linger_ms: int = Field(default=5, ge=0)
+    # the worker's consumer (librdkafka fetch.min.bytes, fetch.wait.max.ms): the broker answers a fetch once
+    # this much input is there or the wait is over. 1 byte answers at every upstream produce request, which
+    # at a few thousand events/s costs the broker and librdkafka more CPU than the events themselves
+    fetch_min_bytes: int = Field(default=1, ge=1)
+    fetch_wait_max_ms: int = Field(default=500, ge=0)
     # per input partition: customers kept decoded in memory; the rest stay as compact JSON
     max_decoded_customers_per_partition: int = Field(default=20000, ge=1)
     # how long a partition may wait for another input topic when the runtime cannot tell whether it has

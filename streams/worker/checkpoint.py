@@ -36,7 +36,7 @@ def producer_config(base: dict[str, Any], settings: Settings, group: str, instan
         "transactional.id": f"{group}-{instance_id}",
         "enable.idempotence": True,
         "partitioner": "murmur2_random",
-        "linger.ms": 5,
+        "linger.ms": settings.worker.producer_linger_ms,
         # stated, not left to librdkafka's default: worker.dead_letter_max_bytes is bounded below it
         "message.max.bytes": PRODUCER_MESSAGE_MAX_BYTES,
         "compression.type": settings.kafka.producer_compression,

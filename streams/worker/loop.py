@@ -68,6 +68,8 @@ def consumer_config(base: dict[str, Any], settings: Settings, group: str, instan
         "partition.assignment.strategy": "range",
         "session.timeout.ms": session_timeout_ms,
         "heartbeat.interval.ms": max(1000, session_timeout_ms // 5),
+        "fetch.min.bytes": settings.worker.fetch_min_bytes,
+        "fetch.wait.max.ms": settings.worker.fetch_wait_max_ms,
     }
 
 
