@@ -184,6 +184,16 @@ class AccountTakeoverSettings(_Section):
     trigger_fields: tuple[str, ...] = ("phone", "email", "device")
     window_seconds: int = Field(default=24 * 3600, ge=60)
     transfer_channels: tuple[str, ...] = ("transfer", "online")
+    # A change made in person, identity checked at the counter, is not how an account is taken over (that
+    # is done remotely: app, web, a talked-round call centre), so it opens no takeover window.
+    in_person_channels: tuple[str, ...] = ("branch",)
+    # A purchase from a merchant (a car dealer, a furniture shop) buys goods and pays no mule, so a debit
+    # with a merchant category counts only in the ISO 18245 categories that move money on: money transfer
+    # 4829, quasi-cash 6010/6011/6012/6050/6051 (currency, crypto), securities 6211, account funding 6538,
+    # stored value 6540, lotteries and betting 7800/7801/7802/7995.
+    cash_out_merchant_categories: tuple[str, ...] = (
+        "4829", "6010", "6011", "6012", "6050", "6051", "6211", "6538", "6540", "7800", "7801", "7802", "7995",
+    )  # fmt: skip
     min_ratio_to_median: TierValues = TierValues(low=4.0, medium=4.0, high=3.0)
     # ... and at least this multiple of the largest debit the customer is known to make (their baseline, or
     # a payee still remembered): a debit their history already has the like of is not a cash-out.

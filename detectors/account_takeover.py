@@ -4,7 +4,9 @@
 known to make (a debit their history already has the like of is not news), whatever the sum (an absolute
 floor decides alone only before there is a median); the longer after the change, the further beyond it
 must be. The sum sets the severity: a new payee and a sum at or above the segment's severity floor is
-critical, the classic takeover cash-out.
+critical, the classic takeover cash-out. A takeover is done remotely, so a change made in person at a
+branch opens no window; and it is cashed out by moving money, so a purchase from a merchant (a car, a
+sofa) does not count unless its merchant category moves money on (quasi-cash, money transfer, betting).
 
 Contact changes and transactions arrive on different topics, so the transfer may be consumed before the
 change that precedes it in event time. Large transfers are therefore remembered for the window too, and a
@@ -44,6 +46,27 @@ class _TierBars:
 
 
 class AccountTakeover(Detector[TakeoverState]):
+    """A remote change of phone, email or device, then within hours a debit large for this customer.
+
+    Contact changes and transfers are matched in event time, whichever is consumed first.
+
+    >>> from decimal import Decimal
+    >>> from config.detection import AccountTakeoverSettings
+    >>> from detectors.context import CustomerContext, DebitBaseline
+    >>> from detectors.observation import ContactObservation, TxObservation
+    >>> ctx = CustomerContext("c", "medium", 100, DebitBaseline(60))
+    >>> for i in range(20):
+    ...     ctx.debit_baseline.add(40.0 + i, f"d{i}")
+    >>> ato = AccountTakeover(AccountTakeoverSettings(), allowed_lateness_seconds=0)
+    >>> def after_change(change_channel, amount, mcc=None):
+    ...     state = ato.new_state()
+    ...     ato.update(state, ContactObservation("c1", 0.0, "phone", None, change_channel), ctx)
+    ...     tx = TxObservation("t1", 7200.0, "2025-01-01", Decimal(amount), float(amount), True, "online", "new", False, mcc)
+    ...     return [f.severity for f in ato.update(state, tx, ctx)]
+    >>> after_change("app", 900), after_change("branch", 900), after_change("app", 900, "5511"), after_change("app", 900, "6051")
+    (['high'], [], [], ['high'])
+    """
+
     name = "account_takeover"
 
     def __init__(self, settings: AccountTakeoverSettings, allowed_lateness_seconds: int) -> None:
@@ -52,6 +75,8 @@ class AccountTakeover(Detector[TakeoverState]):
         self.cooldown_seconds = settings.cooldown_seconds
         self._fields = frozenset(settings.trigger_fields)
         self._channels = frozenset(settings.transfer_channels)
+        self._in_person = frozenset(settings.in_person_channels)
+        self._cash_out_categories = frozenset(settings.cash_out_merchant_categories)
         segments = ("individual", "corporate")
         self._tiers = per_tier(
             lambda tier: _TierBars(
@@ -73,7 +98,7 @@ class AccountTakeover(Detector[TakeoverState]):
     def update(self, state: TakeoverState, obs: Observation, ctx: CustomerContext) -> list[Finding]:
         w = self.s.window_seconds
         if isinstance(obs, ContactObservation):
-            if obs.field not in self._fields:
+            if obs.field not in self._fields or obs.channel in self._in_person:
                 return NO_FINDINGS
             state.changes.add(obs.ts, obs.event_id, obs.field)
             self._evict(state, obs.ts)
@@ -84,6 +109,8 @@ class AccountTakeover(Detector[TakeoverState]):
             return NO_FINDINGS
         if not obs.debit or obs.channel not in self._channels:
             return NO_FINDINGS
+        if obs.merchant_category is not None and obs.merchant_category not in self._cash_out_categories:
+            return NO_FINDINGS  # goods bought from a merchant: not money moved on to a mule
         if obs.amount < self.s.min_amount_base.for_segment(ctx.segment):
             return NO_FINDINGS  # small change: no baseline needed
         median = None

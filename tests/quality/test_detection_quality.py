@@ -263,16 +263,17 @@ def test_sustained_shift_holds_its_figures(run: Run) -> None:
     assert row["false_per_10k"] <= SUSTAINED_SHIFT_MAX_FALSE_PER_10K
 
 
-def test_account_takeover_regression_floor(run: Run) -> None:
-    """Issue 8's targets for ``account_takeover`` are recall >= 0.98, precision >= 0.95 and a handful of
-    false alerts. Measured at seed 20250303: recall 1.000 (53/53), precision 0.932 (4 false: two first
-    transfers to a new payee 15-16 h after a phone/device change, a car bought 18 h after a new device,
-    a landlord's deposit 2 h after a new phone in a move), 0.11 per 10k. The precision target is NOT met;
-    this is the floor reached (before the largest-debit and late bars: precision 0.759, 0.53 per 10k)."""
+def test_account_takeover_meets_the_targets(run: Run) -> None:
+    """Issue 8's targets for ``account_takeover``: recall >= 0.98 on the suspicious band, precision >= 0.95
+    and a handful of false alerts (at most 0.1 per 10,000 transactions). Measured at seed 20250303: recall
+    1.000 (53/53), precision 0.964 (2 false: a first loan repayment 16 h after a phone change in the app,
+    a landlord's deposit 2 h after a new phone in a move), 0.06 per 10k. Before changes made at a branch
+    were left out and merchant purchases (a car) stopped counting, precision was 0.932 with 0.11 per 10k,
+    so the precision and false-alert assertions fail on that detector."""
     row = _row(run, "account_takeover")
     assert row["recall_suspicious"] >= MIN_RECALL
-    assert row["precision"] >= 0.93
-    assert row["false_per_10k"] <= 0.15
+    assert row["precision"] >= MIN_PRECISION
+    assert row["false_per_10k"] <= 0.1
 
 
 def test_structuring_meets_the_targets(run: Run) -> None:

@@ -77,6 +77,7 @@ def contact(
     *,
     event_id: str | None = None,
     customer_id: str = CUSTOMER,
+    channel: str | None = "app",
 ) -> ContactChange:
     return ContactChange(
         event_id=event_id or _id("cc"),
@@ -84,7 +85,7 @@ def contact(
         timestamp=when or T0,
         field=field_name,
         new_value=new_value,
-        channel="app",
+        channel=channel,
     )
 
 

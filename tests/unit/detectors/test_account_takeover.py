@@ -17,8 +17,8 @@ def alerts(events: list) -> list:
     return by_detector(feed(RiskEngine(DETECTION), events).alerts, NAME)
 
 
-def change(field_name: str = "phone") -> object:
-    return contact(field_name, "new", at(0), event_id="chg")
+def change(field_name: str = "phone", channel: str | None = "app") -> object:
+    return contact(field_name, "new", at(0), event_id="chg", channel=channel)
 
 
 def test_change_then_large_transfer_to_new_payee_is_critical() -> None:
@@ -49,6 +49,26 @@ def test_address_change_is_not_a_trigger(field_name: str) -> None:
 def test_card_payments_and_credits_are_not_cash_outs() -> None:
     assert alerts([change(), tx(FLOOR * 10, at(hours=1), channel="card")]) == []
     assert alerts([change(), tx(FLOOR * 10, at(hours=1), channel="transfer", direction="credit")]) == []
+
+
+@pytest.mark.parametrize(("channel", "fires"), [("app", True), ("web", True), ("call_center", True), (None, True), ("branch", False)])  # fmt: skip
+def test_a_change_made_in_person_at_a_branch_opens_no_window(channel: str | None, fires: bool) -> None:
+    """A takeover changes contact details remotely; one whose channel is not given counts as remote."""
+    found = alerts([*small_spender(), change(channel=channel), tx("600", at(hours=15), channel="transfer")])
+    assert bool(found) is fires
+    # ... whichever topic's message comes first
+    late = alerts([*small_spender(), tx("600", at(hours=15), channel="transfer"), change(channel=channel)])
+    assert bool(late) is fires
+
+
+@pytest.mark.parametrize(("mcc", "fires"), [(None, True), ("5511", False), ("5712", False), ("6051", True), ("4829", True)])  # fmt: skip
+def test_a_purchase_from_a_merchant_is_not_a_cash_out_unless_it_moves_money_on(
+    mcc: str | None, fires: bool
+) -> None:
+    """A car dealer (5511) or furniture shop (5712) sells goods; quasi-cash (6051, crypto and currency) and
+    money transfer (4829) move the money on like a transfer to a mule."""
+    purchase = tx("600", at(hours=3), channel="online", counterparty_id="m", merchant_category=mcc)
+    assert bool(alerts([*small_spender(), change(), purchase])) is fires
 
 
 def test_window_edges() -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from detectors.registry import REGISTRY, DetectorSpec
 
-EXAMPLED = [s for s in REGISTRY if s.name in {"amount_spike", "sustained_shift"}]
+EXAMPLED = [s for s in REGISTRY if s.name in {"account_takeover", "amount_spike", "sustained_shift"}]
 
 
 def _class_docstring(spec: DetectorSpec) -> str:
