@@ -490,7 +490,7 @@ def _spread(xs: list[float]) -> str:
 
 
 def summary(d: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Per runner: median events/s, its spread, CPU us/event, RSS MiB, p99 ms (worker)."""
+    """Per runner: median events/s, its spread, CPU us/event, RSS MiB, p50 and p99 ms (worker)."""
     plain = [b["plain"][0]["events_per_second"] for b in d.get("bare", []) if b.get("plain")]
     txn = [b["transactional"][0]["events_per_second"] for b in d.get("bare", []) if b.get("transactional")]
     out: dict[str, dict[str, Any]] = {}
@@ -514,6 +514,7 @@ def summary(d: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "spread": _spread([x["rate_10_to_90pct"] for x in w]),
             "cpu": _med([x["worker_cpu_us_per_event"] for x in w]),
             "rss": _med([x["rss_end_mib"] for x in w]),
+            "p50": lat[0]["p50_ms"] if lat else None,
             "p99": lat[0]["p99_ms"] if lat else None,
             # sustained: everything committed within worker_bench.KEPT_UP_DRAIN_SECONDS of the last event
             "p99_kept_up": lat[0]["kept_up"] if lat else None,
@@ -542,7 +543,7 @@ def print_report(r: dict[str, Any]) -> None:
     print(f"run {r['started_utc']} -> {r.get('finished_utc', '?')}")
     head = (
         f"{'density':<8}{'runner':<40}{'events':>10}{'events/s':>10}{'spread':>13}{'% bare':>8}"
-        f"{'x Quix':>8}{'CPU us/ev':>10}{'ev/CPU-s':>10}{'RSS MiB':>9}{'p99 ms':>9}"
+        f"{'x Quix':>8}{'CPU us/ev':>10}{'ev/CPU-s':>10}{'RSS MiB':>9}{'p50/p99 ms':>13}"
     )
     print()
     print(head)
@@ -562,11 +563,11 @@ def print_report(r: dict[str, Any]) -> None:
             rss = f"{x['rss']:.0f}" if "rss" in x else ""
             p99 = ""
             if x.get("p99") is not None:
-                p99 = f"{x['p99']:.0f}" + ("" if x["p99_kept_up"] else "!")
+                p99 = f"{x['p50']:.0f}/{x['p99']:.0f}" + ("" if x["p99_kept_up"] else "!")
             part = " (partial)" if x.get("partial") else ""
             print(
                 f"{density:<8}{name + part:<40}{events:>10,}{x['eps']:>10,.0f}{x['spread']:>13}{pct:>7.0f}%"
-                f"{xq:>8}{x['cpu']:>10.0f}{1e6 / x['cpu']:>10,.0f}{rss:>9}{p99:>9}"
+                f"{xq:>8}{x['cpu']:>10.0f}{1e6 / x['cpu']:>10,.0f}{rss:>9}{p99:>13}"
             )
         rp = d.get("replay")
         if rp:
@@ -588,7 +589,8 @@ def print_report(r: dict[str, Any]) -> None:
             f"the last event was produced: sustained {x.get('sustained_rate', float('nan')):,.0f} ev/s = "
             f"{100 * x.get('kept_up_share', float('nan')):.0f}% of the offer"
             f"{'' if x['kept_up'] else ' (NOT kept up)'}, max backlog {x.get('max_backlog_events', '?'):,} events; "
-            f"mean batch {x['batches']['mean_batch_size']:.0f} events / {x['batches']['mean_batch_ms']:.1f} ms; "
+            f"mean batch {x['batches']['mean_batch_size']:.0f} events / {x['batches']['mean_batch_ms']:.1f} ms "
+            f"(commit {x['batches'].get('mean_commit_ms', float('nan')):.1f} ms); "
             f"load {x['loadavg']}"
         )
     loads = [
@@ -600,7 +602,10 @@ def print_report(r: dict[str, Any]) -> None:
     ]
     print(f"load averages (1/5/15 min) at the end of each worker/Quix run: {', '.join(loads)}")
     print("% bare: of the plain bare loop's events/s; x Quix: the worker's events/s over Quix's;")
-    print("p99 '!': the worker did not keep up with the offered rate; CPU: the runner's process only;")
+    print(
+        "p50/p99: at --latency-rate offered; '!': the worker did not keep up with it (see the latency line);"
+    )
+    print("CPU: the runner's process only;")
     print("ev/CPU-s: events per second of CPU the runner used (what it would do alone on a core).")
 
 
