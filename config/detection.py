@@ -81,8 +81,7 @@ class AmountSpikeSettings(_Section):
     The bar is relative to the customer: a multiple of their median, lifted by their spread (robust z) but
     never beyond ``max_required_ratio_to_median``; with a short history the multiple is larger. Money only
     sets the severity (``severity_floor_base``), apart from a small noise floor (``min_amount_base``).
-    Merchant purchases (card rails, chargeback rights) are left to the card detectors unless
-    ``merchant_purchase_ratio_factor`` is set."""
+    Merchant purchases (card rails, chargeback rights) and cash ask larger multiples."""
 
     min_history_events: int = Field(default=10, ge=3)
     # Below this many debits the required multiple is raised (up to ``short_history_ratio_factor`` times
@@ -102,12 +101,13 @@ class AmountSpikeSettings(_Section):
     # make (a customer who withdraws 800 in cash now and then is not spiking at the next 800).
     min_ratio_to_largest: float = Field(default=1.0, ge=0)
     # A debit with a merchant category, or on these channels, is a purchase at a merchant: card rails, with
-    # chargeback rights and the scheme's own screening, where one-off big purchases and trips abroad
-    # happen and card fraud shows as bursts and sustained inflation (``velocity_spike``,
-    # ``sustained_shift``). None: amount_spike leaves them alone; a number: they ask this much larger
-    # multiples.
+    # chargeback rights and the scheme's own screening, where one-off big purchases (a car, furniture, a
+    # holiday) are ordinary and card fraud shows mostly as bursts and sustained inflation
+    # (``velocity_spike``, ``sustained_shift``). Still an outgoing amount far above the customer's own
+    # (the contract's definition): it asks this much larger multiples. None leaves merchant purchases
+    # out of amount_spike altogether (a portfolio whose card fraud is screened elsewhere).
     merchant_channels: tuple[str, ...] = ("card",)
-    merchant_purchase_ratio_factor: float | None = Field(default=None, ge=1)
+    merchant_purchase_ratio_factor: float | None = Field(default=5.0, ge=1)
     # Cash withdrawals are capped by the ATM's and the card's daily limits and are where a customer's own
     # bigger outgoings (a deposit paid in cash, a trip) show; they ask this much larger multiples.
     cash_channels: tuple[str, ...] = ("atm", "cash")

@@ -13,6 +13,14 @@ from detectors.context import CustomerContext
 from detectors.findings import Finding, past_threshold_score, severity_by_ratio
 from detectors.observation import Observation, TxObservation
 
+#: how a reason names the debit, by channel (a transfer is a transfer)
+_DEBIT_NAMES = {
+    "card": "card payment",
+    "online": "online payment",
+    "atm": "ATM withdrawal",
+    "cash": "cash withdrawal",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class _TierBars:
@@ -25,15 +33,16 @@ class _TierBars:
 
 
 class AmountSpike(Detector[None]):
-    """One push payment (a transfer or online-banking payment without a merchant category: irreversible
-    once sent) many times the customer's median debit (the shared ``DebitBaseline``: median and MAD of log
+    """One debit many times the customer's median debit (the shared ``DebitBaseline``: median and MAD of log
     amounts over the last debits, alerted amounts kept out) and above the largest debit they are known to
-    make: how a compromised account is cashed out, or a scammed customer pays.
+    make. The base bar is for push payments (a transfer or online-banking payment without a merchant
+    category: irreversible once sent), how a compromised account is cashed out or a scammed customer pays.
 
     The bar is the tier's multiple of the median, raised while the history is short, lifted for customers
     whose spending varies (robust z) but never above ``max_required_ratio_to_median``: an extreme multiple
-    alerts whoever the customer is. Merchant purchases (card rails) are the card detectors' unless
-    ``merchant_purchase_ratio_factor`` is set; cash asks ``cash_ratio_factor`` times more. A payee the
+    alerts whoever the customer is. Merchant purchases (card rails: chargeback rights, and a car or a
+    holiday is an ordinary big purchase) ask ``merchant_purchase_ratio_factor`` times more (None: not
+    judged), cash ``cash_ratio_factor`` times more. A payee the
     customer has paid before asks ``known_payee_ratio_factor`` times more, unless this payment is over
     ``known_payee_max_ratio_to_largest_paid`` times what it was paid (a test payment does not make a mule
     known). Money never hides a spike; below the segment's severity floor the alert is one level lower. A
@@ -50,8 +59,11 @@ class AmountSpike(Detector[None]):
     >>> def transfer(amount):  # on day 0 of a customer first seen on day 0: a short history
     ...     obs = TxObservation("t", 0.0, "2025-01-01", Decimal(amount), float(amount), True, "transfer", "p", False)
     ...     return [(f.severity, f.evidence["required_ratio_to_median"]) for f in spike.update(None, obs, ctx)]
-    >>> transfer(1200), transfer(1500)
-    ([], [('low', 54.0)])
+    >>> def card(amount):
+    ...     obs = TxObservation("t", 0.0, "2025-01-01", Decimal(amount), float(amount), True, "card", "m", False)
+    ...     return [(f.severity, f.evidence["required_ratio_to_median"]) for f in spike.update(None, obs, ctx)]
+    >>> transfer(1200), transfer(1500), card(1500), card(7000)
+    ([], [('low', 54.0)], [], [('medium', 270.0)])
     """
 
     name = "amount_spike"
@@ -133,7 +145,7 @@ class AmountSpike(Detector[None]):
                 score=past_threshold_score(ratio, bar),
                 trigger_event_ids=(obs.event_id,),
                 reason=(
-                    f"Outgoing {obs.channel} of {obs.amount:.2f} is {ratio:.1f}x this customer's median "
+                    f"Outgoing {_DEBIT_NAMES.get(obs.channel, obs.channel)} of {obs.amount:.2f} is {ratio:.1f}x this customer's median "
                     f"outgoing amount of {median:.2f} (threshold {bar:.1f}x for a {tier}-risk customer "
                     f"with {n} debits of history)."
                 ),

@@ -302,18 +302,20 @@ def test_contact_change_burst_meets_the_targets(run: Run) -> None:
 #: ``amount_spike``'s floors on this scenario, below the issue's targets (MIN_RECALL, MIN_PRECISION,
 #: MAX_FALSE_PER_10K), which it does not meet: see the test's docstring
 AMOUNT_SPIKE_MIN_RECALL = 35 / 41
-AMOUNT_SPIKE_MIN_PRECISION = 0.43
-AMOUNT_SPIKE_MAX_FALSE_PER_10K = 8.5
+AMOUNT_SPIKE_MIN_PRECISION = 0.40
+AMOUNT_SPIKE_MAX_FALSE_PER_10K = 9.5
 
 
 def test_amount_spike_regression_floor(run: Run) -> None:
     """Issue 8's targets are recall >= 0.98 on the suspicious band, precision >= 0.95 and under 1 false
-    alert per 10,000 transactions; ``amount_spike`` reaches 35/41 (0.854), 0.457 and 7.7 per 10k here (it
-    was 34/41, 0.273 and 17.5 before merchant purchases were left to the card detectors and a test payment
-    stopped making a payee known). What stands between: the first payment of a rent, a loan, a payroll
-    or a family transfer in a customer's first month of data, a rent deposit and a first transfer to a
-    friend are, like the injected cash-out, one push payment to a never-paid payee tens of times the median
-    (README, *Detection quality (issue 8), measured*). This test holds the floor reached."""
+    alert per 10,000 transactions; ``amount_spike`` reaches 35/41 (0.854), 0.412 and 9.24 per 10k here.
+    What stands between: the first payment of a rent, a loan, a payroll or a family transfer in a
+    customer's first month of data, a rent deposit and a first transfer to a friend are, like the
+    injected cash-out, one push payment to a never-paid payee tens of times the median (README,
+    *Detection quality (issue 8), measured*). The floors were 0.43 and 8.5 per 10k while merchant
+    purchases were not judged at all; the contract judges every outgoing transaction, and judging them at
+    ``merchant_purchase_ratio_factor`` (5x) the push payment's bar adds 55 false alerts (cars, tuition,
+    furniture, holidays, 43-2,600x the median) and finds no more patterns. This test holds the floor."""
     row = _row(run, "amount_spike")
     assert row["suspicious_patterns"] == 41
     assert row["recall_suspicious"] >= AMOUNT_SPIKE_MIN_RECALL - 1e-9
