@@ -29,8 +29,10 @@ import tracemalloc
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the in-memory record of the tests
 
 from _common import cid, contact_json, hardware, profile_json, tx_json
+from fake_records import FakeRecord
 
 
 def synthetic(customers: int, events: int, contact_share: float, days: float, seed: int, run_id: str):
@@ -63,34 +65,6 @@ def synthetic(customers: int, events: int, contact_share: float, days: float, se
         else:
             out.append((cid(i).encode(), tx_json(rng, i, f"{run_id}-t{j}", ts).encode(), "transaction"))
     return out
-
-
-class Record:
-    """A consumed record as the batch step reads it (``streams.worker.batch.ConsumedRecord``)."""
-
-    __slots__ = ("_key", "_offset", "_partition", "_timestamp", "_topic", "_value")
-
-    def __init__(self, topic: str, partition: int, offset: int, key: bytes, value: bytes, ts_ms: int):
-        self._topic, self._partition, self._offset = topic, partition, offset
-        self._key, self._value, self._timestamp = key, value, (1, ts_ms)
-
-    def topic(self) -> str:
-        return self._topic
-
-    def partition(self) -> int:
-        return self._partition
-
-    def offset(self) -> int:
-        return self._offset
-
-    def key(self) -> bytes:
-        return self._key
-
-    def value(self) -> bytes:
-        return self._value
-
-    def timestamp(self) -> tuple[int, int]:
-        return self._timestamp
 
 
 class CountingSink:
@@ -146,8 +120,13 @@ def main() -> int:
         "customer_profile": settings.topics.customer_profiles,
     }
     records = [
-        Record(
-            topic[etype], kafka_partition(key, args.partitions), offset, key, value, int(1000 * time.time())
+        FakeRecord(
+            topic[etype],
+            kafka_partition(key, args.partitions),
+            offset,
+            int(1000 * time.time()),
+            key=key,
+            value=value,
         )
         for offset, (key, value, etype) in enumerate(msgs)
     ]

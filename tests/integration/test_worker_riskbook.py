@@ -86,6 +86,21 @@ def officer_event(kind: str, customer: str, when: datetime, **fields: Any) -> by
     ).encode()
 
 
+def risky_profile(customer: str, when: datetime) -> dict[str, Any]:
+    """A profile the scorecard puts high (a gambling business in arrears), so the customer has a tier on
+    customer-risk and state on the changelog for an erasure to delete."""
+    return {
+        "type": "customer_profile",
+        "event_id": "p-1",
+        "customer_id": customer,
+        "timestamp": when.isoformat(),
+        "segment": "individual",
+        "industry": "gambling",
+        "credit_score": 400,
+        "overdue_count_12m": 5,
+    }
+
+
 def by_customer_order(records: list[dict[str, Any]], drop: tuple[str, ...] = ()) -> dict[str, list[Any]]:
     """Each customer's records in order (a customer lives on one partition, so its order is defined)."""
     out: dict[str, list[Any]] = {}
@@ -259,16 +274,7 @@ def test_punctuation_moves_a_quiet_customer_once_across_a_restart(
 
 def test_forget_leaves_only_tombstones(kafka_conf, topics, workers, group_id) -> None:
     now = datetime.now(UTC) - timedelta(minutes=5)
-    profile = {
-        "type": "customer_profile",
-        "event_id": "p-1",
-        "customer_id": "forget-me",
-        "timestamp": now.isoformat(),
-        "segment": "individual",
-        "industry": "gambling",
-        "credit_score": 400,
-        "overdue_count_12m": 5,
-    }
+    profile = risky_profile("forget-me", now)
     base = int(time.time() * 1000) - 1000
     produce(kafka_conf, topics, [json.dumps(profile).encode()], base)
     w = workers("w-forget", RISKWATCH_WORKER__PUNCTUATE_INTERVAL_MS="0")
@@ -329,16 +335,7 @@ def test_forget_leaves_no_trace_within_the_bound(
     topics["customer_risk"] = topic_factory(PARTITIONS, bounded, prefix="rw-risk")  # as `stack topics` does
     changelog = f"{group_id}-customer-state-changelog"
     now = datetime.now(UTC) - timedelta(minutes=5)
-    profile = {
-        "type": "customer_profile",
-        "event_id": "p-1",
-        "customer_id": "erase-me",
-        "timestamp": now.isoformat(),
-        "segment": "individual",
-        "industry": "gambling",
-        "credit_score": 400,
-        "overdue_count_12m": 5,
-    }
+    profile = risky_profile("erase-me", now)
     base = int(time.time() * 1000) - 1000
     produce(kafka_conf, topics, [json.dumps(profile).encode()], base)
     w = workers(

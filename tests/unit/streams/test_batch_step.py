@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fake_records import FakeRecord
 
 from config.settings import Settings, load_settings
 from detectors.engine import RiskEngine
@@ -25,35 +26,6 @@ from streams.worker.state_store import deadline_from_headers
 PARTITIONS = 3
 BATCH = 40
 CHANGELOG = "test-changelog"
-
-
-class Record:
-    def __init__(self, topic: str, partition: int, offset: int, key: bytes, value: bytes) -> None:
-        self._topic, self._partition, self._offset, self._key, self._value = (
-            topic,
-            partition,
-            offset,
-            key,
-            value,
-        )
-
-    def topic(self) -> str:
-        return self._topic
-
-    def partition(self) -> int:
-        return self._partition
-
-    def offset(self) -> int:
-        return self._offset
-
-    def key(self) -> bytes:
-        return self._key
-
-    def value(self) -> bytes:
-        return self._value
-
-    def timestamp(self) -> tuple[int, int]:
-        return (0, 0)
 
 
 class Sink:
@@ -95,7 +67,7 @@ def lines() -> list[bytes]:
     return profiles + [line for line in generated if b'"type":"customer_profile"' not in line]
 
 
-def records(lines: list[bytes], settings: Settings) -> list[Record]:
+def records(lines: list[bytes], settings: Settings) -> list[FakeRecord]:
     offsets: dict[tuple[str, int], int] = {}
     out = []
     for line in lines:
@@ -104,7 +76,7 @@ def records(lines: list[bytes], settings: Settings) -> list[Record]:
         key = event["customer_id"].encode()
         partition = kafka_partition(key, PARTITIONS)
         offset = offsets[(topic, partition)] = offsets.get((topic, partition), -1) + 1
-        out.append(Record(topic, partition, offset, key, line))
+        out.append(FakeRecord(topic, partition, offset, key=key, value=line))
     return out
 
 
@@ -114,7 +86,7 @@ def new_step(settings: Settings) -> BatchStep:
     return step
 
 
-def run(step: BatchStep, batch: list[Record], sink: Sink) -> None:
+def run(step: BatchStep, batch: list[FakeRecord], sink: Sink) -> None:
     step.run(batch, sink, False, lambda topic, partition: True)
 
 

@@ -2,36 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from fake_records import FakeRecord
 from hypothesis import given
 from hypothesis import strategies as st
 
 from streams.worker.ordering import TimestampOrderer
 
 TOPICS = ["transactions", "contact-changes", "customer-profiles"]
-
-
-@dataclass
-class FakeRecord:
-    """A record as the orderer reads it (``ordering.Timestamped``), with an offset to name it by."""
-
-    _topic: str
-    _partition: int
-    _offset: int
-    _ts: int
-
-    def topic(self) -> str:
-        return self._topic
-
-    def partition(self) -> int:
-        return self._partition
-
-    def offset(self) -> int:
-        return self._offset
-
-    def timestamp(self) -> tuple[int, int]:
-        return (1, self._ts)  # TIMESTAMP_CREATE_TIME
 
 
 class Clock:
@@ -172,7 +149,7 @@ def reference_drain(
         while len(out) < limit:
             if any(not q and caught_up[(t, partition)] is not True for t, q in qs.items()):
                 break
-            filled = [(q[0]._ts, TOPICS.index(t), t) for t, q in qs.items() if q]
+            filled = [(q[0].timestamp()[1], TOPICS.index(t), t) for t, q in qs.items() if q]
             if not filled:
                 break
             topic = min(filled)[2]
