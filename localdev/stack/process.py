@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 # Popen objects of children started by this process; holding them keeps Popen.__del__ from warning
-# that a deliberately detached child "is still running".
+# that a deliberately detached child "is still running". One is let go once ``_reap`` collected its
+# child through it.
 _STARTED: list[subprocess.Popen[bytes]] = []
 
 
@@ -29,7 +30,16 @@ def read_pid(pid_file: Path) -> int | None:
 
 
 def _reap(pid: int) -> None:
-    """Collect our own exited child so it does not linger as a zombie that still answers kill(pid, 0)."""
+    """Collect our own exited child so it does not linger as a zombie that still answers kill(pid, 0).
+
+    A child this process started is collected through its ``Popen``: reaped behind its back with
+    ``os.waitpid``, a ``Popen`` never learns that its child ended and warns at exit that it "is still
+    running" (the ResourceWarnings at the end of a test run that stopped its private stack)."""
+    for proc in _STARTED:
+        if proc.pid == pid:
+            if proc.poll() is not None:
+                _STARTED.remove(proc)
+            return
     with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(pid, os.WNOHANG)
 
