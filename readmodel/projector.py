@@ -20,6 +20,7 @@ from readmodel.records import ROLES, Record, Role, Skip
 from readmodel.store import OffsetConflict, RedisStore
 from readmodel.store import TopicPartition as TP
 from streams.errors import from_kafka_error
+from streams.logging_setup import with_kafka_logger
 
 log = logging.getLogger("riskwatch.project")
 
@@ -42,7 +43,9 @@ class Projector:
         self.roles: dict[str, Role] = {getattr(settings.topics, role): role for role in ROLES}
         self.consumer = Consumer(
             {
-                **settings.kafka.client_config(),
+                # librdkafka's own lines through riskwatch's logging, not raw onto stderr: an unreachable
+                # broker is then one fault line, not a screenful of %3|...|FAIL| before it
+                **with_kafka_logger(settings.kafka.client_config()),
                 "group.id": settings.readmodel.consumer_group,
                 "enable.auto.commit": False,
                 "enable.auto.offset.store": False,

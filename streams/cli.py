@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from streams.errors import (
+    EXIT_INTERRUPTED,
     EXIT_LOCAL,
     AuthFailed,
     ConfigFault,
@@ -110,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "create the folder or fix the path (and check its permissions)",
         )
     except KeyboardInterrupt:
-        return _fail("interrupted", 130)
+        return _fail("interrupted", EXIT_INTERRUPTED)
     except Exception as exc:
         known = _foreign_fault(exc, args.command)
         if known is None:

@@ -21,6 +21,7 @@ EXIT_TOPICS = 5  # input topics missing or not co-partitioned
 EXIT_FENCED = 6  # another process took over this worker's transactional id
 EXIT_LOCAL = 7  # this machine: a port in use, a folder that does not exist, a file that cannot be written
 EXIT_REFUSED = 8  # a safety check refused to start (public hash key, faust restrictions, instance id in use)
+EXIT_INTERRUPTED = 130  # Ctrl-C outside a worker's graceful stop (128 + SIGINT, as a shell reports it)
 
 
 class Fault(RuntimeError):

@@ -8,7 +8,6 @@ time as the record timestamp (the workers order by it). The worker does the rest
 from __future__ import annotations
 
 import argparse
-import sys
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -23,12 +22,13 @@ from schemas.events import (
     RiskOverride,
     describe_validation_error,
 )
+from streams.errors import ConfigFault, TopicsFault, Unreachable, from_kafka_error
 
 DELIVERY_TIMEOUT_SECONDS = 15.0
 
 
-class OfficerError(Exception):
-    """One line for the officer: what is wrong and how to fix it."""
+class OfficerError(ConfigFault):
+    """A mistake in the officer's command line (exit 2): what is wrong and how to fix it, in one line."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -68,7 +68,7 @@ def _officer(args: argparse.Namespace) -> str:
     try:
         return getpass.getuser()
     except Exception:  # no login name in some containers: make the officer say who they are
-        raise OfficerError("no login name found: pass --officer ID") from None
+        raise OfficerError("no login name found", "pass --officer ID") from None
 
 
 def _event_time(args: argparse.Namespace) -> datetime:
@@ -78,10 +78,10 @@ def _event_time(args: argparse.Namespace) -> datetime:
         value = datetime.fromisoformat(args.at)
     except ValueError:
         raise OfficerError(
-            f"--at {args.at!r} is not an RFC 3339 timestamp (e.g. 2025-03-01T09:00:00Z)"
+            f"--at {args.at!r} is not an RFC 3339 timestamp", "write it like 2025-03-01T09:00:00Z"
         ) from None
     if value.tzinfo is None:
-        raise OfficerError(f"--at {args.at!r} needs an offset or Z")
+        raise OfficerError(f"--at {args.at!r} has no offset", "add one: +08:00, or Z for UTC")
     return value
 
 
@@ -96,10 +96,11 @@ def _until(text: str, tz: ZoneInfo) -> datetime:
         value = datetime.fromisoformat(text)
     except ValueError:
         raise OfficerError(
-            f"--until {text!r} is neither a date (2025-06-30) nor an RFC 3339 timestamp"
+            f"--until {text!r} is neither a date nor an RFC 3339 timestamp",
+            "give a date (2025-06-30) or a timestamp with an offset (2025-06-30T18:00:00+08:00)",
         ) from None
     if value.tzinfo is None:
-        raise OfficerError(f"--until {text!r} needs an offset or Z (or give a date)")
+        raise OfficerError(f"--until {text!r} has no offset", "add one (+08:00, or Z for UTC) or give a date")
     return value
 
 
@@ -120,18 +121,34 @@ def build_event(args: argparse.Namespace, settings: Settings) -> tuple[str, Any]
             return topics.risk_overrides, RiskOverride(**common, tier=tier, expires_at=_until(args.until, tz))
         if args.command == "review-complete":
             if args.tier is not None and args.outcome != "tier_changed":
-                raise OfficerError("--tier goes with --outcome tier_changed only")
+                raise OfficerError(
+                    "--tier goes with --outcome tier_changed only", "leave --tier out or use tier_changed"
+                )
             return topics.review_completed, ReviewCompleted(**common, outcome=args.outcome, tier=args.tier)
         return topics.erasure_requests, ErasureRequest(**common)
     except ValidationError as exc:
-        raise OfficerError(describe_validation_error(exc)) from None
+        raise OfficerError(describe_validation_error(exc), "correct that argument") from None
 
 
 def produce(settings: Settings, topic: str, event: Any) -> None:
-    from confluent_kafka import KafkaException, Producer
+    from confluent_kafka import Producer
 
+    from streams.broker import wait_for_broker
     from streams.kafka_clients import quiet_client_config
 
+    servers = settings.kafka.bootstrap_servers
+    # Asked first, as the worker waits for its broker (kafka.broker_wait_seconds, retries logged): a broker
+    # that is not there or a topic that does not exist is named then, not after the delivery timeout.
+    metadata = wait_for_broker(
+        settings.kafka.client_config(),
+        wait_seconds=settings.kafka.broker_wait_seconds,
+        doing=f"writing to {topic}",
+    )
+    if topic not in metadata.topics:
+        raise TopicsFault(
+            f"topic {topic} does not exist on {servers}",
+            "create it with `riskwatch stack topics` or fix the topics.* names",
+        )
     producer = Producer(
         {
             # librdkafka's own lines through riskwatch's logging, not straight to stderr (the failure is
@@ -142,37 +159,33 @@ def produce(settings: Settings, topic: str, event: Any) -> None:
             "message.timeout.ms": int(DELIVERY_TIMEOUT_SECONDS * 1000),
         }
     )
-    errors: list[str] = []
+    errors: list[Any] = []  # confluent_kafka.KafkaError
 
     def delivered(err: Any, _msg: Any) -> None:
         if err is not None:
-            errors.append(str(err))
+            errors.append(err)
 
-    try:
-        producer.produce(
-            topic,
-            key=event.customer_id.encode(),
-            value=event.model_dump_json().encode(),
-            timestamp=int(event.timestamp.timestamp() * 1000),
-            on_delivery=delivered,
-        )
-    except KafkaException as exc:
-        raise OfficerError(f"cannot write to {topic}: {exc}") from None
+    producer.produce(
+        topic,
+        key=event.customer_id.encode(),
+        value=event.model_dump_json().encode(),
+        timestamp=int(event.timestamp.timestamp() * 1000),
+        on_delivery=delivered,
+    )
     left = producer.flush(DELIVERY_TIMEOUT_SECONDS + 5)
-    if errors or left:
-        why = errors[0] if errors else "no answer"
-        raise OfficerError(
-            f"the event was not written to {topic} at {settings.kafka.bootstrap_servers} ({why}); "
-            "check kafka.bootstrap_servers and that the topic exists (`riskwatch stack topics`)"
+    if errors:  # an unreachable broker (exit 3), a missing topic (5), a refused principal (4)
+        raise from_kafka_error(errors[0], servers, f"writing to {topic}")
+    if left:
+        raise Unreachable(
+            f"the event was not written to {topic}: Kafka at {servers} did not answer",
+            "check kafka.bootstrap_servers (RISKWATCH_KAFKA__BOOTSTRAP_SERVERS) and that the brokers are up",
         )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    try:
-        topic, event = build_event(args, settings)
-        produce(settings, topic, event)
-    except OfficerError as exc:
-        print(f"riskwatch {args.command}: {exc}", file=sys.stderr)
-        return 2
+    """A mistake (exit 2) or a Kafka fault (3, 4, 5) raises its ``streams.errors`` class: ``riskwatch``
+    prints its one line and exits with the code README *When something is wrong* lists."""
+    topic, event = build_event(args, settings)
+    produce(settings, topic, event)
     print(f"{event.type} {event.event_id} for {event.customer_id} written to {topic}")
     return 0

@@ -20,13 +20,13 @@ from typing import IO, Any
 
 from config.settings import Settings, TopicSettings
 from schemas.events import EventError, parse_event_json
+from streams.errors import EXIT_FAILURE, ConfigFault, TopicsFault
 from streams.partitioning import kafka_partition
 
 # event type -> settings.topics attribute of the topic it belongs on
 TYPE_TO_TOPIC_ROLE: dict[str, str] = {t: role for role, t in TopicSettings.INPUT_TYPES.items()}
 MAX_BAD_LINES_SHOWN = 20
 FLUSH_TIMEOUT_SECONDS = 60.0
-METADATA_TIMEOUT_SECONDS = 10.0
 PROGRESS_INTERVAL_SECONDS = 0.2
 
 
@@ -65,42 +65,34 @@ def check_line(line: bytes, topics: TopicSettings) -> tuple[str, str] | str:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit codes of README *When something is wrong*: a fault that stops the run (no file, no broker, no
+    topic) raises its ``streams.errors`` class; a run that left lines unsent exits 1, having named them."""
     if args.events != "-" and not Path(args.events).is_file():
-        print(f"riskwatch send: {args.events} is not a readable file", file=sys.stderr)
-        return 2
+        raise ConfigFault(
+            f"{args.events} is not a readable file", "check the path, or give - to read standard input"
+        )
     progress = None if args.quiet or not sys.stderr.isatty() else sys.stderr
-    try:
-        report = send_file(args.events, settings, dry_run=args.dry_run, progress=progress)
-    except SendError as exc:
-        print(f"riskwatch send: {exc}", file=sys.stderr)
-        return 1
+    report = send_file(args.events, settings, dry_run=args.dry_run, progress=progress)
     if not args.quiet:
         print(format_report(report, dry_run=args.dry_run), file=sys.stderr)
-    return 1 if report.bad or report.failed else 0
+    return EXIT_FAILURE if report.bad or report.failed else 0
 
 
-class SendError(Exception):
-    """The run cannot proceed (broker unreachable, a topic missing): one line naming cause and fix."""
+def _partition_counts(settings: Settings, topics: list[str]) -> dict[str, int]:
+    """Waits for the broker as the worker does (``kafka.broker_wait_seconds``, retries logged), so a
+    wrong address is named within seconds and a broker still starting is waited for."""
+    from streams.broker import wait_for_broker
 
-
-def _partition_counts(conf: dict[str, Any], topics: list[str], bootstrap: str) -> dict[str, int]:
-    from confluent_kafka import KafkaException
-    from confluent_kafka.admin import AdminClient
-
-    from streams.kafka_clients import last_client_error
-
-    try:
-        metadata = AdminClient(conf).list_topics(timeout=METADATA_TIMEOUT_SECONDS)
-    except KafkaException as exc:
-        cause = last_client_error() or str(exc)
-        raise SendError(
-            f"Kafka at {bootstrap} did not answer ({cause}); start it with `riskwatch stack up` "
-            "or set RISKWATCH_KAFKA__BOOTSTRAP_SERVERS"
-        ) from None
+    metadata = wait_for_broker(
+        settings.kafka.client_config(),
+        wait_seconds=settings.kafka.broker_wait_seconds,
+        doing="sending events",
+    )
     missing = [t for t in topics if t not in metadata.topics]
     if missing:
-        raise SendError(
-            f"topic(s) {', '.join(missing)} do not exist on {bootstrap}; create them with `riskwatch stack topics`"
+        raise TopicsFault(
+            f"topic(s) {', '.join(missing)} do not exist on {settings.kafka.bootstrap_servers}",
+            "create them with `riskwatch stack topics` or fix the topics.* names",
         )
     return {t: len(metadata.topics[t].partitions) for t in topics}
 
@@ -125,9 +117,7 @@ def send_file(
         from confluent_kafka import Producer
 
         roles = sorted(set(TYPE_TO_TOPIC_ROLE.values()))
-        partitions = _partition_counts(
-            conf, [str(getattr(topics, r)) for r in roles], settings.kafka.bootstrap_servers
-        )
+        partitions = _partition_counts(settings, [str(getattr(topics, r)) for r in roles])
         producer = Producer({**conf, "enable.idempotence": True, "acks": "all", "linger.ms": 5})
 
     def on_delivery(err: Any, msg: Any) -> None:

@@ -15,6 +15,7 @@ from typing import IO, Any
 
 from config.settings import Settings, TopicSettings
 from streams.display import LAYOUTS, WIDTH
+from streams.errors import EXIT_INTERRUPTED, ConfigFault, TopicsFault, Unreachable
 
 NOT_TOPICS = frozenset({"partitions", "replication_factor"})
 METADATA_TIMEOUT_SECONDS = 10.0
@@ -50,25 +51,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     roles = topic_roles(settings.topics)
     role = roles.get(args.topic) or roles.get(args.topic.replace("_", "-"))
     if role is None:
-        print(
-            f"riskwatch tail: unknown topic {args.topic!r}; choose one of {', '.join(sorted(roles))}",
-            file=sys.stderr,
-        )
-        return 2
+        raise ConfigFault(f"unknown topic {args.topic!r}", f"choose one of {', '.join(sorted(roles))}")
     if args.max_messages is not None and args.max_messages < 1:
-        print("riskwatch tail: --max-messages must be at least 1", file=sys.stderr)
-        return 2
+        raise ConfigFault(f"--max-messages {args.max_messages}", "give 1 or more")
     try:
         return Tail(args, settings, role).run(sys.stdout)
-    except TailError as exc:
-        print(f"riskwatch tail: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
-
-
-class TailError(Exception):
-    """Cannot read: broker unreachable or topic missing; the message names the fix."""
+    except KeyboardInterrupt:  # how a following tail is stopped: the exit code says so, no line needed
+        return EXIT_INTERRUPTED
 
 
 class Tail:
@@ -83,8 +72,15 @@ class Tail:
     def _consumer(self) -> Any:
         from confluent_kafka import Consumer, KafkaException, TopicPartition
 
+        from streams.broker import wait_for_broker
         from streams.kafka_clients import last_client_error, quiet_client_config
 
+        # as the worker waits (kafka.broker_wait_seconds, retries logged), then one line and exit 3
+        wait_for_broker(
+            self.settings.kafka.client_config(),
+            wait_seconds=self.settings.kafka.broker_wait_seconds,
+            doing=f"reading {self.topic}",
+        )
         conf = quiet_client_config(
             self.settings.kafka.client_config(), "riskwatch-tail", verbose=self.args.verbose
         )
@@ -103,14 +99,15 @@ class Tail:
         except KafkaException as exc:
             consumer.close()
             cause = last_client_error() or str(exc)
-            raise TailError(
-                f"Kafka at {bootstrap} did not answer ({cause}); start it with `riskwatch stack up` "
-                "or set RISKWATCH_KAFKA__BOOTSTRAP_SERVERS"
+            raise Unreachable(
+                f"Kafka at {bootstrap} did not answer ({cause})",
+                "start it with `riskwatch stack up` or set RISKWATCH_KAFKA__BOOTSTRAP_SERVERS",
             ) from None
         if self.topic not in metadata.topics:
             consumer.close()
-            raise TailError(
-                f"topic {self.topic} does not exist on {bootstrap}; create it with `riskwatch stack topics`"
+            raise TopicsFault(
+                f"topic {self.topic} does not exist on {bootstrap}",
+                "create it with `riskwatch stack topics` or fix the topics.* names",
             )
         tps = []
         for p in sorted(metadata.topics[self.topic].partitions):

@@ -127,6 +127,6 @@ def test_send_then_tail_gives_replays_alerts(
 def test_tail_names_the_topics_it_knows(settings: Settings) -> None:
     proc = _riskwatch(dict(os.environ), "tail", "alertz")
     assert proc.returncode == 2
-    assert "unknown topic 'alertz'; choose one of" in proc.stderr
+    assert "unknown topic 'alertz' — choose one of" in proc.stderr
     assert "customer-risk" in proc.stderr
     assert "Traceback" not in proc.stderr

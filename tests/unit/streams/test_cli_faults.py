@@ -6,6 +6,7 @@ broker that is never there is 127.0.0.1:1); the faults that need a live broker a
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -13,7 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from streams.errors import EXIT_CONFIG, EXIT_LOCAL, EXIT_REFUSED, EXIT_UNREACHABLE
+from streams.errors import (
+    EXIT_AUTH,
+    EXIT_CONFIG,
+    EXIT_FAILURE,
+    EXIT_FENCED,
+    EXIT_INTERRUPTED,
+    EXIT_LOCAL,
+    EXIT_REFUSED,
+    EXIT_TOPICS,
+    EXIT_UNREACHABLE,
+)
 from streams.worker.instance import acquire_instance_id
 
 SECRET = {"RISKWATCH_DETECTION__CONTACT_HASH_KEY": "a-test-secret-not-the-public-one"}
@@ -174,3 +185,64 @@ def test_instance_id_in_use_on_this_host_is_refused_naming_the_process(tmp_path:
     assert code == EXIT_REFUSED
     line = one_line(err)
     assert f"instance id w-1 of group riskwatch is already used by pid {os.getpid()}" in line
+
+
+# ---------------------------------------------------------------- the README's exit-code table, held
+README = Path(__file__).resolve().parents[3] / "README.md"
+NO_REDIS = {"RISKWATCH_REDIS__URL": "redis://127.0.0.1:1/0"}
+
+
+def documented_exit(meaning: str) -> int:
+    """The exit code README *When something is wrong* gives the row whose meaning starts with ``meaning``."""
+    section = README.read_text().split("## When something is wrong", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| (\d+) \| ([^|]+) \|", section, re.MULTILINE)
+    found = [int(code) for code, text in rows if text.startswith(meaning)]
+    assert len(found) == 1, f"no single row of the exit-code table starts with {meaning!r}: {rows}"
+    return found[0]
+
+
+def test_the_exit_code_table_is_the_one_in_streams_errors() -> None:
+    assert documented_exit("the stream cannot go on") == EXIT_FAILURE
+    assert documented_exit("a mistake in the command line") == EXIT_CONFIG
+    assert documented_exit("Kafka or Redis does not answer") == EXIT_UNREACHABLE
+    assert documented_exit("credentials refused") == EXIT_AUTH
+    assert documented_exit("topics") == EXIT_TOPICS
+    assert documented_exit("fenced") == EXIT_FENCED
+    assert documented_exit("this machine") == EXIT_LOCAL
+    assert documented_exit("refused by a safety check") == EXIT_REFUSED
+    assert documented_exit("interrupted") == EXIT_INTERRUPTED
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["send", "events.jsonl", "--quiet"],
+        ["tail", "alerts", "--exit-at-end"],
+        ["override", "C1", "--tier", "high", "--until", "2030-01-01", "--reason", "r", "--officer", "o"],
+        ["project"],  # Redis first: the read model's store
+    ],
+    ids=lambda argv: argv[0],
+)
+def test_commands_without_their_servers_exit_as_the_table_says(tmp_path: Path, argv: list[str]) -> None:
+    (tmp_path / "events.jsonl").write_text("")
+    code, err = riskwatch(tmp_path, *argv, **NO_BROKER, **NO_REDIS)
+    assert code == documented_exit("Kafka or Redis does not answer")
+    assert "127.0.0.1:1" in one_line(err)
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["send", "missing.jsonl"], "missing.jsonl is not a readable file"),
+        (["tail", "alertz"], "unknown topic 'alertz' — choose one of"),
+        (
+            ["override", "C1", "--tier", "high", "--until", "soon", "--reason", "r", "--officer", "o"],
+            "--until",
+        ),
+    ],
+    ids=lambda v: v[0] if isinstance(v, list) else "",
+)
+def test_command_line_mistakes_exit_as_the_table_says(tmp_path: Path, argv: list[str], says: str) -> None:
+    code, err = riskwatch(tmp_path, *argv, **NO_BROKER)
+    assert code == documented_exit("a mistake in the command line")
+    assert says in one_line(err)
