@@ -112,6 +112,9 @@ class CustomerContext:
     # counterparty id -> [payments so far, largest amount paid]; insertion order is recency (LRU). (Format 5
     # also kept the last amount and time: nothing read them.)
     counterparties: dict[str, list[float]] = field(default_factory=dict)
+    # the largest amount paid to a remembered counterparty, or -1 when it must be found again: asked of
+    # most large debits, it was a scan of every remembered payee each time (not part of the state)
+    _largest_paid: float = field(default=-1.0, repr=False, compare=False)
 
     def knows_counterparty(self, counterparty_id: str | None) -> bool:
         return counterparty_id is not None and counterparty_id in self.counterparties
@@ -121,9 +124,11 @@ class CustomerContext:
 
     def largest_payment(self) -> float:
         """The largest debit the customer is known to make: of the baseline, or to a payee still remembered."""
-        return max(
-            self.debit_baseline.largest(), max((v[1] for v in self.counterparties.values()), default=0.0)
-        )
+        paid = self._largest_paid
+        if paid < 0.0:
+            paid = max((v[1] for v in self.counterparties.values()), default=0.0)
+            self._largest_paid = paid
+        return max(self.debit_baseline.largest(), paid)
 
     def is_repeat_payment(self, counterparty_id: str | None, amount: float, tolerance_ratio: float) -> bool:
         """Within tolerance of the largest amount already paid to this payee: rent, an invoice, not news."""
@@ -138,12 +143,15 @@ class CustomerContext:
         if amount > entry[1]:
             entry[1] = amount
         self.counterparties[counterparty_id] = entry
+        if 0.0 <= self._largest_paid < amount:
+            self._largest_paid = amount
         while len(self.counterparties) > self.max_counterparties:
             # Least recently paid first, but a payee paid more than once (rent, a loan, family) outlives
             # one-off merchants: a monthly payee must still be known after a month of card purchases.
             oldest = list(itertools.islice(self.counterparties.items(), EVICTION_SCAN))
             victim = next((k for k, v in oldest if v[0] < 2), oldest[0][0])
-            del self.counterparties[victim]
+            if self.counterparties.pop(victim)[1] >= self._largest_paid:
+                self._largest_paid = -1.0
 
     def to_json(self) -> dict[str, Any]:
         """A snapshot: ``view`` with every shared or tuple part copied into lists of its own."""
