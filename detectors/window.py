@@ -12,49 +12,56 @@ from typing import Any
 
 
 class EventWindow:
-    """Sorted ``(ts, event_id, payload)`` entries; ``payload`` is any JSON-able value."""
+    """Sorted ``(ts, event_id, payload)`` entries; ``payload`` is any JSON-able value.
 
-    __slots__ = ("_entries", "_keys", "max_entries")
+    The event times are also kept as a list of floats beside the entries, for the binary searches: floats
+    compare several times faster than ``(ts, event_id)`` tuples, and cost no tuple per entry. Entries of
+    the same time stay in event-id order (a rare tie, settled by a short walk back)."""
+
+    __slots__ = ("_entries", "_times", "max_entries")
 
     def __init__(self, max_entries: int, entries: list[tuple[float, str, Any]] | None = None) -> None:
         self.max_entries = max_entries
         if entries:
-            self._entries: list[tuple[float, str, Any]] = sorted(entries, key=lambda e: (e[0], e[1]))
-            self._keys: list[tuple[float, str]] = [(e[0], e[1]) for e in self._entries]
+            self._entries: list[tuple[float, str, Any]] = sorted(entries, key=_time_and_id)
+            self._times: list[float] = [e[0] for e in self._entries]
         else:
-            self._entries, self._keys = [], []
+            self._entries, self._times = [], []
 
     def add(self, ts: float, event_id: str, payload: Any = None) -> None:
-        key = (ts, event_id)
-        i = bisect.bisect_right(self._keys, key)
-        self._keys.insert(i, key)
-        self._entries.insert(i, (ts, event_id, payload))
-        if len(self._entries) > self.max_entries:
+        times, entries = self._times, self._entries
+        i = bisect.bisect_right(times, ts)
+        while i > 0 and times[i - 1] == ts and entries[i - 1][1] > event_id:
+            i -= 1
+        times.insert(i, ts)
+        entries.insert(i, (ts, event_id, payload))
+        if len(entries) > self.max_entries:
             # Bounded state: the oldest entries go first.
-            excess = len(self._entries) - self.max_entries
-            del self._entries[:excess]
-            del self._keys[:excess]
+            excess = len(entries) - self.max_entries
+            del entries[:excess]
+            del times[:excess]
 
     def evict_before(self, ts: float) -> None:
-        i = bisect.bisect_left(self._keys, (ts, ""))
+        i = bisect.bisect_left(self._times, ts)
         if i:
             del self._entries[:i]
-            del self._keys[:i]
+            del self._times[:i]
 
     def between(self, start_exclusive: float, end_inclusive: float) -> list[tuple[float, str, Any]]:
-        lo = bisect.bisect_right(self._keys, (start_exclusive, "\U0010ffff"))
-        hi = bisect.bisect_right(self._keys, (end_inclusive, "\U0010ffff"))
-        return self._entries[lo:hi]
+        times = self._times
+        return self._entries[
+            bisect.bisect_right(times, start_exclusive) : bisect.bisect_right(times, end_inclusive)
+        ]
 
     def count_between(self, start_exclusive: float, end_inclusive: float) -> int:
-        lo = bisect.bisect_right(self._keys, (start_exclusive, "\U0010ffff"))
-        hi = bisect.bisect_right(self._keys, (end_inclusive, "\U0010ffff"))
-        return hi - lo
+        times = self._times
+        return bisect.bisect_right(times, end_inclusive) - bisect.bisect_right(times, start_exclusive)
 
     def latest(self, default: float) -> float:
         """The newest event time held, or ``default``: each detector's own clock, so that its decisions
         depend only on the order of its own topic, not on how the topics interleave."""
-        return max(self._keys[-1][0], default) if self._keys else default
+        times = self._times
+        return max(times[-1], default) if times else default
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -72,3 +79,7 @@ class EventWindow:
     @classmethod
     def from_json(cls, data: list[list[Any]], max_entries: int) -> EventWindow:
         return cls(max_entries, [(float(ts), str(eid), payload) for ts, eid, payload in data])
+
+
+def _time_and_id(entry: tuple[float, str, Any]) -> tuple[float, str]:
+    return entry[0], entry[1]
