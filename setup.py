@@ -27,7 +27,7 @@ from setuptools.command.build_ext import build_ext
 # packages below, plus the named files, minus the excluded ones. Pydantic models (schemas/, config/)
 # stay interpreted: mypyc cannot compile them (mypyc#1025, a crash on a PlainSerializer lambda).
 COMPILED_PACKAGES = ["detectors"]
-COMPILED_FILES = ["streams/processor.py", "streams/redaction.py"]
+COMPILED_FILES = ["schemas/fast_events.py", "streams/processor.py", "streams/redaction.py"]
 NOT_COMPILED = ["detectors/__init__.py"]  # a compiled package __init__ re-enters its shared library
 
 # The shared library of the group lands inside the detectors package (detectors/riskwatch__mypyc.*.so),

@@ -159,7 +159,19 @@ def describe_validation_error(exc: ValidationError) -> str:
 
 
 def parse_event_json(data: str | bytes) -> AnyInputEvent:
-    """Parse one JSON message into its event model or raise ``EventError`` with a readable reason."""
+    """Parse one JSON message into its event model or raise ``EventError`` with a readable reason.
+
+    In the compiled build, plainly well-formed transactions and contact changes take a shortcut past
+    pydantic (``fast_events``); everything else, every rejection included, is ``validate_event_json``'s."""
+    if _SHORTCUT is not None:
+        event: AnyInputEvent | None = _SHORTCUT.parse(data)
+        if event is not None:
+            return event
+    return validate_event_json(data)
+
+
+def validate_event_json(data: str | bytes) -> AnyInputEvent:
+    """``parse_event_json`` by full pydantic validation, whatever the event."""
     try:
         return _EVENT_ADAPTER.validate_json(data)
     except ValidationError as exc:
@@ -172,3 +184,12 @@ def parse_event(data: object) -> AnyInputEvent:
         return _EVENT_ADAPTER.validate_python(data)
     except ValidationError as exc:
         raise EventError(describe_validation_error(exc)) from None
+
+
+# Imported last: compiled, the module loads the build's shared library from the ``detectors`` package, whose
+# import needs every name above. Interpreted, the shortcut costs more than the validation it saves.
+from schemas import fast_events  # noqa: E402
+
+_SHORTCUT = (
+    None if fast_events.__file__.endswith(".py") else fast_events.CommonEvents(Transaction, ContactChange)
+)
