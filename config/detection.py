@@ -238,24 +238,33 @@ class SustainedShiftSettings(_Section):
     abroad, are left out) to a payee never paid before, at ``level_ratios_to_median[0]`` times the median
     debit or more (the median of the baseline without the window's elevated debits). For each level and
     each run of elevated debits ending now, the count (at most ``max_elevated_per_day`` a day) among the
-    debits since the run's first day is tested against a binomial with the customer's own chance of such a
+    debits since the run's first day is tested against the customer's own chance of such a
     debit: their share of new-merchant card/online debits (``history``, shrunk with
     ``prior_new_payee_weight_debits`` towards ``prior_new_payee_share``) times the share of their baseline at or above the level (shrunk with
-    ``prior_weight_debits`` towards a log-normal tail with their robust spread, at least ``min_log_sigma``).
-    The smallest tail times the tests tried must be under ``false_alert_budget_per_check``."""
+    ``prior_weight_debits`` towards a log-normal tail with their robust spread pooled with ``prior_log_sigma``
+    weighted as ``prior_log_sigma_weight_debits`` debits, at least ``min_log_sigma``). The count is judged
+    by a beta-binomial whose rate carries the evidence of the customer's debits outside the window plus
+    ``prior_weight_debits``; runs start on a day and must span ``min_elevated_days`` days. The smallest tail
+    times the tests tried must be under ``false_alert_budget_per_check``."""
 
     window_seconds: int = Field(default=14 * 86400, ge=86400)
     min_history_events: int = Field(default=10, ge=3)
     channels: tuple[str, ...] = ("card", "online")
     level_ratios_to_median: tuple[float, ...] = (1.5, 2.0, 3.0, 5.0)
     min_elevated_debits: int = Field(default=4, ge=2)
+    # "Over days": a run must hold elevated debits on this many calendar days (UTC); one or two days of
+    # dear purchases is a spree, not a card drained in steps.
+    min_elevated_days: int = Field(default=3, ge=1)
     # A spree on one evening is one piece of evidence, not seven: at most this many elevated debits a day.
     max_elevated_per_day: int = Field(default=3, ge=1)
-    false_alert_budget_per_check: TierValues = TierValues(low=0.00005, medium=0.0001, high=0.0002)
+    false_alert_budget_per_check: TierValues = TierValues(low=0.0015, medium=0.003, high=0.006)
     prior_new_payee_share: float = Field(default=0.5, gt=0, lt=1)
     prior_new_payee_weight_debits: float = Field(default=2.0, gt=0)
     prior_weight_debits: float = Field(default=30.0, gt=0)
     min_log_sigma: float = Field(default=0.5, gt=0)
+    # The customer's robust spread of log amounts is pooled with this wide one, weighted as this many debits.
+    prior_log_sigma: float = Field(default=0.8, gt=0)
+    prior_log_sigma_weight_debits: float = Field(default=10.0, ge=0)
     # The new-merchant share forgets slowly: both counts are halved past this many debits.
     history_halving_debits: int = Field(default=400, ge=20)
     min_amount_base: SegmentMoney = SegmentMoney(individual=Decimal(50), corporate=Decimal(500))

@@ -37,9 +37,12 @@ class SustainedShift(Detector[ShiftState]):
     to a payee the customer has not paid before, at ``level_ratios_to_median[0]`` times their median debit
     or more. Its chance for this customer is their own share of such new-merchant debits times the share
     of their debits at least that high (from their baseline without the window's elevated debits, shrunk
-    towards a log-normal tail with their robust spread). Each level and each run of elevated debits ending
-    now (at most ``max_elevated_per_day`` a day: a spree is one evening) is tested with a binomial among the
-    window's debits; the smallest tail times the tests tried must be under the false-alert budget.
+    towards a log-normal tail with their robust spread, itself pooled with a wide prior spread while the
+    history is short). Each level and each run of elevated debits ending now that starts on a day and spans
+    ``min_elevated_days`` days (at most ``max_elevated_per_day`` a day: a spree is one evening) is tested
+    among the window's debits with a beta-binomial: the customer's rate is known only as well as the debits
+    behind it, so a short or bursty history asks for more. The smallest tail times the tests tried must be
+    under the false-alert budget.
 
     >>> from decimal import Decimal
     >>> from config.detection import SustainedShiftSettings
@@ -178,7 +181,12 @@ class SustainedShift(Detector[ShiftState]):
         entries = list(state.elevated)
         history = state.history
         mid = median_of_sorted(logs)
-        sigma = max(1.4826 * median_of_sorted(sorted(abs(x - mid) for x in logs)), s.min_log_sigma)
+        # A spread seen in a few debits is pulled towards a wide one: a short history has not shown its tails.
+        own = 1.4826 * median_of_sorted(sorted(abs(x - mid) for x in logs))
+        nu = s.prior_log_sigma_weight_debits
+        sigma = max(
+            math.sqrt((len(logs) * own**2 + nu * s.prior_log_sigma**2) / (len(logs) + nu)), s.min_log_sigma
+        )
         best = None
         tried = 0
         w, wn = s.prior_weight_debits, s.prior_new_payee_weight_debits
@@ -191,14 +199,16 @@ class SustainedShift(Detector[ShiftState]):
             prior = 0.5 * math.erfc(log_ratio / sigma / SQRT2)
             share_high = (above + w * prior) / (len(logs) + w)
             for j in range(len(run_all)):
+                if j and int(run_all[j][0] // DAY) == int(run_all[j - 1][0] // DAY):
+                    continue  # a run starts on a day: one test per day, not per debit
                 run = run_all[j:]
                 per_day: dict[int, int] = {}
                 for ts, _, _ in run:
                     d = int(ts // DAY)
                     per_day[d] = min(s.max_elevated_per_day, per_day.get(d, 0) + 1)
                 k = sum(per_day.values())
-                if k < s.min_elevated_debits:
-                    break  # later starts hold fewer elevated debits still
+                if k < s.min_elevated_debits or len(per_day) < s.min_elevated_days:
+                    break  # later starts hold fewer elevated debits and days still
                 first = int(run[0][0] // DAY)
                 n = sum(c for d, c in state.days.items() if d >= first)
                 share_new = (max(0.0, history[1] - len(run)) + s.prior_new_payee_share * wn) / (
@@ -210,8 +220,11 @@ class SustainedShift(Detector[ShiftState]):
                 product = share_new * share_high
                 own = max(0.0, history[2 + level] - len(run))
                 rate = min(1.0, max(product, (own + w * product) / (max(0.0, history[0] - n) + w)))
+                # The rate is known only as well as the debits behind it (and ordinary spending is bursty):
+                # the count is judged by a beta-binomial with that many debits of evidence, not a binomial.
+                evidence = max(0.0, history[0] - n) + w
                 tried += 1
-                tail = binomial_tail(k, n, rate)
+                tail = beta_binomial_tail(k, n, rate * evidence, (1.0 - rate) * evidence)
                 if best is None or tail < best[0]:
                     best = (tail, k, n, n * rate, level, run)
         if best is None:
@@ -246,22 +259,16 @@ class SustainedShift(Detector[ShiftState]):
         )
 
 
-def binomial_tail(k: int, n: int, p: float) -> float:
-    """P(X >= k) for X ~ Binomial(n, p), summed upwards from k (exact for the tiny tails that matter)."""
+def beta_binomial_tail(k: int, n: int, a: float, b: float) -> float:
+    """P(X >= k) for X ~ BetaBinomial(n, a, b): a binomial whose rate is itself uncertain, Beta(a, b)."""
     if k <= 0:
         return 1.0
-    if k > n or p <= 0.0:
+    if k > n:
         return 0.0
-    if p >= 1.0:
-        return 1.0
-    log_p, log_q = math.log(p), math.log1p(-p)
-    term = math.exp(
-        math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * log_p + (n - k) * log_q
-    )
+    base = math.lgamma(n + 1) + math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) - math.lgamma(n + a + b)
     total = 0.0
-    for i in range(k, n + 1):
-        total += term
-        if term < total * 1e-12:
-            break
-        term *= (n - i) / (i + 1) * p / (1.0 - p)
+    for x in range(k, n + 1):
+        total += math.exp(
+            base - math.lgamma(x + 1) - math.lgamma(n - x + 1) + math.lgamma(x + a) + math.lgamma(n - x + b)
+        )
     return min(1.0, total)

@@ -4,11 +4,12 @@ likely."""
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 from strategies import DETECTION, at, by_detector, feed, tx
 
 from detectors.engine import RiskEngine
-from detectors.sustained_shift import SustainedShift, binomial_tail
+from detectors.sustained_shift import SustainedShift, beta_binomial_tail
 
 NAME = "sustained_shift"
 S = DETECTION.sustained_shift
@@ -93,12 +94,30 @@ def test_a_customer_who_often_tries_new_merchants_at_high_amounts_needs_more() -
     assert alerts(events, new_merchant_splurges=5) == []  # all of them older than the window
 
 
-def test_binomial_tail_matches_the_direct_sum() -> None:
-    for k, n, p in ((4, 30, 0.01), (1, 5, 0.5), (10, 200, 0.03), (7, 7, 0.2)):
-        direct = sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k, n + 1))
-        assert math.isclose(binomial_tail(k, n, p), direct, rel_tol=1e-9)
-    assert binomial_tail(0, 10, 0.1) == 1.0
-    assert binomial_tail(11, 10, 0.1) == 0.0
+def test_beta_binomial_tail_matches_the_direct_sum() -> None:
+    """Against exact factorials (integer a and b), and near the binomial when the rate is well known."""
+
+    def beta(p: int, q: int) -> Fraction:
+        return Fraction(math.factorial(p - 1) * math.factorial(q - 1), math.factorial(p + q - 1))
+
+    for k, n, a, b in ((4, 30, 1, 20), (1, 5, 2, 2), (10, 200, 3, 97), (7, 7, 1, 4)):
+        direct = sum(math.comb(n, x) * beta(x + a, n - x + b) / beta(a, b) for x in range(k, n + 1))
+        assert math.isclose(beta_binomial_tail(k, n, a, b), float(direct), rel_tol=1e-9)
+    binomial = sum(math.comb(30, i) * 0.01**i * 0.99 ** (30 - i) for i in range(4, 31))
+    assert math.isclose(beta_binomial_tail(4, 30, 0.01 * 1e7, 0.99 * 1e7), binomial, rel_tol=1e-3)
+    assert beta_binomial_tail(4, 30, 0.01 * 50, 0.99 * 50) > 10 * binomial  # an uncertain rate asks for more
+    assert beta_binomial_tail(0, 10, 1, 9) == 1.0
+    assert beta_binomial_tail(11, 10, 1, 9) == 0.0
+
+
+def test_dear_purchases_on_fewer_days_than_asked_are_a_spree() -> None:
+    """Two dear purchases a day at new shops on two days: a spree, not a card drained over days."""
+    days = S.min_elevated_days - 1
+    events = [
+        tx("200", at(days=d, hours=h), counterparty_id=f"new{d}-{h}") for d in range(days) for h in (3, 9)
+    ]
+    assert len(events) >= S.min_elevated_debits
+    assert alerts(events) == []
 
 
 def test_state_from_before_the_new_merchant_model_starts_over() -> None:
