@@ -8,9 +8,10 @@ payment of any scenario.
 
 The issue's target is 0.8 of the compromised-card episodes at customer-day precision 0.8; not met: with
 ``sustained_shift``'s new-merchant model 0.656 (107/163) at 0.916 (seeds 2 and 3: 0.675 at 0.901, 0.671 at
-0.923; the binomial model before it 0.650 at 0.978, 0.656 at 0.986, 0.640 at 0.992); 0.663 (108/163) at
-0.913 with the beta-binomial and the pooled spread (the recall assertion fails against the detector
-before: 0.656 >= 0.66). A fifth of the
+0.923; the binomial model before it 0.650 at 0.978, 0.656 at 0.986, 0.640 at 0.992); with the
+beta-binomial and the pooled spread 0.663 (108/163) at 0.913, seeds 2 and 3 0.669 at 0.889 and 0.658
+at 0.909, against 0.656/0.919, 0.669/0.901, 0.665/0.925 for the model before on today's main: the same
+on average, so the floor is not raised on seed 1's gain). A fifth of the
 episodes have 1-3 fraudulent payments, under the 4 the detector asks for. This test holds the figures
 reached so that they cannot silently fall back.
 """
@@ -31,7 +32,7 @@ from schemas.outputs import Alert
 
 pytestmark = pytest.mark.slow
 
-MIN_COMPROMISED_CARD_RECALL = 0.66
+MIN_COMPROMISED_CARD_RECALL = 0.655
 MIN_CUSTOMER_DAY_PRECISION = 0.9
 
 
