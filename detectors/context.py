@@ -31,6 +31,15 @@ class DebitBaseline:
     _sorted_logs: list[float] = field(default_factory=list)
     _mad: float | None = None
 
+    def __init__(self, max_events: int) -> None:
+        # written out: compiled, where the one ``dataclasses`` generates is interpreted (see
+        # ``detectors.observation``); one per customer decoded
+        self.max_events = max_events
+        self.amounts = deque()
+        self.event_ids = deque()
+        self._sorted_logs = []
+        self._mad = None
+
     def add(self, amount: float, event_id: str) -> None:
         if amount <= 0:
             return
@@ -115,6 +124,35 @@ class CustomerContext:
     # the largest amount paid to a remembered counterparty, or -1 when it must be found again: asked of
     # most large debits, it was a scan of every remembered payee each time (not part of the state)
     _largest_paid: float = field(default=-1.0, repr=False, compare=False)
+
+    def __init__(  # written out: compiled (see ``DebitBaseline.__init__``)
+        self,
+        customer_id: str,
+        tier: str,
+        max_counterparties: int,
+        debit_baseline: DebitBaseline,
+        segment: str = "individual",
+        home_country: str = "CN",
+        score: float | None = None,
+        factors: dict[str, float] | None = None,
+        has_profile: bool = False,
+        profile_ts: float | None = None,
+        first_tx_ts: float | None = None,
+        counterparties: dict[str, list[float]] | None = None,
+    ) -> None:
+        self.customer_id = customer_id
+        self.tier = tier
+        self.max_counterparties = max_counterparties
+        self.debit_baseline = debit_baseline
+        self.segment = segment
+        self.home_country = home_country
+        self.score = score
+        self.factors = {} if factors is None else factors
+        self.has_profile = has_profile
+        self.profile_ts = profile_ts
+        self.first_tx_ts = first_tx_ts
+        self.counterparties = {} if counterparties is None else counterparties
+        self._largest_paid = -1.0
 
     def knows_counterparty(self, counterparty_id: str | None) -> bool:
         return counterparty_id is not None and counterparty_id in self.counterparties

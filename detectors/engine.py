@@ -65,6 +65,22 @@ class Outcome:
     # free): None for a duplicate or an erasure
     event_ts: float | None = None
 
+    def __init__(  # written out: compiled (see ``detectors.observation``)
+        self,
+        alerts: list[Alert] | None = None,
+        risks: list[CustomerRisk] | None = None,
+        reviews: list[ReviewDue] | None = None,
+        duplicate: bool = False,
+        erase: bool = False,
+        event_ts: float | None = None,
+    ) -> None:
+        self.alerts = [] if alerts is None else alerts
+        self.risks = [] if risks is None else risks
+        self.reviews = [] if reviews is None else reviews
+        self.duplicate = duplicate
+        self.erase = erase
+        self.event_ts = event_ts
+
     @property
     def risk(self) -> CustomerRisk | None:
         """The last tier change of this event, if any."""

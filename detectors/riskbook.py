@@ -50,6 +50,34 @@ class Book:
     due: str | None = None
     emitted_due: str | None = None
 
+    def __init__(  # written out: compiled (see ``detectors.observation``); one per customer decoded
+        self,
+        static_score: float | None = None,
+        static_factors: dict[str, float] | None = None,
+        static_reason: str = "",
+        points: dict[str, list[float]] | None = None,
+        computed_tier: str | None = None,
+        above_ts: float | None = None,
+        override: list[Any] | None = None,
+        clock: float | None = None,
+        review_base: str | None = None,
+        last_review: str | None = None,
+        due: str | None = None,
+        emitted_due: str | None = None,
+    ) -> None:
+        self.static_score = static_score
+        self.static_factors = {} if static_factors is None else static_factors
+        self.static_reason = static_reason
+        self.points = {} if points is None else points
+        self.computed_tier = computed_tier
+        self.above_ts = above_ts
+        self.override = override
+        self.clock = clock
+        self.review_base = review_base
+        self.last_review = last_review
+        self.due = due
+        self.emitted_due = emitted_due
+
     def to_json(self) -> dict[str, Any]:
         return {
             "static_score": self.static_score,
@@ -97,6 +125,12 @@ class Book:
 class Moves:
     risks: list[CustomerRisk] = field(default_factory=list)
     reviews: list[ReviewDue] = field(default_factory=list)
+
+    def __init__(  # written out: compiled (see ``detectors.observation``)
+        self, risks: list[CustomerRisk] | None = None, reviews: list[ReviewDue] | None = None
+    ) -> None:
+        self.risks = [] if risks is None else risks
+        self.reviews = [] if reviews is None else reviews
 
     def extend(self, other: Moves) -> None:
         self.risks.extend(other.risks)
