@@ -54,6 +54,12 @@ class DebitBaseline:
 
     def restore(self, event_ids: list[str], amounts: list[float]) -> None:
         """Refill an empty baseline in one go (a decoded state): as ``add`` of each pair in order."""
+        if len(event_ids) == len(amounts) <= self.max_events and min(amounts, default=1.0) > 0:
+            self.event_ids = deque(event_ids)
+            self.amounts = deque(amounts)
+            self._sorted_logs = sorted(map(math.log, amounts))
+            self._mad = None
+            return
         kept = [(e, a) for e, a in zip(event_ids, amounts, strict=True) if a > 0][-self.max_events :]
         self.event_ids = deque(e for e, _ in kept)
         self.amounts = deque(a for _, a in kept)

@@ -1,32 +1,53 @@
 """A customer's state as the changelog (and the worker's idle customers) hold it: compact, versioned bytes.
 
-The JSON of ``RiskEngine.state_to_json`` took ~8 KB per ordinary customer, most of it the same event ids
-spelled again in every part and floats printed in full. A record here is one format byte, then a zstd frame
-of the JSON of a columnar tree: the ids a part shares with the remembered event ids become their position
-among them, amounts that are whole cents become integers, and the per-row lists of the context become
-columns, which compress far better. Records written before this format (JSON objects, formats 1 to 6) are
-still read, so a worker restoring an older changelog migrates it as it goes. Pure: bytes in, bytes out.
+A record is one format byte, then a zstd frame. Format 7 (written now) frames a binary body: the long,
+regular parts of a state (the remembered event ids and their fingerprints, the debit baseline, the
+payees) as columns of packed numbers and of ids joined into one string, and only the small, irregular
+rest (the profile facts, cooldowns, each detector's part, the risk book) as JSON. Decoding a customer
+that left the decoded cache is then a handful of C calls per column instead of parsing and rebuilding a
+tree of every value, and the state is built straight from the columns. The frame is compressed with a
+dictionary trained on typical states (``state_dictionary_v7.zdict``, see ``bench/train_state_dictionary.py``):
+a record of two kilobytes has no earlier copy of its field names and id shapes to refer to.
+
+Records written before this format are still read: format 6 (a zstd frame of a columnar JSON tree) and
+the JSON objects of formats 1 to 5, so a worker restoring an older changelog migrates it as it goes.
+Pure: bytes in, bytes out.
 """
 
 from __future__ import annotations
 
+import struct
+import sys
+from array import array
+from collections.abc import Sequence
+from importlib import resources
 from typing import Any
 
 import orjson
 import zstandard
 
+from detectors.context import CustomerContext, DebitBaseline
 from detectors.engine import STATE_FORMAT_VERSION, RiskEngine
-from detectors.state import CustomerState
+from detectors.riskbook import Book
+from detectors.state import CustomerState, SeenEvents
 
-#: the first byte of a binary record; a JSON record starts with "{"
-BINARY_FORMAT = 0x06
+#: the first byte of a record of the current format; a JSON record starts with "{"
+BINARY_FORMAT = 0x07
+FORMAT_6 = 0x06
 _JSON_START = ord("{")
 #: zstd's fastest level: on these records of a few kilobytes, levels 1 to 3 give the same size (level 5
 #: 2% smaller for three times the time); decoding does not depend on it
 ZSTD_LEVEL = 1
-#: Text a record is likely to repeat (names of parts, settings' words), given to zstd as a dictionary: a
-#: record of a few kilobytes has no earlier copy of them to refer to (~350 bytes less per record). Part of
-#: format 6: records written with it need exactly it, so a new text is a new format byte.
+#: the trained dictionary of format 7, shipped with the package: records written with it need exactly
+#: it, so a new dictionary is a new format byte (and the old file stays, to read the old records)
+DICTIONARY_V7 = "state_dictionary_v7.zdict"
+#: joins the ids of a column; an id holding it (the contract allows any text) goes to the JSON part
+_SEP = "\x00"
+# body: the lengths of its eight sections, then the sections (see ``StateCodec.body``)
+_HEADER = struct.Struct("<8I")
+_BIG_ENDIAN = sys.byteorder == "big"
+
+#: Text format 6 records are likely to repeat, given to zstd as a raw dictionary (format 6 only).
 DICTIONARY_V6 = (
     b'{"amount_spike":null,"velocity_spike":{"window":[],"daily_counts":[],"first_ts":null,'
     b'"day_alert_ts":null},"contact_change_burst":[],"account_takeover":{"changes":[],"transfers":[]},'
@@ -40,14 +61,111 @@ DICTIONARY_V6 = (
     b'"individual","corporate","medium","high","low","CN"'
 )
 
-
-def _money(values: Any) -> list[float | int]:
-    """Whole cents as integers (their ``/ 100`` is the same float again), anything else as it is."""
-    return [c if x < 1e13 and (c := round(x * 100)) / 100 == x else x for x in values]
+_dictionaries: dict[str, zstandard.ZstdCompressionDict] = {}
 
 
-def _unmoney(values: list[float | int]) -> list[float]:
-    return [v / 100 if v.__class__ is int else v for v in values]
+def trained_dictionary(name: str = DICTIONARY_V7) -> zstandard.ZstdCompressionDict:
+    """A dictionary shipped in this package, read once per process (not at import)."""
+    found = _dictionaries.get(name)
+    if found is None:
+        data = resources.files("detectors").joinpath(name).read_bytes()
+        found = _dictionaries[name] = zstandard.ZstdCompressionDict(data)
+    return found
+
+
+def _array(kind: str, values: Any) -> bytes:
+    packed = array(kind, values)
+    if _BIG_ENDIAN:
+        packed.byteswap()
+    return packed.tobytes()
+
+
+def _unarray(kind: str, data: bytes | memoryview) -> array[Any]:
+    packed = array(kind)
+    packed.frombytes(data)
+    if _BIG_ENDIAN:
+        packed.byteswap()
+    return packed
+
+
+def _pack_money(values: Sequence[float]) -> bytes:
+    """Whole cents as 64-bit integers (their ``/ 100`` is the same float again), else every value as a
+    double: exact either way, and cents compress far better than the doubles' mantissas."""
+    cents = []
+    for x in values:
+        c = round(x * 100) if -1e13 < x < 1e13 else 0
+        if c / 100 != x:
+            return b"d" + _array("d", values)
+        cents.append(c)
+    return b"q" + _array("q", cents)
+
+
+def _unpack_money(data: memoryview) -> list[float]:
+    if not data:
+        return []
+    if data[0] == ord("q"):
+        return [c / 100 for c in _unarray("q", data[1:])]
+    return _unarray("d", data[1:]).tolist()
+
+
+def _join(ids: Sequence[str]) -> tuple[bytes, list[str] | None]:
+    """The ids as one string, or (when an id holds the separator or is empty) as a JSON list instead."""
+    text = _SEP.join(ids)
+    if text.count(_SEP) != max(0, len(ids) - 1) or "" in ids:
+        return b"", list(ids)
+    return text.encode(), None
+
+
+def _split(data: memoryview, fallback: list[str] | None) -> list[str]:
+    if fallback is not None:
+        return fallback
+    return str(data, "utf-8").split(_SEP) if data else []
+
+
+def state_body(engine: RiskEngine, state: CustomerState) -> bytes:
+    """The uncompressed body of a format 7 record (what the dictionary is trained on): the lengths of its
+    eight sections, then the sections: the JSON of the small parts, the remembered event ids, their
+    fingerprints, the debit baseline (each id as its position among the remembered ones) and the payees."""
+    ctx = state.ctx
+    seen = state.seen.order
+    position = dict(zip(seen, range(len(seen)), strict=True))
+    baseline = ctx.debit_baseline
+    debit_positions = [position.get(eid, -1) for eid in baseline.event_ids]
+    unseen_debits = [eid for eid in baseline.event_ids if eid not in position]
+    counterparties = ctx.counterparties
+    seen_ids, seen_fallback = _join(seen)
+    cp_ids, cp_fallback = _join(list(counterparties))
+    misc = orjson.dumps(
+        [
+            ctx.customer_id,
+            ctx.tier,
+            ctx.segment,
+            ctx.home_country,
+            ctx.score,
+            ctx.factors,
+            ctx.has_profile,
+            ctx.profile_ts,
+            ctx.first_tx_ts,
+            seen_fallback,
+            unseen_debits,
+            cp_fallback,
+            state.cooldowns,
+            {d.name: d.state_view(state.detectors[d.name]) for d in engine.detectors},
+            state.events_processed,
+            state.book.to_json(),
+        ]
+    )
+    sections = (
+        misc,
+        seen_ids,
+        state.seen.fingerprints_bytes(),
+        _array("i", debit_positions),
+        _pack_money(baseline.amounts),
+        cp_ids,
+        _array("d", [v[0] for v in counterparties.values()]),
+        _pack_money([v[1] for v in counterparties.values()]),
+    )
+    return _HEADER.pack(*map(len, sections)) + b"".join(sections)
 
 
 class StateCodec:
@@ -55,63 +173,117 @@ class StateCodec:
 
     def __init__(self, engine: RiskEngine) -> None:
         self.engine = engine
-        dictionary = zstandard.ZstdCompressionDict(DICTIONARY_V6, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+        settings = engine.settings
+        self._max_ids = settings.seen_event_ids_max
+        self._max_debits = settings.amount_spike.baseline_window_events
+        self._max_counterparties = settings.known_counterparties_max
+        dictionary = trained_dictionary()
         self._compressor = zstandard.ZstdCompressor(
             level=ZSTD_LEVEL, dict_data=dictionary, write_checksum=False, write_dict_id=False
         )
         self._decompressor = zstandard.ZstdDecompressor(dict_data=dictionary)
+        v6 = zstandard.ZstdCompressionDict(DICTIONARY_V6, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+        self._decompressor_v6 = zstandard.ZstdDecompressor(dict_data=v6)
 
     def encode(self, state: CustomerState) -> bytes:
-        """The record for the changelog; read serialised parts of the live state, so call it before the
+        """The record for the changelog; reads serialised parts of the live state, so call it before the
         state changes again (as ``Detector.state_view``)."""
-        ctx = state.ctx
-        seen = state.seen.order
-        position = dict(zip(seen, range(len(seen)), strict=True))
-        baseline = ctx.debit_baseline
-        counterparties = ctx.counterparties
-        tree = [
-            BINARY_FORMAT,
-            [
-                ctx.customer_id,
-                ctx.tier,
-                ctx.segment,
-                ctx.home_country,
-                ctx.score,
-                ctx.factors,
-                ctx.has_profile,
-                ctx.profile_ts,
-                ctx.first_tx_ts,
-            ],
-            list(seen),
-            state.seen.fingerprints_blob(),
-            [position.get(eid, eid) for eid in baseline.event_ids],
-            _money(baseline.amounts),
-            list(counterparties),
-            [int(v[0]) for v in counterparties.values()],
-            _money([v[1] for v in counterparties.values()]),
-            state.cooldowns,
-            {d.name: d.state_view(state.detectors[d.name]) for d in self.engine.detectors},
-            state.events_processed,
-            state.book.to_json(),
-        ]
-        return bytes((BINARY_FORMAT,)) + self._compressor.compress(orjson.dumps(tree))
+        return bytes((BINARY_FORMAT,)) + self._compressor.compress(self.body(state))
+
+    def body(self, state: CustomerState) -> bytes:
+        """The uncompressed body of a format 7 record (see ``state_body``)."""
+        return state_body(self.engine, state)
 
     def decode(self, raw: bytes) -> CustomerState:
-        """A state from a record of this format or any JSON one before it."""
+        """A state from a record of this format or of any before it."""
         if not raw:
             raise ValueError("empty customer state record")
-        if raw[0] == _JSON_START:
+        first = raw[0]
+        if first == BINARY_FORMAT:
+            return self._from_body(memoryview(self._decompressor.decompress(raw[1:])))
+        if first == _JSON_START:
             return self.engine.state_from_json(orjson.loads(raw))
-        if raw[0] != BINARY_FORMAT:
-            raise ValueError(f"unsupported customer state record format {raw[0]:#04x}")
-        return self.engine.state_from_json(self.to_json(raw))
+        if first == FORMAT_6:
+            return self.engine.state_from_json(self._v6_to_json(raw))
+        raise ValueError(f"unsupported customer state record format {first:#04x}")
+
+    def _from_body(self, body: memoryview) -> CustomerState:
+        lengths = _HEADER.unpack_from(body)
+        at = _HEADER.size
+        sections = []
+        for n in lengths:
+            sections.append(body[at : at + n])
+            at += n
+        if at != len(body):
+            raise ValueError(f"customer state record of {len(body)} bytes, its sections say {at}")
+        (
+            customer_id,
+            tier,
+            segment,
+            home_country,
+            score,
+            factors,
+            has_profile,
+            profile_ts,
+            first_tx_ts,
+            seen_fallback,
+            unseen_debits,
+            cp_fallback,
+            cooldowns,
+            stored,
+            events_processed,
+            book,
+        ) = orjson.loads(sections[0])
+        seen_ids = _split(sections[1], seen_fallback)
+        seen = SeenEvents(self._max_ids)
+        seen.restore_packed(seen_ids, bytes(sections[2]))
+        unseen = iter(unseen_debits)
+        debit_ids = [seen_ids[p] if p >= 0 else next(unseen) for p in _unarray("i", sections[3])]
+        baseline = DebitBaseline(self._max_debits)
+        baseline.restore(debit_ids, _unpack_money(sections[4]))
+        cp_ids = _split(sections[5], cp_fallback)
+        counts = _unarray("d", sections[6])
+        largest = _unpack_money(sections[7])
+        if not len(cp_ids) == len(counts) == len(largest):
+            raise ValueError("customer state record: the payees' columns differ in length")
+        ctx = CustomerContext(
+            customer_id=customer_id,
+            tier=tier,
+            max_counterparties=self._max_counterparties,
+            debit_baseline=baseline,
+            segment=segment,
+            home_country=home_country,
+            score=score,
+            factors=factors,
+            has_profile=has_profile,
+            profile_ts=profile_ts,
+            first_tx_ts=first_tx_ts,
+            counterparties=dict(zip(cp_ids, map(list, zip(counts, largest, strict=True)), strict=True)),
+        )
+        return CustomerState(
+            ctx=ctx,
+            seen=seen,
+            cooldowns={k: [float(v[0]), float(v[1])] for k, v in cooldowns.items()},
+            detectors={
+                d.name: d.state_from_json(stored[d.name]) if d.name in stored else d.new_state()
+                for d in self.engine.detectors
+            },
+            events_processed=events_processed,
+            book=Book.from_json(book),
+        )
 
     def to_json(self, raw: bytes) -> dict[str, Any]:
         """A binary record as ``RiskEngine.state_to_json`` gives it (for inspection and migration)."""
-        tree = orjson.loads(self._decompressor.decompress(raw[1:]))
+        if raw and raw[0] == FORMAT_6:
+            return self._v6_to_json(raw)
+        return self.engine.state_to_json(self.decode(raw))
+
+    def _v6_to_json(self, raw: bytes) -> dict[str, Any]:
+        """Format 6: a zstd frame of the JSON of a columnar tree, amounts in whole cents as integers."""
+        tree = orjson.loads(self._decompressor_v6.decompress(raw[1:]))
         fmt, c, seen, fingerprints, debit_ids, debit_amounts = tree[:6]
         cp_ids, cp_counts, cp_largest, cooldowns, detectors, events_processed, book = tree[6:]
-        if fmt != BINARY_FORMAT:
+        if fmt != FORMAT_6:
             raise ValueError(f"customer state record says format {fmt!r} inside, {raw[0]} outside")
         return {
             "v": STATE_FORMAT_VERSION,
@@ -127,10 +299,11 @@ class StateCodec:
                 "first_tx_ts": c[8],
                 "debits": [
                     [seen[e] if e.__class__ is int else e, a]
-                    for e, a in zip(debit_ids, _unmoney(debit_amounts), strict=True)
+                    for e, a in zip(debit_ids, _unmoney_v6(debit_amounts), strict=True)
                 ],
                 "counterparties": [
-                    [k, float(n), m] for k, n, m in zip(cp_ids, cp_counts, _unmoney(cp_largest), strict=True)
+                    [k, float(n), m]
+                    for k, n, m in zip(cp_ids, cp_counts, _unmoney_v6(cp_largest), strict=True)
                 ],
             },
             "seen": seen,
@@ -140,3 +313,7 @@ class StateCodec:
             "events_processed": events_processed,
             "book": book,
         }
+
+
+def _unmoney_v6(values: list[float | int]) -> list[float]:
+    return [v / 100 if v.__class__ is int else v for v in values]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from streams.processor import MemoryStateStore, Processor
 # one customer of the generator (255 events over 40 days, every id list and the payee memory at its cap),
 # its state written by the worker of state format 5 (JSON) after its first 170 events
 V5_RECORD = Path(__file__).parent / "data" / "state_v5_changelog_record.json"
+# the same customer after the same events, as the worker of state format 6 (zstd of a JSON tree) wrote it
+V6_RECORD = Path(__file__).parent / "data" / "state_v6_changelog_record.json"
 
 
 def _json(value: Any) -> str:
@@ -127,6 +130,57 @@ def test_a_format_5_json_record_is_migrated_with_the_same_detection_afterwards()
     assert codec.encode(codec.decode(record)) == record
 
 
+def test_a_format_6_record_is_read_as_the_state_it_was_written_from() -> None:
+    """Format 6 kept exactly what the engine keeps: its record decodes to the state of a run of the same
+    events by the current code, which then goes on with the same alerts, and is rewritten as format 7."""
+    fixture = json.loads(V5_RECORD.read_text())
+    captured = json.loads(V6_RECORD.read_text())
+    record = base64.b64decode(captured["record_v6_base64"])
+    assert record[0] == 0x06
+    assert captured["customer_id"] == fixture["customer_id"]
+    engine = RiskEngine(DETECTION)
+    codec = StateCodec(engine)
+    straight = MemoryStateStore()
+    processor = Processor(engine, straight)
+    for offset, line in enumerate(fixture["events_before"]):
+        assert processor.handle(line.encode(), source="t", offset=offset).dead_letter is None
+    cid = fixture["customer_id"]
+    restored = MemoryStateStore()
+    restored.put(cid, codec.decode(record))
+    assert _json(engine.state_to_json(restored.states[cid])) == _json(
+        engine.state_to_json(straight.states[cid])
+    )
+    alerts = {}
+    for name, store in (("straight", straight), ("restored", restored)):
+        processor = Processor(engine, store)
+        alerts[name] = [
+            alert_key(a)
+            for offset, line in enumerate(fixture["events_after"])
+            for a in processor.handle(line.encode(), source="t", offset=offset).alerts
+        ]
+    assert alerts["restored"] == alerts["straight"]
+    assert alerts["straight"], "the fixture's customer raises alerts after the restore"
+    rewritten = codec.encode(restored.states[cid])
+    assert rewritten[0] == BINARY_FORMAT == 0x07
+    assert rewritten == codec.encode(straight.states[cid])
+
+
+def test_ids_that_hold_the_separator_and_odd_amounts_round_trip() -> None:
+    """The contract allows any text in an id: one holding the column separator goes to the JSON part."""
+    engine = RiskEngine(DETECTION)
+    codec = StateCodec(engine)
+    state = engine.new_state("c")
+    for i, eid in enumerate(["a\x00b", "plain", "\x00", "é\u4e2d"]):
+        state.seen.add(eid, bytes([i, 1, 2, 3]))
+        state.ctx.debit_baseline.add(10.0 + i, eid)
+        state.ctx.remember_counterparty(eid, 1e15 + i)
+    state.ctx.debit_baseline.add(5.0, "not-remembered")
+    restored = codec.decode(codec.encode(state))
+    assert _json(engine.state_to_json(restored)) == _json(engine.state_to_json(state))
+    assert restored.seen.fingerprint("a\x00b") == bytes([0, 1, 2, 3])
+    assert list(restored.ctx.debit_baseline.event_ids)[-1] == "not-remembered"
+
+
 def test_an_ordinary_customer_fits_in_a_small_record() -> None:
     """The fixture's customer has every id list and the payee memory at its cap: the JSON of format 5
     took ~9.9 KB for it."""
@@ -140,7 +194,7 @@ def test_an_ordinary_customer_fits_in_a_small_record() -> None:
 
 def test_an_unknown_format_is_refused_with_its_byte() -> None:
     codec = StateCodec(RiskEngine(DETECTION))
-    with pytest.raises(ValueError, match="0x07"):
-        codec.decode(b"\x07abc")
+    with pytest.raises(ValueError, match="0x08"):
+        codec.decode(b"\x08abc")
     with pytest.raises(ValueError, match="empty"):
         codec.decode(b"")
