@@ -128,12 +128,11 @@ def state_body(engine: RiskEngine, state: CustomerState) -> bytes:
     fingerprints, the debit baseline (each id as its position among the remembered ones) and the payees."""
     ctx = state.ctx
     seen = state.seen.order
-    position = dict(zip(seen, range(len(seen)), strict=True))
+    position = {eid: i for i, eid in enumerate(seen)}
     baseline = ctx.debit_baseline
     debit_positions = [position.get(eid, -1) for eid in baseline.event_ids]
     unseen_debits = [eid for eid in baseline.event_ids if eid not in position]
     counterparties = ctx.counterparties
-    seen_ids, seen_fallback = _join(seen)
     cp_ids, cp_fallback = _join(list(counterparties))
     misc = orjson.dumps(
         [
@@ -146,7 +145,6 @@ def state_body(engine: RiskEngine, state: CustomerState) -> bytes:
             ctx.has_profile,
             ctx.profile_ts,
             ctx.first_tx_ts,
-            seen_fallback,
             unseen_debits,
             cp_fallback,
             state.cooldowns,
@@ -157,7 +155,7 @@ def state_body(engine: RiskEngine, state: CustomerState) -> bytes:
     )
     sections = (
         misc,
-        seen_ids,
+        state.seen.text.encode(),
         state.seen.fingerprints_bytes(),
         _array("i", debit_positions),
         _pack_money(baseline.amounts),
@@ -226,7 +224,6 @@ class StateCodec:
             has_profile,
             profile_ts,
             first_tx_ts,
-            seen_fallback,
             unseen_debits,
             cp_fallback,
             cooldowns,
@@ -234,9 +231,9 @@ class StateCodec:
             events_processed,
             book,
         ) = orjson.loads(sections[0])
-        seen_ids = _split(sections[1], seen_fallback)
         seen = SeenEvents(self._max_ids)
-        seen.restore_packed(seen_ids, bytes(sections[2]))
+        seen.restore_text(str(sections[1], "utf-8"), bytes(sections[2]))
+        seen_ids = seen.order if len(unseen_debits) < len(sections[3]) // 4 else []
         unseen = iter(unseen_debits)
         debit_ids = [seen_ids[p] if p >= 0 else next(unseen) for p in _unarray("i", sections[3])]
         baseline = DebitBaseline(self._max_debits)
