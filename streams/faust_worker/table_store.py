@@ -19,7 +19,7 @@ from streams.partitioning import kafka_partition
 class TableStateStore:
     """Customer states in ``data`` (the faust table's storage: bytes -> bytes) plus a decoded cache."""
 
-    def __init__(self, engine: RiskEngine, data: MutableMapping[bytes, bytes], max_decoded: int = 20000):
+    def __init__(self, engine: RiskEngine, data: MutableMapping[bytes, bytes], max_decoded: int = 5000):
         self.engine = engine
         self.codec = StateCodec(engine)
         self.data = data

@@ -24,7 +24,7 @@ class PartitionState:
     plus a record per customer, instead of every customer decoded.
     """
 
-    def __init__(self, engine: RiskEngine, max_decoded: int = 20000) -> None:
+    def __init__(self, engine: RiskEngine, max_decoded: int = 5000) -> None:
         self.engine = engine
         self.codec = StateCodec(engine)
         self.max_decoded = max_decoded
