@@ -184,14 +184,20 @@ class CommonEvents:
     def parse(self, data: str | bytes) -> Any:
         """The event model for a plainly well-formed transaction or contact change; None for anything else
         (the caller validates it fully)."""
-        # Flat messages only: pydantic's JSON parser rejects nesting deeper than about 200, orjson's only
-        # beyond 1024, even inside a value that a repeated key then replaces. (A bracket inside a string
-        # value also takes the full path.)
+        # Other event types are not read twice: a message that cannot be one of the two is declined
+        # before parsing. Flat messages only: pydantic's JSON parser rejects nesting deeper than about
+        # 200, orjson's only beyond 1024, even inside a value that a repeated key then replaces. (A
+        # bracket inside a string value also takes the full path.)
         if isinstance(data, bytes):
+            if b"transaction" not in data and b"contact_change" not in data:
+                return None
             if b"[" in data or data.find(b"{", 1) >= 0:
                 return None
-        elif "[" in data or data.find("{", 1) >= 0:
-            return None
+        else:
+            if "transaction" not in data and "contact_change" not in data:
+                return None
+            if "[" in data or data.find("{", 1) >= 0:
+                return None
         try:
             obj = orjson.loads(data)
         except orjson.JSONDecodeError:

@@ -300,7 +300,7 @@ BUGS: dict[str, tuple[str, str]] = {
         "    if isinstance(value, int) and not isinstance(value, bool):",
     ),
     "deep nesting": ('if b"[" in data or data.find(b"{", 1) >= 0:', "if False:"),
-    "deep nesting (text)": ('        elif "[" in data or data.find("{", 1) >= 0:', "        elif False:"),
+    "deep nesting (text)": ('if "[" in data or data.find("{", 1) >= 0:', "if False:"),
     "datetime.timezone instead of TzInfo": (
         "from pydantic_core import TzInfo",
         "from datetime import timedelta, timezone\n\n\ndef TzInfo(s): return timezone(timedelta(seconds=s))",
