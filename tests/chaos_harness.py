@@ -135,6 +135,27 @@ class Feeder(threading.Thread):
             raise AssertionError(f"the feeder failed: {self.error!r}")
 
 
+def _difference(want: dict[str, Any] | None, got: dict[str, Any]) -> str:
+    """What differs between replay's alert and the stream's, field by field (evidence key by key)."""
+    if want is None:
+        return f"  {got['detector']} {got['alert_id']}: not in replay (triggers {got['trigger_event_ids']})"
+    fields = {k: (want.get(k), got.get(k)) for k in want.keys() | got.keys() if want.get(k) != got.get(k)}
+    evidence = fields.pop("evidence", None)
+    if evidence is not None:
+        old, new = evidence[0] or {}, evidence[1] or {}
+        fields.update(
+            {
+                f"evidence.{k}": (old.get(k), new.get(k))
+                for k in old.keys() | new.keys()
+                if old.get(k) != new.get(k)
+            }
+        )
+    shown = ", ".join(
+        f"{k}: replay {a!r} / stream {b!r}" for k, a, b in ((k, *v) for k, v in sorted(fields.items()))
+    )
+    return f"  {got['detector']} {got['alert_id']}: {shown}"
+
+
 def check_outcome(
     conf: dict[str, str],
     topics: Topics,
@@ -169,6 +190,9 @@ def check_outcome(
         problems.append(f"{figures.duplicated} duplicated alert copies")
     if figures.differing:
         problems.append(f"{figures.differing} alerts replay does not give (or with other content)")
+        problems += [
+            _difference(expected_alerts.get(k), v) for k, v in by_id.items() if expected_alerts.get(k) != v
+        ][:3]
     if twice:
         problems.append(f"dead-lettered twice: {twice[:5]}")
     if missing:

@@ -159,13 +159,20 @@ def test_sigstop_past_the_session_timeout(
         assert feeder.is_alive(), "the traffic ended before the zombie woke: nothing left to duplicate"
     finally:
         zombie.resume()
+    # Fenced, it cannot have committed since the pause, so this is its count at the pause.
+    try:
+        committed_at_wake = batches_committed(zombie)
+    except AssertionError:  # it exited at once
+        committed_at_wake = 0.0
     # Awake, the zombie either finds itself fenced and exits, or rejoins as a new member; both are fine as
-    # long as nothing it does duplicates or loses an alert.
+    # long as nothing it does duplicates or loses an alert. It has rejoined only once it commits a batch
+    # again: right after SIGCONT its metrics still show the partitions it owned before the pause, and it
+    # may yet find itself fenced and exit.
     alive = [survivor]
 
     def exited_or_rejoined() -> bool:
         try:
-            return zombie.proc.poll() is not None or owns_partitions(zombie) > 0
+            return zombie.proc.poll() is not None or batches_committed(zombie) > committed_at_wake
         except AssertionError:  # it exited between the two checks
             return True
 
