@@ -190,6 +190,7 @@ class AccountTakeover(Detector[TakeoverState]):
             },
             dedup_key="ato",
             anomalous_amount=True,
+            completed_at=tx_ts,
         )
 
     def state_to_json(self, state: TakeoverState) -> Any:

@@ -420,6 +420,10 @@ class RiskEngine:
     def _alert(
         self, ctx: CustomerContext, f: Finding, event: Transaction | ContactChange, detected_at: datetime
     ) -> Alert:
+        event_time = event.timestamp
+        if f.completed_at is not None and f.completed_at != event_time.timestamp():
+            # a late earlier event finished the pattern: the time of its last trigger, in this event's offset
+            event_time = datetime.fromtimestamp(f.completed_at, tz=event_time.tzinfo)
         return Alert(
             alert_id=alert_id(f.detector, ctx.customer_id, f.trigger_event_ids),
             customer_id=ctx.customer_id,
@@ -427,7 +431,7 @@ class RiskEngine:
             severity=f.severity,
             score=f.score,
             risk_tier=ctx.tier,
-            event_time=event.timestamp,
+            event_time=event_time,
             detected_at=detected_at,
             trigger_event_ids=list(f.trigger_event_ids),
             reason=f.reason,

@@ -158,3 +158,14 @@ def test_cooldown() -> None:
         ]
     )
     assert [a.trigger_event_ids[-1] for a in found] == ["a"]
+
+
+def test_the_alert_is_the_same_whichever_topic_comes_first() -> None:
+    """The change and the transfer come on different topics; a worker that restored its state may consume
+    them in the other order than replay's file. The alert, its event time included (the transfer's, the
+    completing trigger), must not show which came first."""
+    transfer = tx(FLOOR, at(hours=2), channel="transfer", counterparty_id="new", event_id="t")
+    (timely,) = alerts([change(), transfer])
+    (late,) = alerts([transfer, change()])
+    assert late.event_time == timely.event_time == transfer.timestamp
+    assert late.model_dump(exclude={"detected_at"}) == timely.model_dump(exclude={"detected_at"})
