@@ -383,7 +383,7 @@ class RiskEngine:
         alerts: list[Alert] = []
         for f in findings:
             anomalous = anomalous or f.anomalous_amount
-            if self._cooled_down(state, f, obs.ts):
+            if self._cooled_down(state, f, obs.ts if f.completed_at is None else f.completed_at):
                 alerts.append(self._alert(ctx, f, event, detected_at))
                 if f.unlearn_event_ids:
                     ctx.debit_baseline.forget(set(f.unlearn_event_ids))

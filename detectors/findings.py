@@ -24,8 +24,8 @@ class Finding:
     unlearn_event_ids: tuple[str, ...] = ()
     # Event time (epoch seconds) of the pattern's completing event, its last trigger, when that may not be
     # the event being processed: an earlier event consumed late (another topic) can finish a pattern, and
-    # the alert's ``event_time`` must not depend on which arrived first, or the stream would differ from
-    # replay. None: the event being processed.
+    # the alert's ``event_time`` and its cooldown must not depend on which arrived first, or the stream
+    # would differ from replay. None: the event being processed.
     completed_at: float | None = None
 
     @property

@@ -169,3 +169,17 @@ def test_the_alert_is_the_same_whichever_topic_comes_first() -> None:
     (late,) = alerts([transfer, change()])
     assert late.event_time == timely.event_time == transfer.timestamp
     assert late.model_dump(exclude={"detected_at"}) == timely.model_dump(exclude={"detected_at"})
+
+
+def test_the_cooldown_runs_from_the_transfer_whichever_topic_comes_first() -> None:
+    """The one-pattern-one-alert cooldown starts at the completing trigger's event time, not at the time
+    of whichever message came last; else a second takeover a day later alerts in one order only."""
+    first = tx(FLOOR, at(hours=2), channel="transfer", counterparty_id="new", event_id="t1")
+    later = [
+        contact("phone", "newer", at(hours=20), event_id="chg2", channel="app"),
+        tx(FLOOR * 2, at(hours=25), channel="transfer", counterparty_id="other", event_id="t2"),
+    ]
+    timely = alerts([change(), first, *later])
+    late = alerts([first, change(), *later])
+    dump = [a.model_dump(exclude={"detected_at"}) for a in timely]
+    assert [a.model_dump(exclude={"detected_at"}) for a in late] == dump
