@@ -30,6 +30,29 @@ SYNTHETIC_START = datetime(2025, 3, 3, tzinfo=CST).timestamp()
 
 
 # ------------------------------------------------------------------------------------------ machine
+def generate_events(out: Path, customers: int, days: int, history_days: int, seed: int) -> list[bytes]:
+    """``riskwatch generate``'s traffic (this venv's command) written to ``out``, as its lines."""
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "riskwatch"),
+            "generate",
+            "--customers",
+            str(customers),
+            "--days",
+            str(days),
+            "--history-days",
+            str(history_days),
+            "--seed",
+            str(seed),
+            "--out",
+            str(out),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return out.read_bytes().splitlines()
+
+
 def log(msg: str) -> None:
     """A progress line on stderr, with the wall clock (stdout keeps the tables)."""
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)

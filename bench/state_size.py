@@ -41,7 +41,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import REPO, hardware, proc_status_kib
+from _common import REPO, generate_events, hardware, proc_status_kib
 
 DAY = 86400.0
 
@@ -60,25 +60,7 @@ def build_sample(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     from streams.processor import MemoryStateStore, Processor
 
     events = workdir / "sample.jsonl"
-    subprocess.run(
-        [
-            str(Path(sys.executable).parent / "riskwatch"),
-            "generate",
-            "--customers",
-            str(args.sample),
-            "--days",
-            str(args.days),
-            "--history-days",
-            str(args.history_days),
-            "--seed",
-            str(args.seed),
-            "--out",
-            str(events),
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    lines = events.read_bytes().splitlines()
+    lines = generate_events(events, args.sample, args.days, args.history_days, args.seed)
     end = max(orjson.loads(line)["timestamp"] for line in lines[-50:])
     from datetime import datetime
 

@@ -17,12 +17,15 @@ records); never overwrite a shipped dictionary.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import zstandard
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import generate_events
 
 
 def main() -> None:
@@ -45,25 +48,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         events = Path(tmp) / "events.jsonl"
-        subprocess.run(
-            [
-                str(Path(sys.executable).parent / "riskwatch"),
-                "generate",
-                "--customers",
-                str(args.customers),
-                "--days",
-                str(args.days),
-                "--history-days",
-                str(args.history_days),
-                "--seed",
-                str(args.seed),
-                "--out",
-                str(events),
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        lines = events.read_bytes().splitlines()
+        lines = generate_events(events, args.customers, args.days, args.history_days, args.seed)
     engine = RiskEngine(load_settings().detection)
     store = MemoryStateStore()
     processor = Processor(engine, store)
