@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
+from sample_events import CC, TX
 
 import schemas
 from scenarios.generator import ScenarioConfig, generate
@@ -31,26 +32,6 @@ from schemas.events import (
 
 Parser = Callable[[str | bytes], Any]
 SHORTCUT = fast_events.CommonEvents(Transaction, ContactChange)
-
-TX: dict[str, Any] = {
-    "type": "transaction",
-    "event_id": "e1",
-    "customer_id": "c1",
-    "timestamp": "2024-03-04T09:00:00+08:00",
-    "account_id": "a1",
-    "amount": "12.50",
-    "currency": "CNY",
-    "direction": "debit",
-    "channel": "card",
-}
-CC: dict[str, Any] = {
-    "type": "contact_change",
-    "event_id": "e2",
-    "customer_id": "c1",
-    "timestamp": "2024-03-04T01:00:00Z",
-    "field": "phone",
-    "new_value": "+86 138 0000 1111",
-}
 
 
 def _fingerprint(event: Any) -> tuple[Any, ...]:
