@@ -240,11 +240,7 @@ class CommonEvents:
         amount = _amount(obj.get("amount"))
         if amount is None:
             return None
-        fields_set = set(_TX_REQUIRED)
-        if len(obj) > len(fields_set):  # optional or extra fields
-            for key in _TX_OPTIONAL:
-                if key in obj:
-                    fields_set.add(key)
+        fields_set = _fields_set(obj, _TX_REQUIRED, _TX_OPTIONAL)
         values = {
             "event_id": event_id,
             "customer_id": customer_id,
@@ -279,11 +275,7 @@ class CommonEvents:
         timestamp = _timestamp(obj.get("timestamp"))
         if timestamp is None:
             return None
-        fields_set = set(_CC_REQUIRED)
-        if len(obj) > len(fields_set):
-            for key in _CC_OPTIONAL:
-                if key in obj:
-                    fields_set.add(key)
+        fields_set = _fields_set(obj, _CC_REQUIRED, _CC_OPTIONAL)
         values = {
             "event_id": event_id,
             "customer_id": customer_id,
@@ -294,6 +286,16 @@ class CommonEvents:
             "channel": channel,
         }
         return _construct(self.contact_change, values, fields_set)
+
+
+def _fields_set(obj: dict[str, object], required: frozenset[str], optional: tuple[str, ...]) -> set[str]:
+    """The model's ``fields_set``: the required fields and the optional ones the message gives."""
+    fields_set = set(required)
+    if len(obj) > len(fields_set):  # optional or extra fields
+        for key in optional:
+            if key in obj:
+                fields_set.add(key)
+    return fields_set
 
 
 def _construct(cls: type[Any], values: dict[str, object], fields_set: set[str]) -> Any:
