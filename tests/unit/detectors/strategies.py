@@ -186,22 +186,42 @@ def context_fingerprint(ctx: CustomerContext) -> tuple[Any, ...]:
     )
 
 
-class Recorder(Detector[Any]):
+class Delegating(Detector[Any]):
+    """A detector that hands every call to ``inner``: the base of the test wrappers that watch one detector
+    (``Recorder``) or break it in one way (``test_checks.py``)."""
+
+    def __init__(self, inner: Detector[Any]) -> None:
+        self.inner = inner
+        self.name = inner.name  # type: ignore[misc]
+        self.kinds = inner.kinds  # type: ignore[misc]
+        self.cooldown_seconds = inner.cooldown_seconds
+
+    def new_state(self) -> Any:
+        return self.inner.new_state()
+
+    def update(self, state: Any, obs: Observation, ctx: CustomerContext) -> list[Finding]:
+        return self.inner.update(state, obs, ctx)
+
+    def state_to_json(self, state: Any) -> Any:
+        return self.inner.state_to_json(state)
+
+    def state_view(self, state: Any) -> Any:
+        return self.inner.state_view(state)
+
+    def state_from_json(self, data: Any) -> Any:
+        return self.inner.state_from_json(data)
+
+
+class Recorder(Delegating):
     """Wraps one detector inside the engine: records its raw findings and checks, on every call, that it
     leaves the observation and the customer context untouched."""
 
     def __init__(self, inner: Detector[Any], *, swallow: bool = False) -> None:
         """``swallow``: record the findings but hand none to the engine (to inspect malformed ones)."""
-        self.inner = inner
+        super().__init__(inner)
         self.swallow = swallow
-        self.name = inner.name  # type: ignore[misc]
-        self.kinds = inner.kinds  # type: ignore[misc]
-        self.cooldown_seconds = inner.cooldown_seconds
         self.findings: list[tuple[str, Finding]] = []
         self.mutations: list[str] = []
-
-    def new_state(self) -> Any:
-        return self.inner.new_state()
 
     def update(self, state: Any, obs: Observation, ctx: CustomerContext) -> list[Finding]:
         obs_before = repr(obs)
@@ -213,15 +233,6 @@ class Recorder(Detector[Any]):
             self.mutations.append(f"context at {obs.event_id}")
         self.findings.extend((obs.event_id, f) for f in found)
         return [] if self.swallow else found
-
-    def state_to_json(self, state: Any) -> Any:
-        return self.inner.state_to_json(state)
-
-    def state_view(self, state: Any) -> Any:
-        return self.inner.state_view(state)
-
-    def state_from_json(self, data: Any) -> Any:
-        return self.inner.state_from_json(data)
 
 
 def engine_recording(name: str, settings: DetectionSettings = DETECTION) -> tuple[RiskEngine, Recorder]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import checks
 import pytest
-from strategies import DETECTION, Event, at, contact, tx, varied_traffic
+from strategies import DETECTION, Delegating, Event, at, contact, tx, varied_traffic
 
 from detectors.base import Detector
 from detectors.context import CustomerContext
@@ -29,32 +29,13 @@ def burst() -> list[Event]:
     return [*quiet, contact("phone", "+1"), *(tx("20", at(days=2, seconds=60 * i)) for i in range(30))]
 
 
-class Breakable(Detector[Any]):
+class Breakable(Delegating):
     """The real ``velocity_spike`` behind a delegating wrapper that each case below breaks in one way (by
     wrapping, not subclassing ``VelocitySpike``: a compiled build's detectors take no interpreted
     subclasses, only their ``Detector`` base does)."""
 
-    name = VelocitySpike.name
-    kinds = VelocitySpike.kinds
-
     def __init__(self) -> None:
-        self.inner = VelocitySpike(DETECTION.velocity_spike, DETECTION.allowed_lateness_seconds)
-        self.cooldown_seconds = self.inner.cooldown_seconds
-
-    def new_state(self) -> Any:
-        return self.inner.new_state()
-
-    def update(self, state: Any, obs: Observation, ctx: CustomerContext) -> list[Finding]:
-        return self.inner.update(state, obs, ctx)
-
-    def state_to_json(self, state: Any) -> Any:
-        return self.inner.state_to_json(state)
-
-    def state_view(self, state: Any) -> Any:
-        return self.inner.state_view(state)
-
-    def state_from_json(self, data: Any) -> Any:
-        return self.inner.state_from_json(data)
+        super().__init__(VelocitySpike(DETECTION.velocity_spike, DETECTION.allowed_lateness_seconds))
 
 
 class MutatesContext(Breakable):
