@@ -383,8 +383,10 @@ class RiskEngine:
         alerts: list[Alert] = []
         for f in findings:
             anomalous = anomalous or f.anomalous_amount
-            if self._cooled_down(state, f, obs.ts if f.completed_at is None else f.completed_at):
-                alerts.append(self._alert(ctx, f, event, detected_at))
+            completed_at = obs.ts if f.completed_at is None else f.completed_at
+            if self._cooled_down(state, f, completed_at):
+                late_at = None if completed_at == obs.ts else completed_at
+                alerts.append(self._alert(ctx, f, event, late_at, detected_at))
                 if f.unlearn_event_ids:
                     ctx.debit_baseline.forget(set(f.unlearn_event_ids))
 
@@ -418,12 +420,18 @@ class RiskEngine:
             del state.cooldowns[k]
 
     def _alert(
-        self, ctx: CustomerContext, f: Finding, event: Transaction | ContactChange, detected_at: datetime
+        self,
+        ctx: CustomerContext,
+        f: Finding,
+        event: Transaction | ContactChange,
+        completed_late_at: float | None,
+        detected_at: datetime,
     ) -> Alert:
+        """``completed_late_at``: the last trigger's time when an earlier event, consumed late, finished the
+        pattern (the alert then carries that time, in this event's offset)."""
         event_time = event.timestamp
-        if f.completed_at is not None and f.completed_at != event_time.timestamp():
-            # a late earlier event finished the pattern: the time of its last trigger, in this event's offset
-            event_time = datetime.fromtimestamp(f.completed_at, tz=event_time.tzinfo)
+        if completed_late_at is not None:
+            event_time = datetime.fromtimestamp(completed_late_at, tz=event_time.tzinfo)
         return Alert(
             alert_id=alert_id(f.detector, ctx.customer_id, f.trigger_event_ids),
             customer_id=ctx.customer_id,
