@@ -10,7 +10,15 @@ import itertools
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 Tier = Literal["low", "medium", "high"]
 
@@ -476,6 +484,11 @@ class DetectionSettings(_Section):
     )
     default_tier: Tier = "medium"
     default_home_country: str = "CN"
+    # Go-live: events with an event time before this instant (ISO 8601 with an offset) build state --
+    # baselines, payees, windows, day totals, profiles, overrides and reviews -- but raise no alert and
+    # start no cooldown. A bank loads its recent history so that riskwatch knows its customers on the
+    # first day, and wants no alerts about last month's payments (README, "Where the contract is silent").
+    alerts_from: AwareDatetime | None = None
     # input bounds: a transaction above this (in the base currency, after conversion) or with more digits
     # after the decimal point is a dead letter -- no real payment is that large, and it keeps exact money
     # arithmetic small

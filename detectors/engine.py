@@ -142,6 +142,8 @@ class RiskEngine:
         }
         self._day: tuple[float, float, str] = (0.0, 0.0, "")
         self._cooldowns = {d.name: d.cooldown_seconds for d in self.detectors}
+        # go-live (``alerts_from``) in epoch seconds: a pattern completed before it builds state only
+        self._alerts_from = -math.inf if settings.alerts_from is None else settings.alerts_from.timestamp()
         self._longest_cooldown = max(self._cooldowns.values())
 
     # ----------------------------------------------------------------------------------------- state
@@ -384,7 +386,13 @@ class RiskEngine:
         for f in findings:
             anomalous = anomalous or f.anomalous_amount
             completed_at = obs.ts if f.completed_at is None else f.completed_at
-            if self._cooled_down(state, f, completed_at):
+            if completed_at < self._alerts_from:
+                # history loaded before go-live: the detectors learn from it as they would have from an
+                # alert (an alerted amount stays out of the baseline), but nobody is told and no cooldown
+                # starts, so the first pattern after go-live alerts whatever came before
+                if f.unlearn_event_ids:
+                    ctx.debit_baseline.forget(set(f.unlearn_event_ids))
+            elif self._cooled_down(state, f, completed_at):
                 late_at = None if completed_at == obs.ts else completed_at
                 alerts.append(self._alert(ctx, f, event, late_at, detected_at))
                 if f.unlearn_event_ids:

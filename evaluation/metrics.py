@@ -8,6 +8,11 @@ How an alert is judged (a risk officer's view, whichever detector raised it):
 A pattern counts as **found** by the detector named in its ``expected_detector`` when an alert of that
 detector has a trigger event among the pattern's ``event_ids``.
 
+With a go-live (``alerts_from``: a bank loads its history first, and riskwatch alerts from then on, README
+*Where the contract is silent*), only what happens from go-live is scored: alerts whose event time is
+before it and the transactions before it are counted apart, and a labelled pattern whose events all come
+before it (nothing could alert on it) is reported by id and left out of recall, never dropped unsaid.
+
 Customer segments come from the events themselves, so they mean the same for every labelled history:
 segment from the customer's profile (label's ``segment`` first), spread from the robust spread of the
 log debit amounts, activity from transactions per day over the customer's observed span, history from
@@ -21,7 +26,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -89,12 +94,18 @@ def _in(value: float, bucket: tuple[float, float]) -> bool:
 class Evaluator:
     """Feed events in stream order (``add_event``) and alerts (``add_alert``); then ``report(labels)``."""
 
-    def __init__(self, fx_rates: Mapping[str, Decimal] | None = None) -> None:
+    def __init__(
+        self, fx_rates: Mapping[str, Decimal] | None = None, *, alerts_from: datetime | None = None
+    ) -> None:
         self._fx = dict(fx_rates or {})
         self._customers: dict[str, _Customer] = defaultdict(_Customer)
-        #: transaction event id -> (customer id, debits of the customer before it)
-        self._tx: dict[str, tuple[str, int]] = {}
-        self._alerts: list[tuple[str, str, tuple[str, ...]]] = []
+        #: transaction event id -> (customer id, debits of the customer before it, at or after go-live)
+        self._tx: dict[str, tuple[str, int, bool]] = {}
+        #: (customer, detector, triggers, event time as epoch seconds or None)
+        self._alerts: list[tuple[str, str, tuple[str, ...], float | None]] = []
+        self._alerts_from = None if alerts_from is None else alerts_from.timestamp()
+        #: event id -> epoch seconds, kept only with a go-live (to place alerts and labels against it)
+        self._event_ts: dict[str, float] = {}
 
     def add_event(self, event: Mapping[str, Any]) -> None:
         """A decoded input event; anything that is not a usable transaction or profile is ignored."""
@@ -106,11 +117,14 @@ class Evaluator:
             if isinstance(event.get("segment"), str):
                 c.segment = event["segment"]
             return
+        ts = _epoch(event.get("timestamp"))
+        if self._alerts_from is not None and ts is not None:
+            self._event_ts.setdefault(event_id, ts)
         if kind != "transaction" or event_id in self._tx:  # a redelivery counts once
             return
-        self._tx[event_id] = (cid, len(c.debit_logs))
+        live = self._alerts_from is None or ts is None or ts >= self._alerts_from
+        self._tx[event_id] = (cid, len(c.debit_logs), live)
         c.transactions += 1
-        ts = _epoch(event.get("timestamp"))
         if ts is not None:
             c.first_ts = ts if c.first_ts is None else min(c.first_ts, ts)
             c.last_ts = ts if c.last_ts is None else max(c.last_ts, ts)
@@ -120,8 +134,28 @@ class Evaluator:
                 c.debit_logs.append(math.log(amount))
 
     def add_alert(self, alert: Mapping[str, Any]) -> None:
+        """An alert as on the alerts topic; ``event_time`` places it against a go-live (without it, its
+        latest trigger's time does)."""
         triggers = tuple(str(i) for i in alert.get("trigger_event_ids") or ())
-        self._alerts.append((str(alert.get("customer_id")), str(alert.get("detector")), triggers))
+        self._alerts.append(
+            (
+                str(alert.get("customer_id")),
+                str(alert.get("detector")),
+                triggers,
+                _epoch(alert.get("event_time")),
+            )
+        )
+
+    def _before_go_live(self, event_ids: Iterable[str], at: float | None = None) -> bool:
+        """Whether something ending at ``at`` (else at the latest of its known events) precedes go-live."""
+        if self._alerts_from is None:
+            return False
+        if at is None:
+            times = [self._event_ts[i] for i in event_ids if i in self._event_ts]
+            if not times:
+                return False
+            at = max(times)
+        return at < self._alerts_from
 
     def _amount(self, event: Mapping[str, Any]) -> float | None:
         try:
@@ -164,12 +198,18 @@ class Evaluator:
     # ------------------------------------------------------------------------------------ report
     def report(self, labels: Iterable[PatternLabel]) -> Report:
         labels = list(labels)
+        before = [lb for lb in labels if self._before_go_live(lb.event_ids)]
+        labels = [lb for lb in labels if not self._before_go_live(lb.event_ids)]
         by_customer: dict[str, list[PatternLabel]] = defaultdict(list)
         for lb in labels:
             by_customer[lb.customer_id].append(lb)
         found: set[str] = set()
         judged: list[tuple[str, str, dict[str, str]]] = []  # (detector, outcome, traits)
-        for cid, detector, triggers in self._alerts:
+        alerts_before = 0
+        for cid, detector, triggers, at in self._alerts:
+            if self._before_go_live(triggers, at):
+                alerts_before += 1
+                continue
             ids = set(triggers)
             hit = [lb for lb in by_customer.get(cid, ()) if ids.intersection(lb.event_ids)]
             for lb in hit:
@@ -181,18 +221,25 @@ class Evaluator:
         tx_traits = self._transaction_traits()
 
         detectors = sorted({d for d, _, _ in judged} | {lb.expected_detector for lb in labels})
+        n_live = sum(1 for _, _, live in self._tx.values() if live)
         data: dict[str, Any] = {
-            "transactions": len(self._tx),
+            "alerts_from": None
+            if self._alerts_from is None
+            else datetime.fromtimestamp(self._alerts_from, UTC).isoformat(),
+            "transactions_before_go_live": len(self._tx) - n_live,
+            "alerts_before_go_live": alerts_before,
+            "patterns_before_go_live": sorted(lb.pattern_id for lb in before),
+            "transactions": n_live,
             "customers": len(self._customers),
             "alerts": len(judged),
             "patterns": len(labels),
-            "overall": _summary(judged, labels, found, len(self._tx)),
+            "overall": _summary(judged, labels, found, n_live),
             "detectors": {},
             "segments": {},
         }
         for d in detectors:
             mine = [lb for lb in labels if lb.expected_detector == d]
-            row = _summary([j for j in judged if j[0] == d], mine, found, len(self._tx))
+            row = _summary([j for j in judged if j[0] == d], mine, found, n_live)
             row["curves"] = _curves(mine, found)
             data["detectors"][d] = row
         for dim in DIMENSIONS:
@@ -218,7 +265,9 @@ class Evaluator:
         """Transactions counted per combination of traits (history per transaction, the rest per customer)."""
         counts: dict[tuple[tuple[str, str], ...], int] = defaultdict(int)
         cache: dict[str, dict[str, str]] = {}
-        for cid, before in self._tx.values():
+        for cid, before, live in self._tx.values():
+            if not live:
+                continue
             traits = cache.get(cid)
             if traits is None:
                 traits = cache[cid] = self._traits(cid)
@@ -300,6 +349,8 @@ def _median(xs: list[float]) -> float:
 
 
 def _epoch(value: Any) -> float | None:
+    if isinstance(value, datetime):
+        return value.timestamp() if value.tzinfo is not None else None
     if not isinstance(value, str):
         return None
     try:

@@ -19,7 +19,18 @@ def _edge(value: float) -> str:
 
 def format_report(data: dict[str, Any]) -> str:
     o = data["overall"]
-    lines = [
+    lines = []
+    if data.get("alerts_from"):
+        early = data["patterns_before_go_live"]
+        lines.append(
+            f"go-live {data['alerts_from']}: scored from then on; before it "
+            f"{data['transactions_before_go_live']:,} transactions built state, "
+            f"{data['alerts_before_go_live']:,} alerts not scored, {len(early):,} labelled patterns not "
+            f"scored (nothing could alert on them)"
+            + (f": {', '.join(early[:10])}" if early else "")
+            + (" ..." if len(early) > 10 else "")
+        )
+    lines += [
         f"{data['transactions']:,} transactions, {data['customers']:,} customers, {data['alerts']:,} alerts, "
         f"{data['patterns']:,} labelled patterns",
         f"overall: precision {_pct(o['precision'])} ({o['true_alerts']} true, {o['false_alerts']} false, "

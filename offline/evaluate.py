@@ -20,6 +20,7 @@ from config.settings import Settings
 from detectors.engine import RiskEngine
 from evaluation import Evaluator, LabelError, PatternLabel, parse_label
 from evaluation.text import format_report
+from offline import go_live
 from streams.processor import MemoryStateStore, Processor
 
 
@@ -33,6 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--alerts", type=Path, help="alerts of an earlier run (JSON lines); without it the detectors run here"
     )
+    go_live.add_argument(
+        parser,
+        "alerts and transactions are scored from it; the detectors (without --alerts) build state from "
+        "the events before it; labelled patterns wholly before it are listed, not scored",
+    )
     parser.add_argument("--json", dest="json_out", type=Path, help="also write the full report as JSON")
 
 
@@ -43,7 +49,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             return 2
     try:
         labels = read_labels(args.labels)
-        report = evaluate_files(args.events, labels, settings, args.alerts)
+        report = evaluate_files(args.events, labels, go_live.apply(settings, args.alerts_from), args.alerts)
     except InputError as exc:
         print(f"riskwatch evaluate: {exc}", file=sys.stderr)
         return 2
@@ -68,7 +74,7 @@ def read_labels(path: Path) -> list[PatternLabel]:
 def evaluate_files(
     events_path: Path, labels: list[PatternLabel], settings: Settings, alerts_path: Path | None
 ) -> dict[str, Any]:
-    evaluator = Evaluator(settings.detection.fx_rates_to_base)
+    evaluator = Evaluator(settings.detection.fx_rates_to_base, alerts_from=settings.detection.alerts_from)
     processor = None if alerts_path else Processor(RiskEngine(settings.detection), MemoryStateStore())
     for n, line in _lines(events_path):
         try:
@@ -85,6 +91,7 @@ def evaluate_files(
                         "customer_id": alert.customer_id,
                         "detector": alert.detector,
                         "trigger_event_ids": alert.trigger_event_ids,
+                        "event_time": alert.event_time,
                     }
                 )
     if alerts_path is not None:

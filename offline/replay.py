@@ -15,6 +15,7 @@ from typing import IO, Any
 
 from config.settings import Settings
 from detectors.engine import RiskEngine
+from offline import go_live
 from streams.processor import MemoryStateStore, Processor
 
 PROGRESS_INTERVAL_SECONDS = 0.5
@@ -39,6 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="where to write malformed lines (default: next to --alerts-out, *.dead-letter.jsonl)",
     )
+    go_live.add_argument(
+        parser,
+        "events before it build the customers' state (baselines, payees, day totals, profiles) but raise "
+        "no alert",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress and no summary")
 
 
@@ -52,7 +58,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     )
     summary = replay_file(
         events_path,
-        settings,
+        go_live.apply(settings, args.alerts_from),
         alerts_out=args.alerts_out,
         risk_out=args.risk_out,
         reviews_out=args.reviews_out,

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from strategies import DETECTION, alert_key, at, contact, feed, roundtrip_state, tx
+from strategies import DETECTION, Run, alert_key, at, contact, feed, roundtrip_state, tx
 
 from detectors.engine import RiskEngine, alert_id
 from schemas.events import EventError
@@ -123,3 +123,44 @@ def test_cooldown_is_per_detector_and_key() -> None:
     ]
     run = feed(RiskEngine(DETECTION), events)
     assert len([a for a in run.alerts if a.detector == "large_value"]) == 3
+
+
+def test_go_live_learns_from_history_but_alerts_only_from_then_on() -> None:
+    """``alerts_from``: a pattern completed before go-live (event time, not arrival) raises nothing and
+    starts no cooldown, yet the detectors learn from it exactly as without a go-live."""
+    events = [
+        *(tx("100", at(minutes * 60), counterparty_id=f"shop-{minutes}") for minutes in range(10)),
+        tx("60000", at(hours=0.5), channel="cash", event_id="cash-history"),
+        contact("phone", "+86 138 0000 0001", at(hours=1)),
+        contact("email", "a@example.com", at(hours=1.5)),
+        contact("address", "1 Road", at(hours=2), event_id="third-change"),  # a burst
+        contact("phone", "+86 138 0000 0002", at(hours=4), event_id="fourth-change"),
+        tx("60000", at(hours=2.9), channel="cash", event_id="cash-late"),  # arrives after, happened before
+        tx("60000", at(hours=5), channel="cash", event_id="cash-live"),
+    ]
+
+    def run(go_live: datetime | None) -> tuple[Run, list[tuple[str, str]]]:
+        out = feed(RiskEngine(DETECTION.model_copy(update={"alerts_from": go_live})), events)
+        return out, [(a.detector, a.trigger_event_ids[-1]) for a in out.alerts]
+
+    plain, plain_fired = run(None)
+    _, early_fired = run(at(hours=1.75))
+    live, live_fired = run(at(hours=3))
+    # the controls: a burst alerted at its third change holds the fourth in its cooldown; an amount spike
+    # alerted on the first cash withdrawal holds the later ones
+    assert ("contact_change_burst", "third-change") in early_fired
+    assert ("contact_change_burst", "fourth-change") not in early_fired
+    assert ("amount_spike", "cash-history") in plain_fired
+    assert ("amount_spike", "cash-live") not in plain_fired
+    # go-live at 3 h: nothing before it, and the patterns under way alert at once
+    assert all(a.event_time >= at(hours=3) for a in live.alerts)
+    assert live_fired == [
+        ("contact_change_burst", "fourth-change"),
+        ("amount_spike", "cash-live"),
+        ("large_value", "cash-live"),
+    ]
+    live_state = RiskEngine(DETECTION).state_to_json(live.state)
+    plain_state = RiskEngine(DETECTION).state_to_json(plain.state)
+    assert live_state["detectors"] == plain_state["detectors"]
+    assert live_state["ctx"]["debits"] == plain_state["ctx"]["debits"]
+    assert live_state["ctx"]["counterparties"] == plain_state["ctx"]["counterparties"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -129,3 +130,22 @@ def test_a_bad_label_names_its_field(change: dict[str, Any], field: str) -> None
     del missing["kind"]
     with pytest.raises(LabelError, match=r"^kind: missing"):
         parse_label(missing)
+
+
+def test_go_live_scores_from_then_and_lists_patterns_before_it() -> None:
+    """With ``alerts_from`` the days before it are backfill: their transactions are not counted, an alert
+    in them is not judged, and a label wholly before go-live is named in the report, not scored."""
+    ev = Evaluator(alerts_from=datetime.fromisoformat("2025-03-10T00:00:00+08:00"))
+    for day in range(1, 21):
+        ev.add_event(_tx(f"a{day}", "A", "100", day))
+    ev.add_alert(_alert("A", "amount_spike", "a3"))  # day 3: before go-live, no event_time given
+    ev.add_alert({**_alert("A", "amount_spike", "a12"), "event_time": "2025-03-12T10:00:00+08:00"})
+    labels = [parse_label(_label("EARLY", "A", ["a2"])), parse_label(_label("LATE", "A", ["a9", "a15"]))]
+    data = ev.report(labels).to_dict()
+    assert data["transactions"] == 11
+    assert data["transactions_before_go_live"] == 9
+    assert data["alerts_before_go_live"] == 1
+    assert data["patterns_before_go_live"] == ["EARLY"]
+    row = data["detectors"]["amount_spike"]
+    assert (row["false_alerts"], row["suspicious_patterns"], row["found_suspicious"]) == (1, 1, 0)
+    assert row["false_per_10k"] == pytest.approx(1 / 11 * 10000)

@@ -81,3 +81,18 @@ def test_a_bad_label_is_one_line_naming_file_line_and_field(
     assert err == f"riskwatch evaluate: {bad} line 1: kind: missing (the label format is in the README)"
     assert main(["evaluate", str(tmp_path / "nope.jsonl"), str(files[1])]) == 2
     assert "is not a readable file" in capsys.readouterr().err
+
+
+def test_evaluate_from_go_live(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "report.json"
+    go_live = "2026-03-02T10:30:00+08:00"
+    assert main(["evaluate", *map(str, files), "--alerts-from", go_live, "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["patterns_before_go_live"] == ["P1"]
+    assert (report["transactions"], report["alerts"]) == (1, 0)
+    assert "1 labelled patterns not scored" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["evaluate", *map(str, files), "--alerts-from", "2026-03-02T10:30:00"])
+    assert "has no UTC offset; add one" in capsys.readouterr().err
