@@ -35,6 +35,10 @@ class TakeoverState:
     # (ts, event_id, [amount, channel, threshold, median or None, new payee, already alerted, late threshold])
     transfers: EventWindow
 
+    def __init__(self, changes: EventWindow, transfers: EventWindow) -> None:  # written out: compiled
+        self.changes = changes
+        self.transfers = transfers
+
 
 @dataclass(frozen=True, slots=True)
 class _TierBars:

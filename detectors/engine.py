@@ -127,6 +127,7 @@ class RiskEngine:
         self.book = RiskBook(settings, self._tz)
         self._rates = dict(settings.fx_rates_to_base)
         self._max_amount = settings.max_amount_base
+        self._max_places = settings.amount_max_decimal_places
         self._hash_key = settings.contact_hash_key.get_secret_value().encode()
         self._fingerprint_key = hashlib.sha256(b"riskwatch-event-fingerprint\x1f" + self._hash_key).digest()
         # keyed once: each fingerprint copies it, which skips hashing the key block again per event
@@ -242,13 +243,15 @@ class RiskEngine:
             rate = self._rates.get(event.currency)
             if rate is None:
                 raise EventError(f"currency: no conversion rate configured for {event.currency!r}")
-            exponent = event.amount.as_tuple().exponent
-            if isinstance(exponent, int) and -exponent > self.settings.amount_max_decimal_places:
+            amount = event.amount
+            exponent = amount.as_tuple().exponent
+            if isinstance(exponent, int) and -exponent > self._max_places:
                 raise EventError(
-                    f"amount: more than {self.settings.amount_max_decimal_places} digits after the decimal "
+                    f"amount: more than {self._max_places} digits after the decimal "
                     "point (detection.amount_max_decimal_places)"
                 )
-            amount = event.amount if rate == 1 else money.multiply(event.amount, rate)
+            if rate != 1:
+                amount = money.multiply(amount, rate)
             if amount > self._max_amount:
                 raise EventError(
                     f"amount: above the ceiling of {self._max_amount} {self.settings.base_currency} once "
@@ -258,6 +261,7 @@ class RiskEngine:
             if not math.isfinite(amount_f):
                 # Finite as a decimal but beyond float range once converted: no statistic can use it.
                 raise EventError("amount: too large once converted to the base currency")
+            country = event.counterparty_country
             return TxObservation(
                 event_id=event.event_id,
                 ts=ts,
@@ -267,8 +271,7 @@ class RiskEngine:
                 debit=event.direction == "debit",
                 channel=event.channel,
                 counterparty_id=event.counterparty_id,
-                cross_border=event.counterparty_country is not None
-                and event.counterparty_country != ctx.home_country,
+                cross_border=country is not None and country != ctx.home_country,
                 merchant_category=event.merchant_category,
             )
         value_hash = (
@@ -300,11 +303,14 @@ class RiskEngine:
         """Advance one customer's state by one event. ``detected_at`` is the caller's clock, used only as a
         label on alerts: no decision here depends on it. ``fingerprint``: of the event's message (see
         ``fingerprint``); without it, of the event's canonical JSON."""
-        if isinstance(event, ErasureRequest):
+        # isinstance with a tuple, the usual events first: the compiled build makes a ``X | Y`` union anew
+        # on each call, and a miss on a pydantic class takes ABCMeta's slower check
+        if not isinstance(event, (Transaction, ContactChange)) and isinstance(event, ErasureRequest):
             return Outcome(erase=True)
         if fingerprint is None:
             fingerprint = self.fingerprint(event.model_dump_json().encode())
-        known = state.seen.fingerprint(event.event_id)
+        event_id = event.event_id
+        known = state.seen.fingerprint(event_id)
         if known is not None:
             if known in (fingerprint, UNKNOWN_FINGERPRINT):
                 return Outcome(duplicate=True)
@@ -318,17 +324,22 @@ class RiskEngine:
         # a late event moves the book from where it is: its clock never runs backwards
         now = ts if book.clock is None else max(ts, book.clock)
         obs: Observation | None = None
-        if isinstance(event, Transaction | ContactChange):
+        if isinstance(event, (Transaction, ContactChange)):
             obs = self.observe(event, ctx, ts)  # may raise EventError before anything is remembered
         elif (
             isinstance(event, RiskOverride) and event.tier is not None and event.expires_at.timestamp() <= ts
         ):
             raise EventError("expires_at: the override expired before it was made (at or before timestamp)")
-        state.seen.add(event.event_id, fingerprint)
+        state.seen.add(event_id, fingerprint)
         state.events_processed += 1
         moves = self.book.advance(ctx, book, now)
         alerts: list[Alert] = []
-        if isinstance(event, CustomerProfile):
+        if obs is not None and isinstance(event, (Transaction, ContactChange)):
+            alerts = self._detect(state, obs, event, detected_at)
+            if alerts:
+                # the new tier applies from the next event on: these alerts carry the tier they fired in
+                moves.extend(self.book.on_alerts(ctx, book, alerts, now, event.timestamp))
+        elif isinstance(event, CustomerProfile):
             moves.extend(self._apply_profile(ctx, book, event, ts, now))
         elif isinstance(event, RiskOverride):
             moves.extend(
@@ -349,11 +360,6 @@ class RiskEngine:
                     ctx, book, event.outcome, event.tier, event.officer_id, event.reason, now, event.timestamp
                 )
             )
-        elif obs is not None and isinstance(event, Transaction | ContactChange):
-            alerts = self._detect(state, obs, event, detected_at)
-            if alerts:
-                # the new tier applies from the next event on: these alerts carry the tier they fired in
-                moves.extend(self.book.on_alerts(ctx, book, alerts, now, event.timestamp))
         return Outcome(alerts=alerts, risks=moves.risks, reviews=moves.reviews, event_ts=ts)
 
     def punctuate(self, state: CustomerState, now: float) -> Outcome:

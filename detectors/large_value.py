@@ -36,6 +36,14 @@ class DayTotal:
     count: int
     reported: bool
 
+    def __init__(  # written out: compiled (see ``detectors.observation``)
+        self, total: Decimal, event_ids: list[str], count: int, reported: bool
+    ) -> None:
+        self.total = total
+        self.event_ids = event_ids
+        self.count = count
+        self.reported = reported
+
 
 class LargeValue(Detector[dict[str, DayTotal]]):
     """State: ``"kind|direction|day"`` -> that day's running total, for the last few days only."""
@@ -47,19 +55,26 @@ class LargeValue(Detector[dict[str, DayTotal]]):
         self.s = settings
         self.cooldown_seconds = 0
         self._cash = frozenset(settings.cash_channels)
+        self._max_days = settings.max_tracked_days
+        # (kind, threshold) resolved once: a pydantic settings attribute costs several times a plain one
+        self._kinds = (
+            ("cash", settings.cash_threshold_base),
+            ("corporate_transfer", settings.corporate_transfer_threshold_base),
+            ("individual_transfer_cross_border", settings.individual_transfer_cross_border_threshold_base),
+            ("individual_transfer_domestic", settings.individual_transfer_domestic_threshold_base),
+        )
 
     def new_state(self) -> dict[str, DayTotal]:
         return {}
 
     def kind_and_threshold(self, obs: TxObservation, ctx: CustomerContext) -> tuple[str, Decimal]:
-        s = self.s
         if obs.channel in self._cash:
-            return "cash", s.cash_threshold_base
+            return self._kinds[0]
         if ctx.segment == "corporate":
-            return "corporate_transfer", s.corporate_transfer_threshold_base
+            return self._kinds[1]
         if obs.cross_border:
-            return "individual_transfer_cross_border", s.individual_transfer_cross_border_threshold_base
-        return "individual_transfer_domestic", s.individual_transfer_domestic_threshold_base
+            return self._kinds[2]
+        return self._kinds[3]
 
     def update(self, state: dict[str, DayTotal], obs: Observation, ctx: CustomerContext) -> list[Finding]:
         if not isinstance(obs, TxObservation):
@@ -133,12 +148,14 @@ class LargeValue(Detector[dict[str, DayTotal]]):
         )
 
     def _expire(self, state: dict[str, DayTotal], current_day: str) -> None:
-        if len(state) <= self.s.max_tracked_days:
+        limit = self._max_days
+        if len(state) <= limit:
             return  # every tracked day has at least one key: nothing can be over the limit
         days = {k[-10:] for k in state}  # keys end in the ISO date
-        if len(days) <= self.s.max_tracked_days:
+        if len(days) <= limit:
             return
-        keep = set(sorted(days)[-self.s.max_tracked_days :]) | {current_day}
+        keep = set(sorted(days)[-limit:])
+        keep.add(current_day)
         for k in [k for k in state if k[-10:] not in keep]:
             del state[k]
 

@@ -59,6 +59,14 @@ class SeenEvents:
     fingerprints: bytearray = field(default_factory=bytearray)
     count: int = 0
 
+    def __init__(  # written out: compiled (see ``detectors.observation``); one per decoded customer
+        self, max_ids: int, text: str = _SEP, fingerprints: bytearray | None = None, count: int = 0
+    ) -> None:
+        self.max_ids = max_ids
+        self.text = text
+        self.fingerprints = bytearray() if fingerprints is None else fingerprints
+        self.count = count
+
     def _index(self, event_id: str) -> int:
         """The position of the newest occurrence of ``event_id``, or -1."""
         at = self.text.rfind(_SEP + _escape(event_id) + _SEP)
@@ -137,3 +145,19 @@ class CustomerState:
     detectors: dict[str, Any]
     events_processed: int = 0
     book: Book = field(default_factory=Book)
+
+    def __init__(  # written out: compiled (see ``detectors.observation``); one per decoded customer
+        self,
+        ctx: CustomerContext,
+        seen: SeenEvents,
+        cooldowns: dict[str, list[float]],
+        detectors: dict[str, Any],
+        events_processed: int = 0,
+        book: Book | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.seen = seen
+        self.cooldowns = cooldowns
+        self.detectors = detectors
+        self.events_processed = events_processed
+        self.book = Book() if book is None else book

@@ -38,6 +38,20 @@ class VelocityState:
     # at new places right after payday is ordinary
     payday_ts: float | None = None
 
+    def __init__(  # written out: compiled (see ``detectors.observation``)
+        self,
+        window: EventWindow,
+        daily_counts: dict[int, list[int]] | None = None,
+        first_ts: float | None = None,
+        day_alert_ts: float | None = None,
+        payday_ts: float | None = None,
+    ) -> None:
+        self.window = window
+        self.daily_counts = {} if daily_counts is None else daily_counts
+        self.first_ts = first_ts
+        self.day_alert_ts = day_alert_ts
+        self.payday_ts = payday_ts
+
 
 class VelocitySpike(Detector[VelocityState]):
     name = "velocity_spike"
@@ -61,6 +75,15 @@ class VelocitySpike(Detector[VelocityState]):
             )
         )  # fmt: skip
         self._cold = per_tier(s.cold_start_min_window_count.for_tier)
+        # the settings read on every event, as plain attributes (a pydantic attribute costs several times
+        # as much to read)
+        self._hour = s.window_seconds
+        self._baseline_days = s.baseline_days
+        self._kept_seconds = max(s.window_seconds, s.day_window_seconds) + allowed_lateness_seconds
+        self._min_history_days = max(s.min_history_days, 1)
+        self._payday_seconds = s.payday_window_seconds
+        self._payday_factor = s.payday_floor_factor
+        self._payday_ratio = s.payday_credit_min_ratio_to_median
 
     def new_state(self) -> VelocityState:
         return VelocityState(window=EventWindow(self.s.max_window_events))
@@ -68,7 +91,7 @@ class VelocitySpike(Detector[VelocityState]):
     def update(self, state: VelocityState, obs: Observation, ctx: CustomerContext) -> list[Finding]:
         if not isinstance(obs, TxObservation):
             return NO_FINDINGS
-        s, window, tier = self.s, state.window, ctx.tier
+        window, tier, hour_span, baseline_days = state.window, ctx.tier, self._hour, self._baseline_days
         now = window.latest(obs.ts)
         today, day = int(now // DAY_SECONDS), int(obs.ts // DAY_SECONDS)
         first_ts = state.first_ts
@@ -76,21 +99,21 @@ class VelocitySpike(Detector[VelocityState]):
         counts = state.daily_counts.setdefault(day, [0, 0])
         counts[0] += 1
         counts[1] += new
-        if len(state.daily_counts) > s.baseline_days + 1:
-            for d in [d for d in state.daily_counts if d < today - s.baseline_days]:
+        if len(state.daily_counts) > baseline_days + 1:
+            for d in [d for d in state.daily_counts if d < today - baseline_days]:
                 del state.daily_counts[d]
         state.first_ts = obs.ts if first_ts is None else min(first_ts, obs.ts)
         if not obs.debit and ctx.segment == "individual" and self._large_credit(obs.amount_f, ctx):
             state.payday_ts = obs.ts if state.payday_ts is None else max(state.payday_ts, obs.ts)
         window.add(obs.ts, obs.event_id, 1 if new else 0)
-        window.evict_before(now - max(s.window_seconds, s.day_window_seconds) - self.lateness)
-        if obs.ts <= now - s.window_seconds:
+        window.evict_before(now - self._kept_seconds)
+        if obs.ts <= now - hour_span:
             return NO_FINDINGS  # a late event outside the current hour: judged when it came is enough
         for span, floor, new_floor, m, scale in self._tiers[tier]:
             count = window.count_between(now - span, now)  # cheap test first: most are far below both floors
             if count < min(floor, new_floor):
                 continue
-            hour = span == s.window_seconds
+            hour = span == hour_span
             usual = self._usual_per_day(state, first_ts, today, now, late=day < today, late_new=new)
             if usual is None:  # no usual rate yet, and every payee is new: only a large count in the hour
                 cold = self._cold[tier]
@@ -98,8 +121,8 @@ class VelocitySpike(Detector[VelocityState]):
                     return [self._finding(state, obs, tier, count, None, None, cold, span)]
                 continue
             n_new = sum(p == 1 for _, _, p in window.between(now - span, now)) if new else 0
-            payday = state.payday_ts is not None and 0 <= obs.ts - state.payday_ts <= s.payday_window_seconds
-            factor = s.payday_floor_factor if payday else 1.0
+            payday = state.payday_ts is not None and 0 <= obs.ts - state.payday_ts <= self._payday_seconds
+            factor = self._payday_factor if payday else 1.0
             if n_new >= (bar := factor * max(new_floor, m * usual[1] * scale)):
                 found = (n_new, usual[1] * scale, bar)
             elif count >= (bar := max(floor, m * usual[0] * scale)):
@@ -162,7 +185,7 @@ class VelocitySpike(Detector[VelocityState]):
 
     def _large_credit(self, amount: float, ctx: CustomerContext) -> bool:
         baseline = ctx.debit_baseline
-        return len(baseline) >= 1 and amount >= self.s.payday_credit_min_ratio_to_median * baseline.median()
+        return len(baseline) >= 1 and amount >= self._payday_ratio * baseline.median()
 
     def _usual_per_day(
         self,
@@ -177,12 +200,13 @@ class VelocitySpike(Detector[VelocityState]):
         """(transactions, debits to new counterparties) per day over whole days before today."""
         if first_ts is None:
             return None
-        history_days = min(float(self.s.baseline_days), (now - first_ts) / DAY_SECONDS)
-        if history_days < max(self.s.min_history_days, 1):
+        baseline_days = self._baseline_days
+        history_days = min(float(baseline_days), (now - first_ts) / DAY_SECONDS)
+        if history_days < self._min_history_days:
             return None
-        oldest = today - self.s.baseline_days
+        oldest = today - baseline_days
         past = [c for d, c in state.daily_counts.items() if oldest <= d < today]
-        full_days = max(1.0, min(float(self.s.baseline_days), float(today - int(first_ts // DAY_SECONDS))))
+        full_days = max(1.0, min(float(baseline_days), float(today - int(first_ts // DAY_SECONDS))))
         # a late event of an earlier day is already in its day's count, and must not raise its own bar
         total = sum(c[0] for c in past) - late
         new = sum(c[1] for c in past) - (late and late_new)

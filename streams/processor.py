@@ -101,6 +101,28 @@ class Result:
     # the accepted event's time (epoch s): the worker's stream time per partition
     event_ts: float | None = None
 
+    def __init__(  # written out: compiled (see ``detectors.observation``); one per event
+        self,
+        customer_id: str | None = None,
+        event_type: str | None = None,
+        alerts: list[Alert] | None = None,
+        risks: list[CustomerRisk] | None = None,
+        reviews: list[ReviewDue] | None = None,
+        dead_letter: DeadLetter | None = None,
+        duplicate: bool = False,
+        erased: bool = False,
+        event_ts: float | None = None,
+    ) -> None:
+        self.customer_id = customer_id
+        self.event_type = event_type
+        self.alerts = [] if alerts is None else alerts
+        self.risks = [] if risks is None else risks
+        self.reviews = [] if reviews is None else reviews
+        self.dead_letter = dead_letter
+        self.duplicate = duplicate
+        self.erased = erased
+        self.event_ts = event_ts
+
     @property
     def risk(self) -> CustomerRisk | None:
         return self.risks[-1] if self.risks else None
@@ -215,21 +237,22 @@ class Processor:
             event = parse_event_json(raw)
             if expected_type is not None and event.type != expected_type:
                 raise EventError(f"type: {event.type!r} events do not belong on {source}")
-            if key is not None and key != event.customer_id.encode():
+            customer_id = event.customer_id
+            if key is not None and key != customer_id.encode():
                 raise EventError(
                     "key: message key and customer_id differ (the event may be on the wrong partition)"
                 )
-            state = self.store.get(event.customer_id)
+            state = self.store.get(customer_id)
             if state is None:
                 if self.partition_of is not None and partition is not None:
-                    expected = self.partition_of(event.customer_id)
+                    expected = self.partition_of(customer_id)
                     if expected != partition:
                         raise EventError(
                             f"key: customer_id belongs on partition {expected} under Kafka's murmur2 "
                             f"partitioner, not {partition}; the producer must partition with murmur2 "
                             "(confluent-kafka: partitioner=murmur2_random)"
                         )
-                state = self.engine.new_state(event.customer_id)
+                state = self.engine.new_state(customer_id)
             try:
                 outcome = self.engine.process(state, event, self.clock(), self.engine.fingerprint(raw))
             except EventError:
@@ -264,15 +287,13 @@ class Processor:
             return Result(dead_letter=dl)
         event_ts = event.timestamp.timestamp() if outcome.event_ts is None else outcome.event_ts
         if outcome.duplicate:
-            return Result(customer_id=event.customer_id, event_type=event.type, duplicate=True)
+            return Result(customer_id=customer_id, event_type=event.type, duplicate=True)
         if outcome.erase:
-            self.store.delete(event.customer_id)
-            return Result(
-                customer_id=event.customer_id, event_type=event.type, erased=True, event_ts=event_ts
-            )
-        self.store.put(event.customer_id, state)
+            self.store.delete(customer_id)
+            return Result(customer_id=customer_id, event_type=event.type, erased=True, event_ts=event_ts)
+        self.store.put(customer_id, state)
         return Result(
-            customer_id=event.customer_id,
+            customer_id=customer_id,
             event_type=event.type,
             alerts=outcome.alerts,
             risks=outcome.risks,
