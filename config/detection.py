@@ -73,6 +73,15 @@ class SegmentTierMoney(_Section):
         return (self.corporate if segment == "corporate" else self.individual).for_tier(tier)
 
 
+#: ISO 18245 merchant categories that move money on rather than buy goods: money transfer 4829, quasi-cash
+#: 6010/6011/6012/6050/6051 (currency, crypto), securities 6211, account funding 6538, stored value 6540,
+#: lotteries and betting 7800/7801/7802/7995. Issuers treat them as cash (cash-advance pricing; what was
+#: bought cannot be charged back), and they are how a compromised card or account is cashed out.
+CASH_OUT_MERCHANT_CATEGORIES = (
+    "4829", "6010", "6011", "6012", "6050", "6051", "6211", "6538", "6540", "7800", "7801", "7802", "7995",
+)  # fmt: skip
+
+
 def _severity_floors(individual: tuple[int, int, int]) -> SegmentTierMoney:
     """Corporates move ten times the sums as a matter of course."""
     low, medium, high = individual
@@ -116,6 +125,9 @@ class AmountSpikeSettings(_Section):
     # out of amount_spike altogether (a portfolio whose card fraud is screened elsewhere).
     merchant_channels: tuple[str, ...] = ("card",)
     merchant_purchase_ratio_factor: float | None = Field(default=5.0, ge=1)
+    # ... except a purchase in a category that moves money on (crypto, quasi-cash, money transfer, stored
+    # value, betting): a cash-out on card rails, judged as a push payment.
+    cash_out_merchant_categories: tuple[str, ...] = CASH_OUT_MERCHANT_CATEGORIES
     # Cash withdrawals are capped by the ATM's and the card's daily limits and are where a customer's own
     # bigger outgoings (a deposit paid in cash, a trip) show; they ask this much larger multiples.
     cash_channels: tuple[str, ...] = ("atm", "cash")
@@ -196,12 +208,9 @@ class AccountTakeoverSettings(_Section):
     # is done remotely: app, web, a talked-round call centre), so it opens no takeover window.
     in_person_channels: tuple[str, ...] = ("branch",)
     # A purchase from a merchant (a car dealer, a furniture shop) buys goods and pays no mule, so a debit
-    # with a merchant category counts only in the ISO 18245 categories that move money on: money transfer
-    # 4829, quasi-cash 6010/6011/6012/6050/6051 (currency, crypto), securities 6211, account funding 6538,
-    # stored value 6540, lotteries and betting 7800/7801/7802/7995.
-    cash_out_merchant_categories: tuple[str, ...] = (
-        "4829", "6010", "6011", "6012", "6050", "6051", "6211", "6538", "6540", "7800", "7801", "7802", "7995",
-    )  # fmt: skip
+    # with a merchant category counts only in the categories that move money on
+    # (``CASH_OUT_MERCHANT_CATEGORIES``).
+    cash_out_merchant_categories: tuple[str, ...] = CASH_OUT_MERCHANT_CATEGORIES
     min_ratio_to_median: TierValues = TierValues(low=4.0, medium=4.0, high=3.0)
     # ... and at least this multiple of the largest debit the customer is known to make (their baseline, or
     # a payee still remembered): a debit their history already has the like of is not a cash-out.

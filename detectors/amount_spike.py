@@ -42,7 +42,9 @@ class AmountSpike(Detector[None]):
     whose spending varies (robust z) but never above ``max_required_ratio_to_median``: an extreme multiple
     alerts whoever the customer is. Merchant purchases (card rails: chargeback rights, and a car or a
     holiday is an ordinary big purchase) ask ``merchant_purchase_ratio_factor`` times more (None: not
-    judged), cash ``cash_ratio_factor`` times more. A payee the
+    judged), except in the categories that move money on (crypto, quasi-cash, money transfer, betting:
+    ``cash_out_merchant_categories``), which are cash-outs on card rails and ask the push payment's bar;
+    cash ``cash_ratio_factor`` times more. A payee the
     customer has paid before asks ``known_payee_ratio_factor`` times more, unless this payment is over
     ``known_payee_max_ratio_to_largest_paid`` times what it was paid (a test payment does not make a mule
     known). Money never hides a spike; below the segment's severity floor the alert is one level lower. A
@@ -64,6 +66,9 @@ class AmountSpike(Detector[None]):
     ...     return [(f.severity, f.evidence["required_ratio_to_median"]) for f in spike.update(None, obs, ctx)]
     >>> transfer(1200), transfer(1500), card(1500), card(7000)
     ([], [('low', 54.0)], [], [('medium', 270.0)])
+    >>> crypto = TxObservation("t", 0.0, "2025-01-01", Decimal(1500), 1500.0, True, "card", "x", False, "6051")
+    >>> [(f.severity, f.evidence["required_ratio_to_median"]) for f in spike.update(None, crypto, ctx)]
+    [('low', 54.0)]
     """
 
     name = "amount_spike"
@@ -79,6 +84,7 @@ class AmountSpike(Detector[None]):
         )
         self._merchant_channels = frozenset(settings.merchant_channels)
         self._cash_channels = frozenset(settings.cash_channels)
+        self._cash_out_categories = frozenset(settings.cash_out_merchant_categories)
         self._tiers = per_tier(
             lambda tier: _TierBars(
                 settings.min_ratio_to_median.for_tier(tier),
@@ -99,7 +105,9 @@ class AmountSpike(Detector[None]):
             return NO_FINDINGS
         s, baseline, tier = self.s, ctx.debit_baseline, ctx.tier
         rail_factor = 1.0
-        if obs.merchant_category is not None or obs.channel in self._merchant_channels:
+        if obs.merchant_category in self._cash_out_categories:
+            pass  # crypto, quasi-cash, a money transfer bought by card: a cash-out, the push payment's bar
+        elif obs.merchant_category is not None or obs.channel in self._merchant_channels:
             if s.merchant_purchase_ratio_factor is None:
                 return NO_FINDINGS
             rail_factor = s.merchant_purchase_ratio_factor

@@ -167,6 +167,16 @@ def test_merchant_purchases_ask_a_larger_multiple() -> None:
     assert by_detector(feed(RiskEngine(off), card).alerts, NAME) == []
 
 
+def test_a_purchase_that_moves_money_on_asks_the_push_payments_bar() -> None:
+    """Crypto, quasi-cash, a money transfer or betting bought by card is a cash-out on card rails, not a
+    purchase of goods: the push payment's bar, not ``merchant_purchase_ratio_factor`` times it."""
+    push = Decimal(str(S.min_ratio_to_median.medium + 1)) * 1000
+    for mcc in ("6051", "4829", "7995"):
+        found = spikes([*history(), later(push, "c", channel="card", merchant_category=mcc)])
+        assert [a.trigger_event_ids for a in found] == [["c"]], mcc
+    assert spikes([*history(), later(push, "f", channel="card", merchant_category="5712")]) == []
+
+
 def test_cash_asks_a_larger_multiple() -> None:
     amount = Decimal(str(S.min_ratio_to_median.medium + 1)) * 1000
     assert spikes([*history(), later(amount, channel="atm")]) == []
