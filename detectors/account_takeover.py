@@ -81,6 +81,10 @@ class AccountTakeover(Detector[TakeoverState]):
         self._channels = frozenset(settings.transfer_channels)
         self._in_person = frozenset(settings.in_person_channels)
         self._cash_out_categories = frozenset(settings.cash_out_merchant_categories)
+        # read on every debit: plain attributes (a pydantic one costs several times as much to read)
+        self._window_seconds = settings.window_seconds
+        self._min_history_events = settings.min_history_events
+        self._min_amount = (settings.min_amount_base.individual, settings.min_amount_base.corporate)
         segments = ("individual", "corporate")
         self._tiers = per_tier(
             lambda tier: _TierBars(
@@ -100,7 +104,7 @@ class AccountTakeover(Detector[TakeoverState]):
         return TakeoverState(EventWindow(MAX_RECENT), EventWindow(MAX_RECENT))
 
     def update(self, state: TakeoverState, obs: Observation, ctx: CustomerContext) -> list[Finding]:
-        w = self.s.window_seconds
+        w = self._window_seconds
         if isinstance(obs, ContactObservation):
             if obs.field not in self._fields or obs.channel in self._in_person:
                 return NO_FINDINGS
@@ -115,10 +119,10 @@ class AccountTakeover(Detector[TakeoverState]):
             return NO_FINDINGS
         if obs.merchant_category is not None and obs.merchant_category not in self._cash_out_categories:
             return NO_FINDINGS  # goods bought from a merchant: not money moved on to a mule
-        if obs.amount < self.s.min_amount_base.for_segment(ctx.segment):
+        if obs.amount < self._min_amount[ctx.segment == "corporate"]:
             return NO_FINDINGS  # small change: no baseline needed
         median = None
-        if len(ctx.debit_baseline) >= self.s.min_history_events:
+        if len(ctx.debit_baseline) >= self._min_history_events:
             # Large for this customer, whatever the sum: a multiple of their own median debit.
             median, largest = ctx.debit_baseline.median(), ctx.largest_payment()
             threshold = max(

@@ -85,6 +85,10 @@ class AmountSpike(Detector[None]):
         self._merchant_channels = frozenset(settings.merchant_channels)
         self._cash_channels = frozenset(settings.cash_channels)
         self._cash_out_categories = frozenset(settings.cash_out_merchant_categories)
+        # read on every debit: plain attributes (a pydantic one costs several times as much to read)
+        self._merchant_factor = settings.merchant_purchase_ratio_factor
+        self._cash_factor = settings.cash_ratio_factor
+        self._min_history_events = settings.min_history_events
         self._tiers = per_tier(
             lambda tier: _TierBars(
                 settings.min_ratio_to_median.for_tier(tier),
@@ -108,14 +112,15 @@ class AmountSpike(Detector[None]):
         if obs.merchant_category in self._cash_out_categories:
             pass  # crypto, quasi-cash, a money transfer bought by card: a cash-out, the push payment's bar
         elif obs.merchant_category is not None or obs.channel in self._merchant_channels:
-            if s.merchant_purchase_ratio_factor is None:
+            merchant_factor = self._merchant_factor
+            if merchant_factor is None:
                 return NO_FINDINGS
-            rail_factor = s.merchant_purchase_ratio_factor
+            rail_factor = merchant_factor
         elif obs.channel in self._cash_channels:
-            rail_factor = s.cash_ratio_factor
+            rail_factor = self._cash_factor
         bars = self._tiers[tier]
         n = len(baseline)
-        if n < s.min_history_events or obs.amount_f < self._min_amount[ctx.segment == "corporate"]:
+        if n < self._min_history_events or obs.amount_f < self._min_amount[ctx.segment == "corporate"]:
             return NO_FINDINGS
         log_median = baseline.log_median()
         ratio = obs.amount_f / math.exp(log_median)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -297,11 +297,12 @@ class RiskEngine:
         self,
         state: CustomerState,
         event: AnyInputEvent,
-        detected_at: datetime,
+        detected_at: datetime | Callable[[], datetime],
         fingerprint: bytes | None = None,
     ) -> Outcome:
-        """Advance one customer's state by one event. ``detected_at`` is the caller's clock, used only as a
-        label on alerts: no decision here depends on it. ``fingerprint``: of the event's message (see
+        """Advance one customer's state by one event. ``detected_at`` is the caller's clock (or the clock
+        itself, read only when the event alerts: most do not), used only as a label on alerts: no decision
+        here depends on it. ``fingerprint``: of the event's message (see
         ``fingerprint``); without it, of the event's canonical JSON."""
         # isinstance with a tuple, the usual events first: the compiled build makes a ``X | Y`` union anew
         # on each call, and a miss on a pydantic class takes ABCMeta's slower check
@@ -377,7 +378,7 @@ class RiskEngine:
         state: CustomerState,
         obs: Observation,
         event: Transaction | ContactChange,
-        detected_at: datetime,
+        clock: datetime | Callable[[], datetime],
     ) -> list[Alert]:
         ctx = state.ctx
         findings: list[Finding] = []
@@ -400,6 +401,8 @@ class RiskEngine:
                     ctx.debit_baseline.forget(set(f.unlearn_event_ids))
             elif self._cooled_down(state, f, completed_at):
                 late_at = None if completed_at == obs.ts else completed_at
+                detected_at = clock if isinstance(clock, datetime) else clock()
+                clock = detected_at  # one reading for all the alerts of the event
                 alerts.append(self._alert(ctx, f, event, late_at, detected_at))
                 if f.unlearn_event_ids:
                     ctx.debit_baseline.forget(set(f.unlearn_event_ids))

@@ -53,8 +53,9 @@ class TierLimit(Detector[dict[str, list[Any]]]):
         entry = state.get(obs.day)
         if entry is None:
             entry = state[obs.day] = [ZERO, []]
-            for d in sorted(state)[:-MAX_TRACKED_DAYS]:
-                del state[d]
+            if len(state) > MAX_TRACKED_DAYS:
+                for d in sorted(state)[:-MAX_TRACKED_DAYS]:
+                    del state[d]
         before: Decimal = entry[0]
         total = money.add(before, obs.amount)
         entry[0] = total

@@ -205,11 +205,15 @@ class VelocitySpike(Detector[VelocityState]):
         if history_days < self._min_history_days:
             return None
         oldest = today - baseline_days
-        past = [c for d, c in state.daily_counts.items() if oldest <= d < today]
+        total = new = 0
+        for d, c in state.daily_counts.items():
+            if oldest <= d < today:
+                total += c[0]
+                new += c[1]
         full_days = max(1.0, min(float(baseline_days), float(today - int(first_ts // DAY_SECONDS))))
         # a late event of an earlier day is already in its day's count, and must not raise its own bar
-        total = sum(c[0] for c in past) - late
-        new = sum(c[1] for c in past) - (late and late_new)
+        total -= late
+        new -= late and late_new
         return total / full_days, new / full_days
 
     def state_to_json(self, state: VelocityState) -> Any:

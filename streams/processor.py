@@ -254,7 +254,7 @@ class Processor:
                         )
                 state = self.engine.new_state(customer_id)
             try:
-                outcome = self.engine.process(state, event, self.clock(), self.engine.fingerprint(raw))
+                outcome = self.engine.process(state, event, self.clock, self.engine.fingerprint(raw))
             except EventError:
                 raise
             except Exception as exc:  # a bug must not stop the stream: dead-letter the event, log, count
