@@ -262,7 +262,17 @@ class SustainedShiftSettings(_Section):
     weighted as ``prior_log_sigma_weight_debits`` debits, at least ``min_log_sigma``). The count is judged
     by a beta-binomial whose rate carries the evidence of the customer's debits outside the window plus
     ``prior_weight_debits``; runs start on a day and must span ``min_elevated_days`` days. The smallest tail
-    times the tests tried must be under ``false_alert_budget_per_check``."""
+    times the tests tried must be under ``false_alert_budget_per_check``.
+
+    The excess CUSUM (``detectors/excess_cusum.py``) also alerts: each new-merchant card/online payment's log
+    excess over the median, standardised by the customer's own mean and spread of such payments (shrunk
+    towards mean 0 and ``cusum_prior_log_sd`` weighted as ``cusum_prior_weight_payments`` payments), capped
+    at ``cusum_max_step_sds``, less ``cusum_reference_sds``, summed by Page's recursion; an excursion lasts at
+    most ``window_seconds``. It alerts past the decision interval whose in-control run length (Siegmund's
+    normal approximation) is the customer's new-merchant payments per month over
+    ``cusum_false_alerts_per_customer_month``, with ``cusum_min_debits`` elevated debits of the excursion on
+    ``cusum_min_days`` days. The budget is nominal: ordinary spending has heavier tails than the normal
+    model, so the defaults were set from measured false alerts (README)."""
 
     window_seconds: int = Field(default=14 * 86400, ge=86400)
     min_history_events: int = Field(default=10, ge=3)
@@ -287,6 +297,14 @@ class SustainedShiftSettings(_Section):
     min_amount_base: SegmentMoney = SegmentMoney(individual=Decimal(50), corporate=Decimal(500))
     max_elevated_events: int = Field(default=64, ge=4)
     cooldown_seconds: int = Field(default=7 * 86400, ge=0)
+    # The excess CUSUM: reference and cap in the customer's own spreads (sds) of new-merchant log excess.
+    cusum_reference_sds: float = Field(default=0.5, gt=0)
+    cusum_max_step_sds: float = Field(default=2.0, gt=0)
+    cusum_prior_weight_payments: float = Field(default=30.0, gt=0)
+    cusum_prior_log_sd: float = Field(default=1.0, gt=0)
+    cusum_false_alerts_per_customer_month: TierValues = TierValues(low=0.00005, medium=0.0001, high=0.0002)
+    cusum_min_debits: int = Field(default=3, ge=2)
+    cusum_min_days: int = Field(default=2, ge=1)
 
     @field_validator("level_ratios_to_median")
     @classmethod

@@ -10,7 +10,8 @@ from typing import Any
 
 from config.detection import SustainedShiftSettings
 from detectors.base import NO_FINDINGS, Detector, per_tier
-from detectors.context import CustomerContext, median_of_sorted
+from detectors.context import CustomerContext, DebitBaseline, median_of_sorted
+from detectors.excess_cusum import CUSUM_FIELDS, decision_interval, learn, new_cusum, standardised, step
 from detectors.findings import Finding, severity_by_ratio
 from detectors.observation import Observation, TxObservation
 from detectors.window import EventWindow
@@ -27,6 +28,8 @@ class ShiftState:
     #: [debits seen, of them card/online debits at a new merchant, of those at or above each level], all
     #: halved past ``history_halving_debits``
     history: list[float] = field(default_factory=list)
+    #: the CUSUM of new-merchant payments' excess (``detectors.excess_cusum``): five numbers
+    cusum: list[float] = field(default_factory=new_cusum)
 
 
 class SustainedShift(Detector[ShiftState]):
@@ -42,7 +45,11 @@ class SustainedShift(Detector[ShiftState]):
     ``min_elevated_days`` days (at most ``max_elevated_per_day`` a day: a spree is one evening) is tested
     among the window's debits with a beta-binomial: the customer's rate is known only as well as the debits
     behind it, so a short or bursty history asks for more. The smallest tail times the tests tried must be
-    under the false-alert budget.
+    under the false-alert budget. Counting forgets how dear the debits were, so a CUSUM of every new-merchant
+    payment's log excess over the median, in the customer's own spread of such payments
+    (``detectors.excess_cusum``), also alerts once it crosses the decision interval that its
+    ``cusum_false_alerts_per_customer_month`` and the customer's rate of new-merchant payments set, with at
+    least ``cusum_min_debits`` elevated debits on ``cusum_min_days`` days behind it.
 
     >>> from decimal import Decimal
     >>> from config.detection import SustainedShiftSettings
@@ -75,9 +82,12 @@ class SustainedShift(Detector[ShiftState]):
         self._log_levels = [math.log(r) for r in settings.level_ratios_to_median]
         self._channels = frozenset(settings.channels)
         self._budgets = per_tier(settings.false_alert_budget_per_check.for_tier)
+        self._cusum_budgets = per_tier(settings.cusum_false_alerts_per_customer_month.for_tier)
 
     def new_state(self) -> ShiftState:
-        return ShiftState(EventWindow(self.s.max_elevated_events), {}, [0.0] * (2 + len(self._log_levels)))
+        return ShiftState(
+            EventWindow(self.s.max_elevated_events), {}, [0.0] * (2 + len(self._log_levels)), new_cusum()
+        )
 
     def update(self, state: ShiftState, obs: Observation, ctx: CustomerContext) -> list[Finding]:
         if not isinstance(obs, TxObservation) or not obs.debit:
@@ -89,7 +99,7 @@ class SustainedShift(Detector[ShiftState]):
         newest = max(day, next(reversed(days))) if days else day
         first_day = newest - self._window_days + 1
         if days and next(iter(days)) < first_day:
-            self._settle(state, first_day)
+            self._settle(state, first_day, baseline)
         if day < first_day:
             return NO_FINDINGS  # too late to belong to the window
         if len(baseline) < s.min_history_events:
@@ -102,64 +112,105 @@ class SustainedShift(Detector[ShiftState]):
         history[1] += 1
         if history[0] > s.history_halving_debits:
             history[:] = [h / 2 for h in history]
-        log_amount = math.log(obs.amount_f)
-        if obs.amount_f < self._min_amount[ctx.segment == "corporate"]:
-            return NO_FINDINGS
         log_median = baseline.log_median()  # robust: a few pending drains hardly move it
-        if log_amount - log_median < self._log_levels[0]:
+        excess = math.log(obs.amount_f) - log_median
+        elevated = (
+            obs.amount_f >= self._min_amount[ctx.segment == "corporate"] and excess >= self._log_levels[0]
+        )
+        cusum = state.cusum
+        y = standardised(cusum, excess, s.cusum_prior_log_sd, s.cusum_prior_weight_payments)
+        if not elevated:  # elevated ones are learned once they leave the window unreported
+            learn(cusum, excess, s.history_halving_debits)
+        step(cusum, y, obs.ts, s.cusum_reference_sds, s.cusum_max_step_sds, s.window_seconds)
+        if not elevated:
             return NO_FINDINGS
         # The share of high debits from the baseline without the window's elevated debits: a drain must not
         # raise its own bar.
         pending = {eid for _, eid, _ in state.elevated}
         ids, amounts = baseline.event_ids, baseline.amounts
         logs = sorted(math.log(a) for e, a in zip(ids, amounts, strict=True) if e not in pending)
-        levels = [i for i, lv in enumerate(self._log_levels) if log_amount - log_median >= lv]
-        if not levels:
-            return NO_FINDINGS
+        levels = [i for i, lv in enumerate(self._log_levels) if excess >= lv]
         for i in levels:
             history[2 + i] += 1
         state.elevated.add(obs.ts, obs.event_id, [levels[-1], obs.counterparty_id, str(obs.amount)])
         best = self._scan(state, logs, log_median)
-        if best is None:
-            return NO_FINDINGS
-        tail, k, n, expected, level, entries = best
         budget = self._budgets[ctx.tier]
-        if tail > budget:
-            return NO_FINDINGS
+        if best is not None and best[0] <= budget:
+            tail, k, n, expected, level, entries = best
+            surprise = math.log(max(tail, 1e-300)) / math.log(budget)
+            ratio = s.level_ratios_to_median[level]
+            reason = (
+                f"{len(entries)} card or online payments to merchants never paid before over "
+                f"{(entries[-1][0] - entries[0][0]) / DAY:.1f} days, each {ratio:g}x or more of this "
+                f"customer's median of {math.exp(log_median):.2f}, among {n} debits; {expected:.2f} "
+                "expected from their history."
+            )
+            evidence: dict[str, Any] = {
+                "elevated_debits": k,
+                "window_debits": n,
+                "level_ratio_to_median": ratio,
+                "expected_elevated": round(expected, 3),
+                "tail_probability": float(f"{tail:.3g}"),
+                "false_alert_budget_per_check": budget,
+            }
+        else:
+            found = self._cusum_run(state, ctx)
+            if found is None:
+                return NO_FINDINGS
+            surprise, entries, h = found
+            multiples = [float(p[2]) / math.exp(log_median) for _, _, p in entries]
+            reason = (
+                f"{len(entries)} card or online payments to merchants never paid before over "
+                f"{(entries[-1][0] - entries[0][0]) / DAY:.1f} days at {min(multiples):.1f}x to "
+                f"{max(multiples):.1f}x this customer's median of {math.exp(log_median):.2f}: together far "
+                "above what they usually pay a new merchant."
+            )
+            evidence = {
+                "elevated_debits": len(entries),
+                "cusum_sds": round(cusum[0], 3),
+                "decision_interval_sds": round(h, 3),
+            }
         state.elevated = EventWindow(s.max_elevated_events)  # reported: they never count as ordinary history
+        cusum[0] = 0.0
         for _, _, p in entries:
             for i in range(1, 3 + p[0]):
                 history[i] = max(0.0, history[i] - 1)
-        surprise = math.log(max(tail, 1e-300)) / math.log(budget)
-        ratio = s.level_ratios_to_median[level]
+        evidence.update(
+            baseline_median_base=round(math.exp(log_median), 2),
+            amounts_base=[str(p[2]) for _, _, p in entries],
+            window_seconds=s.window_seconds,
+        )
         return [
             Finding(
                 detector=self.name,
                 severity=severity_by_ratio(surprise, (2.0, 4.0)),
                 score=round(min(1.0, 1.0 - 1.0 / surprise), 6),
                 trigger_event_ids=tuple(eid for _, eid, _ in entries),
-                reason=(
-                    f"{len(entries)} card or online payments to merchants never paid before over "
-                    f"{(entries[-1][0] - entries[0][0]) / DAY:.1f} days, each {ratio:g}x or more of this "
-                    f"customer's median of {math.exp(log_median):.2f}, among {n} debits; {expected:.2f} "
-                    "expected from their history."
-                ),
-                evidence={
-                    "elevated_debits": k,
-                    "window_debits": n,
-                    "level_ratio_to_median": ratio,
-                    "expected_elevated": round(expected, 3),
-                    "tail_probability": float(f"{tail:.3g}"),
-                    "false_alert_budget_per_check": budget,
-                    "baseline_median_base": round(math.exp(log_median), 2),
-                    "amounts_base": [str(p[2]) for _, _, p in entries],
-                    "window_seconds": s.window_seconds,
-                },
+                reason=reason,
+                evidence=evidence,
                 dedup_key="shift",
                 anomalous_amount=True,
                 unlearn_event_ids=tuple(eid for _, eid, _ in entries),
             )
         ]
+
+    def _cusum_run(
+        self, state: ShiftState, ctx: CustomerContext
+    ) -> tuple[float, list[tuple[float, str, Any]], float] | None:
+        """The elevated debits of the CUSUM's excursion when it is past its decision interval: h such that
+        an ordinary customer paying new merchants at their own rate crosses it once in
+        ``1 / cusum_false_alerts_per_customer_month`` months."""
+        s, cusum, history = self.s, state.cusum, state.history
+        per_month = max(
+            1.0, sum(state.days.values()) * 30.0 / self._window_days * history[1] / max(history[0], 1.0)
+        )
+        h = decision_interval(s.cusum_reference_sds, per_month / self._cusum_budgets[ctx.tier])
+        if cusum[0] < h:
+            return None
+        entries = [e for e in state.elevated if e[0] >= cusum[1]]
+        if len(entries) < s.cusum_min_debits or len({int(e[0] // DAY) for e in entries}) < s.cusum_min_days:
+            return None
+        return 1.0 + (cusum[0] - h) / max(h, 1.0), entries, h
 
     def _new_payee(self, state: ShiftState, obs: TxObservation, ctx: CustomerContext) -> bool:
         """Never paid before, not counting the window's own elevated debits to it (repeated drains to one
@@ -231,10 +282,16 @@ class SustainedShift(Detector[ShiftState]):
             return None
         return (min(1.0, best[0] * tried), *best[1:])
 
-    def _settle(self, state: ShiftState, first_day: int) -> None:
-        """Days that left the window are forgotten (the history counters keep what matters)."""
+    def _settle(self, state: ShiftState, first_day: int, baseline: DebitBaseline) -> None:
+        """Days that left the window are forgotten (the history counters keep what matters); elevated debits
+        that left it unreported were the customer's own and are learned as their new-merchant habit."""
         for d in [d for d in state.days if d < first_day]:
             del state.days[d]
+        log_median = baseline.log_median()
+        for ts, _, p in state.elevated:
+            if ts >= first_day * DAY:
+                break
+            learn(state.cusum, math.log(float(p[2])) - log_median, self.s.history_halving_debits)
         state.elevated.evict_before(first_day * DAY)
 
     def state_to_json(self, state: ShiftState) -> Any:
@@ -242,10 +299,16 @@ class SustainedShift(Detector[ShiftState]):
             "elevated": state.elevated.to_json(),
             "days": [[d, c] for d, c in state.days.items()],
             "history": list(state.history),
+            "cusum": list(state.cusum),
         }
 
     def state_view(self, state: ShiftState) -> Any:
-        return {"elevated": state.elevated.view(), "days": list(state.days.items()), "history": state.history}
+        return {
+            "elevated": state.elevated.view(),
+            "days": list(state.days.items()),
+            "history": state.history,
+            "cusum": state.cusum,
+        }
 
     def state_from_json(self, data: Any) -> ShiftState:
         # States written before the new-merchant model held elevated debits of another kind: they start over.
@@ -256,6 +319,8 @@ class SustainedShift(Detector[ShiftState]):
             [*(float(x) for x in data.get("history", ())), *[0.0] * (2 + len(self._log_levels))][
                 : 2 + len(self._log_levels)
             ],
+            # states written before the excess CUSUM start it afresh
+            [float(x) for x in data["cusum"]] if len(data.get("cusum", ())) == CUSUM_FIELDS else new_cusum(),
         )
 
 

@@ -129,3 +129,35 @@ def test_state_from_before_the_new_merchant_model_starts_over() -> None:
     assert detector.state_to_json(detector.state_from_json(detector.state_to_json(state))) == (
         detector.state_to_json(state)
     )
+
+
+def test_how_dear_the_payments_are_counts_where_their_number_alone_does_not() -> None:
+    """Eight payments at about 8x the median at new shops over two days: too few days for the count, but
+    their summed excess over what this customer pays new merchants crosses the CUSUM's decision interval.
+    The same eight at 1.6x do not."""
+    dear = [
+        tx("350", at(days=d, hours=h), counterparty_id=f"new{d}-{h}") for d in range(2) for h in (2, 5, 8, 11)
+    ]
+    assert S.min_elevated_days > 2
+    (alert,) = alerts(dear)
+    assert alert.evidence["cusum_sds"] >= alert.evidence["decision_interval_sds"] > 0
+    assert set(alert.trigger_event_ids) <= {e.event_id for e in dear}
+    assert len(alert.trigger_event_ids) >= S.cusum_min_debits
+    moderate = [tx("70", e.timestamp, counterparty_id=e.counterparty_id) for e in dear]
+    assert alerts(moderate) == []
+
+
+def test_a_customer_whose_new_merchants_are_dear_needs_more_excess() -> None:
+    """The excess is judged in the customer's own spread of new-merchant payments: for one who pays new
+    shops 150-400 every few days (until two weeks ago), eight at 350 are what they do."""
+    habit = [
+        tx(f"{150 + 31 * (i % 9)}", at(days=-70 + 3 * i, hours=20), counterparty_id=f"habit{i}")
+        for i in range(18)
+    ]
+    dear = [
+        tx("350", at(days=d, hours=h), counterparty_id=f"new{d}-{h}") for d in range(2) for h in (2, 5, 8, 11)
+    ]
+    history_events = sorted([*history(), *habit], key=lambda e: e.timestamp)
+    found = by_detector(feed(RiskEngine(DETECTION), [*history_events, *dear]).alerts, NAME)
+    dear_ids = {e.event_id for e in dear}
+    assert [a for a in found if dear_ids & set(a.trigger_event_ids)] == []
