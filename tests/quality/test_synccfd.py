@@ -11,7 +11,10 @@ The issue's target is 0.8 of the compromised-card episodes at customer-day preci
 0.923; the binomial model before it 0.650 at 0.978, 0.656 at 0.986, 0.640 at 0.992); with the
 beta-binomial and the pooled spread 0.663 (108/163) at 0.913, seeds 2 and 3 0.669 at 0.889 and 0.658
 at 0.909, against 0.656/0.919, 0.669/0.901, 0.665/0.925 for the model before on today's main: the same
-on average, so the floor is not raised on seed 1's gain). A fifth of the
+on average, so the floor is not raised on seed 1's gain); with the excess CUSUM beside the count 0.687
+(112/163) at 0.884, seeds 2 and 3 0.687 at 0.874 and 0.665 at 0.899: more found on every seed for
+precision still above its target, so the recall floor rises and the precision floor falls to hold that
+(the recall assertion fails without the CUSUM). A fifth of the
 episodes have 1-3 fraudulent payments, under the 4 the detector asks for. This test holds the figures
 reached so that they cannot silently fall back.
 """
@@ -32,8 +35,8 @@ from schemas.outputs import Alert
 
 pytestmark = pytest.mark.slow
 
-MIN_COMPROMISED_CARD_RECALL = 0.655
-MIN_CUSTOMER_DAY_PRECISION = 0.9
+MIN_COMPROMISED_CARD_RECALL = 0.68
+MIN_CUSTOMER_DAY_PRECISION = 0.87
 
 
 def test_synccfd_compromised_cards() -> None:

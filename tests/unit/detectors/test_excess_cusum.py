@@ -58,8 +58,10 @@ def test_the_statistic_sums_excess_over_the_reference_and_forgets_an_old_excursi
     c = new_cusum()
     step(c, 2.0, 100.0, reference=0.5, max_step=3.0, memory_seconds=1000.0)
     step(c, 9.0, 200.0, reference=0.5, max_step=3.0, memory_seconds=1000.0)  # capped at 3
-    assert c[0] == 1.5 + 2.5 and c[1] == 100.0
+    assert c[0] == 1.5 + 2.5
+    assert c[1] == 100.0
     step(c, -0.5, 300.0, reference=0.5, max_step=3.0, memory_seconds=1000.0)
     assert c[0] == 3.0
     step(c, 1.0, 1200.0, reference=0.5, max_step=3.0, memory_seconds=1000.0)  # 1100 s after it began
-    assert c[0] == 0.5 and c[1] == 1200.0
+    assert c[0] == 0.5
+    assert c[1] == 1200.0
