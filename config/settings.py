@@ -147,6 +147,9 @@ class TopicSettings(_Section):
         return [self.alerts, self.customer_risk, self.dead_letter]
 
 
+REDIS_URL_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
 class RedisSettings(_Section):
     """How ``riskwatch project``, ``serve`` and the queries reach Redis.
 
@@ -166,6 +169,15 @@ class RedisSettings(_Section):
     # per process: the HTTP server shares one pool between all requests
     max_connections: int = Field(default=64, ge=1)
     key_prefix: str = "riskwatch"
+
+    @field_validator("url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr) -> SecretStr:
+        """The client only fails on first use, with a traceback, on a URL it cannot read; the message
+        names the schemes, never the value (it may carry a password)."""
+        if not value.get_secret_value().startswith(REDIS_URL_SCHEMES):
+            raise ValueError(f"a Redis URL starts with {', '.join(REDIS_URL_SCHEMES)}")
+        return value
 
     def client_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``redis.Redis.from_url`` (sync or asyncio) besides the URL."""

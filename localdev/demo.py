@@ -33,6 +33,7 @@ from typing import IO, Any
 from config.settings import Settings
 from localdev.stack.errors import StackError
 from streams import display
+from streams.errors import ConfigFault
 
 WORKER_INSTANCE_ID = "demo-worker"
 WORKER_READY_TIMEOUT_SECONDS = 90.0
@@ -83,8 +84,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if bad
     ]
     if problems:
-        print(f"riskwatch demo: {'; '.join(problems)}", file=sys.stderr)
-        return 2
+        raise ConfigFault(f"demo: {'; '.join(problems)}", "see `riskwatch demo --help`")
     return Demo(args, settings).run()
 
 

@@ -18,6 +18,7 @@ from typing import IO, Any
 from config.settings import Settings
 from detectors.scorecard import Scorecard
 from scenarios.generator import ScenarioConfig, generate
+from streams.errors import ConfigFault
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,14 +47,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.customers < 1 or args.days < 1:
-        print("riskwatch generate: --customers and --days must be at least 1", file=sys.stderr)
-        return 2
+        raise ConfigFault("generate: --customers and --days must be at least 1", "give 1 or more")
     if args.history_days < 0:
-        print("riskwatch generate: --history-days must be 0 or more", file=sys.stderr)
-        return 2
+        raise ConfigFault("generate: --history-days must be 0 or more", "give 0 or more")
     if args.rate_per_second is not None and args.rate_per_second <= 0:
-        print("riskwatch generate: --rate-per-second must be positive", file=sys.stderr)
-        return 2
+        raise ConfigFault(
+            "generate: --rate-per-second must be positive", "give a positive rate, or leave it out"
+        )
     detection = settings.detection
     tier_of = Scorecard(detection.scorecard).tier_of_fields
 

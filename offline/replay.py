@@ -16,6 +16,7 @@ from typing import IO, Any
 from config.settings import Settings
 from detectors.engine import RiskEngine
 from offline import go_live
+from streams.errors import ConfigFault
 from streams.processor import MemoryStateStore, Processor
 
 PROGRESS_INTERVAL_SECONDS = 0.5
@@ -51,8 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     events_path: Path = args.events
     if not events_path.is_file():
-        print(f"riskwatch replay: {events_path} is not a readable file", file=sys.stderr)
-        return 2
+        raise ConfigFault(
+            f"{events_path} is not a readable file", "check the path (a JSON-lines file of events to replay)"
+        )
     dlq_path: Path = args.dead_letter_out or args.alerts_out.with_name(
         args.alerts_out.stem + ".dead-letter.jsonl"
     )

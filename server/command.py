@@ -12,7 +12,7 @@ import sys
 from types import FrameType
 
 from config.settings import Settings
-from streams.errors import LocalFault
+from streams.errors import ConfigFault, LocalFault
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,8 +36,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
         password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
         if not password:
-            print("riskwatch serve: an empty password cannot be hashed", file=sys.stderr)
-            return 2
+            raise ConfigFault("serve: an empty password cannot be hashed", "type the officer's password")
         print(hash_password(password))
         return 0
     host = args.host or settings.serve.host

@@ -13,9 +13,10 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from streams.errors import (
+    EXIT_CONFIG,
     EXIT_INTERRUPTED,
     EXIT_LOCAL,
     AuthFailed,
@@ -54,7 +55,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """Every subcommand is listed; only ``command``'s module is imported for its arguments (every
     module's when ``command`` is None)."""
-    parser = argparse.ArgumentParser(prog="riskwatch", description="Kafka-native streaming risk monitor.")
+    parser = _Parser(prog="riskwatch", description="Kafka-native streaming risk monitor.")
     parser.add_argument("--config", help="settings file (TOML or JSON); also RISKWATCH_CONFIG")
     parser.add_argument(
         "--version", action=_VersionAction, help="show the version and which build (compiled or pure Python)"
@@ -117,6 +118,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if known is None:
             raise
         return _fail(str(known), known.exit_code)
+
+
+class _Parser(argparse.ArgumentParser):
+    """A command-line mistake is one line and exit 2 like every other mistake, not argparse's usage block
+    (which ``--help`` still prints); subcommand parsers are made of the same class."""
+
+    def error(self, message: str) -> NoReturn:
+        where = self.prog.removeprefix("riskwatch").strip()
+        self.exit(
+            EXIT_CONFIG, f"riskwatch: {where + ': ' if where else ''}{message} — see `{self.prog} --help`\n"
+        )
 
 
 class _VersionAction(argparse.Action):

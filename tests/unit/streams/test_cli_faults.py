@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from streams.cli import main
 from streams.errors import (
     EXIT_AUTH,
     EXIT_CONFIG,
@@ -108,6 +109,15 @@ def test_bad_environment_variable_is_one_line_naming_it(
     code, err = riskwatch(tmp_path, "worker", **SECRET, **env)
     assert code == EXIT_CONFIG
     assert expected in one_line(err)
+
+
+def test_a_redis_url_the_client_cannot_read_is_named_not_echoed(tmp_path: Path) -> None:
+    code, err = riskwatch(tmp_path, "customers", RISKWATCH_REDIS__URL="secret-password@redis:6379")
+    assert code == EXIT_CONFIG
+    line = one_line(err)
+    assert "redis.url in environment variable RISKWATCH_REDIS__URL" in line
+    assert "redis://" in line
+    assert "secret-password" not in line
 
 
 def test_dict_setting_keys_in_the_environment_are_not_unknown(tmp_path: Path) -> None:
@@ -234,6 +244,11 @@ def test_commands_without_their_servers_exit_as_the_table_says(tmp_path: Path, a
     ("argv", "says"),
     [
         (["send", "missing.jsonl"], "missing.jsonl is not a readable file"),
+        (["replay", "missing.jsonl", "--alerts-out", "a.jsonl"], "missing.jsonl is not a readable file"),
+        (
+            ["generate", "--customers", "0", "--days", "1", "--seed", "1", "--out", "g.jsonl"],
+            "--customers and --days must be at least 1",
+        ),
         (["tail", "alertz"], "unknown topic 'alertz' — choose one of"),
         (
             ["override", "C1", "--tier", "high", "--until", "soon", "--reason", "r", "--officer", "o"],
@@ -246,3 +261,25 @@ def test_command_line_mistakes_exit_as_the_table_says(tmp_path: Path, argv: list
     code, err = riskwatch(tmp_path, *argv, **NO_BROKER)
     assert code == documented_exit("a mistake in the command line")
     assert says in one_line(err)
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["replay", "events.jsonl"], "replay: the following arguments are required: --alerts-out"),
+        (["tail", "alerts", "--max-messages", "many"], "tail: argument --max-messages: invalid int value"),
+        (["worker", "--bogus"], "unrecognized arguments: --bogus"),
+        (["replya"], "argument COMMAND: invalid choice: 'replya'"),
+        ([], "the following arguments are required: COMMAND"),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) else "",
+)
+def test_argument_mistakes_are_one_line_naming_the_help(
+    capsys: pytest.CaptureFixture[str], argv: list[str], says: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == documented_exit("a mistake in the command line")
+    line = one_line(capsys.readouterr().err)
+    assert says in line
+    assert line.endswith("--help`"), line
