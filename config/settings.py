@@ -351,6 +351,10 @@ class WorkerSettings(_Section):
     # how long the group waits for a silent worker before its partitions go to the others (the broker
     # bounds it: group.min.session.timeout.ms, 6 s by default); heartbeats every fifth of it, at least 1 s
     session_timeout_ms: int = Field(default=10000, ge=1000)
+    # how long one transactional call (sending the offsets, committing) blocks before it returns a retriable
+    # timeout and is called again; a call still inside librdkafka 15 s after this ends the worker (README,
+    # "A broker that goes away mid-stream"). The transaction's own timeout on the broker stays 30 s
+    transaction_call_timeout_seconds: float = Field(default=30.0, ge=1, le=30)
     # per input topic partition: messages held in the ordering buffer before its fetching is paused
     # (resumed at half); bounds memory while one topic runs ahead of another
     ordering_buffer_max_messages: int = Field(default=5000, ge=2)

@@ -21,8 +21,9 @@ from streams.worker.txn_watchdog import TxnWatchdog
 log = logging.getLogger("riskwatch.worker")
 
 TRANSACTION_TIMEOUT_SECONDS = 30.0
-# librdkafka's own timeout plus room for the call's retries and a loaded machine
-WATCHDOG_LIMIT_SECONDS = TRANSACTION_TIMEOUT_SECONDS + 15
+# how far past its own timeout (worker.transaction_call_timeout_seconds) a transactional call may stay
+# inside librdkafka before the watchdog ends the worker: room for the call's retries and a loaded machine
+WATCHDOG_MARGIN_SECONDS = 15.0
 
 Headers = list[tuple[str, str | bytes | None]]
 
@@ -54,10 +55,13 @@ class Checkpoint:
     """Made per batch: ``begin``, ``produce`` and ``consumed`` as the batch goes, then ``commit`` (or
     ``abort``, when a Kafka error asks for it)."""
 
-    def __init__(self, producer: Producer, consumer: Consumer, watchdog: TxnWatchdog) -> None:
+    def __init__(
+        self, producer: Producer, consumer: Consumer, watchdog: TxnWatchdog, call_timeout_seconds: float
+    ) -> None:
         self.producer = producer
         self.consumer = consumer
         self.watchdog = watchdog
+        self.call_timeout_seconds = call_timeout_seconds
         # next offset to consume per input topic partition: what the commit stores for the group
         self.offsets: dict[tuple[str, int], int] = {}
 
@@ -90,6 +94,7 @@ class Checkpoint:
         """The input offsets into the transaction, then the commit; a ``KafkaException`` that escapes
         leaves the transaction to ``abort``."""
         offsets = self.offsets
+        timeout = self.call_timeout_seconds
         if offsets:
             group_metadata = self.consumer.consumer_group_metadata()
             retrying(
@@ -98,13 +103,13 @@ class Checkpoint:
                 lambda: self.producer.send_offsets_to_transaction(
                     [TopicPartition(t, p, o) for (t, p), o in offsets.items()],
                     group_metadata,
-                    TRANSACTION_TIMEOUT_SECONDS,
+                    timeout,
                 ),
             )
         retrying(
             self.watchdog,
             "committing the transaction",
-            lambda: self.producer.commit_transaction(TRANSACTION_TIMEOUT_SECONDS),
+            lambda: self.producer.commit_transaction(timeout),
         )
 
     def abort(self) -> None:

@@ -34,7 +34,7 @@ from streams.worker.assignment import Assignment
 from streams.worker.batch import BatchStep, BatchTally, coordinates, freeze_survivors
 from streams.worker.checkpoint import (
     TRANSACTION_TIMEOUT_SECONDS,
-    WATCHDOG_LIMIT_SECONDS,
+    WATCHDOG_MARGIN_SECONDS,
     Checkpoint,
     producer_config,
 )
@@ -104,7 +104,8 @@ class Worker:
             list(self.expected_type), worker.max_idle_ms / 1000.0
         )
         self._next_lag_update = 0.0
-        self._txn_watchdog = TxnWatchdog(WATCHDOG_LIMIT_SECONDS)
+        self._txn_call_timeout = worker.transaction_call_timeout_seconds
+        self._txn_watchdog = TxnWatchdog(self._txn_call_timeout + WATCHDOG_MARGIN_SECONDS)
         self._base = with_kafka_logger(settings.kafka.client_config())
         self.consumer = Consumer(consumer_config(self._base, settings, group, instance_id))
         self.producer = Producer(producer_config(self._base, settings, group, instance_id))
@@ -225,7 +226,7 @@ class Worker:
     # ----------------------------------------------------------------------------------- the batch
     def _process_batch(self, msgs: list[Message], punctuate: bool = False) -> None:
         started = time.perf_counter()
-        checkpoint = Checkpoint(self.producer, self.consumer, self._txn_watchdog)
+        checkpoint = Checkpoint(self.producer, self.consumer, self._txn_watchdog, self._txn_call_timeout)
         checkpoint.begin()
         try:
             tally = self.step.run(msgs, checkpoint, punctuate, self.positions.caught_up)

@@ -9,14 +9,16 @@ from collections.abc import Callable
 
 import pytest
 from confluent_kafka import KafkaError, KafkaException
+from pydantic import ValidationError
 
-from streams.worker.checkpoint import WATCHDOG_LIMIT_SECONDS, retrying
+from config.settings import load_settings
+from streams.worker.checkpoint import TRANSACTION_TIMEOUT_SECONDS, WATCHDOG_MARGIN_SECONDS, retrying
 from streams.worker.txn_watchdog import TxnWatchdog
 
 
 @pytest.fixture
 def watchdog() -> TxnWatchdog:
-    return TxnWatchdog(WATCHDOG_LIMIT_SECONDS)
+    return TxnWatchdog(TRANSACTION_TIMEOUT_SECONDS + WATCHDOG_MARGIN_SECONDS)
 
 
 def _failing(errors: list[KafkaError]) -> tuple[list[int], Callable[[], None]]:
@@ -69,3 +71,29 @@ def test_a_call_hanging_past_its_bound_ends_the_process() -> None:
     assert len(lines) == 1
     assert "sending the offsets to the transaction" in lines[0]
     assert not watchdog.check(), "no call in progress: nothing to bound"
+
+
+def test_the_calls_wait_the_configured_timeout_and_the_watchdog_the_margin_more() -> None:
+    """``worker.transaction_call_timeout_seconds`` bounds each call; the watchdog stays that plus the margin."""
+    from streams.worker.checkpoint import Checkpoint
+
+    waits: list[float] = []
+
+    class Producer:
+        def send_offsets_to_transaction(self, offsets: object, metadata: object, timeout: float) -> None:
+            waits.append(timeout)
+
+        def commit_transaction(self, timeout: float) -> None:
+            waits.append(timeout)
+
+    class Consumer:
+        def consumer_group_metadata(self) -> None:
+            return None
+
+    checkpoint = Checkpoint(Producer(), Consumer(), TxnWatchdog(25.0), 10.0)  # type: ignore[arg-type]
+    checkpoint.consumed("transactions", 0, 41)
+    checkpoint.commit()
+    assert waits == [10.0, 10.0]
+    assert load_settings().worker.transaction_call_timeout_seconds == TRANSACTION_TIMEOUT_SECONDS
+    with pytest.raises(ValidationError):  # never longer than the broker keeps the transaction open
+        load_settings(worker={"transaction_call_timeout_seconds": TRANSACTION_TIMEOUT_SECONDS + 1})
