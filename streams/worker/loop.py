@@ -139,6 +139,7 @@ class Worker:
 
     def _run(self) -> None:
         self.step.partition_count = ensure_changelog(self.settings, self._base, self.changelog)
+        self.recovery.connect()
         self.step.dead_letter_max_bytes = dead_letter_bound(self.settings, self._base)
         self.producer.init_transactions(TRANSACTION_TIMEOUT_SECONDS)
         self.consumer.subscribe(

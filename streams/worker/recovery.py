@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
 from streams.co_partitioning import WorkerError
 from streams.worker.batch import coordinates
@@ -22,6 +22,12 @@ from streams.worker.state_store import PartitionState, deadline_from_headers
 log = logging.getLogger("riskwatch.worker")
 
 RESTORE_TIMEOUT_SECONDS = 300.0
+# The restorer reads to the changelog's end and stops: the broker answers its fetch at the end at once
+# instead of holding it for librdkafka's 500 ms long poll, and each consume call (which waits its whole
+# timeout unless it fills the batch) returns soon after the end is seen. An empty or small partition is
+# restored in tens of milliseconds instead of 1.5-2 s, on every assignment.
+RESTORE_FETCH_WAIT_MS = 10
+RESTORE_POLL_SECONDS = 0.05
 
 
 def restorer_config(base: dict[str, Any], group: str, instance_id: str) -> dict[str, Any]:
@@ -34,6 +40,7 @@ def restorer_config(base: dict[str, Any], group: str, instance_id: str) -> dict[
         "enable.partition.eof": True,
         "isolation.level": "read_committed",
         "auto.offset.reset": "earliest",
+        "fetch.wait.max.ms": RESTORE_FETCH_WAIT_MS,
     }
 
 
@@ -52,6 +59,14 @@ class Recovery:
         self.metrics = metrics
         self.health = health
 
+    def connect(self) -> None:
+        """Connects the restorer and learns the changelog's partition leaders before the first assignment,
+        which a cold consumer otherwise spends 0.5-1.5 s on while the group waits for this worker."""
+        try:
+            self.restorer.list_topics(self.changelog, timeout=10)
+        except KafkaException as exc:  # the restore itself will meet the fault, if it lasts
+            log.debug("connecting the changelog restorer: %s", exc)
+
     def restore(self, partitions: list[int]) -> dict[int, PartitionState]:
         """The committed state of ``partitions``, each in a fresh store."""
         if not partitions:
@@ -67,7 +82,7 @@ class Recovery:
                 raise WorkerError(
                     f"restoring state of partitions {sorted(pending)} took over {RESTORE_TIMEOUT_SECONDS}s"
                 )
-            for msg in self.restorer.consume(num_messages=10000, timeout=0.5):
+            for msg in self.restorer.consume(num_messages=10000, timeout=RESTORE_POLL_SECONDS):
                 err = msg.error()
                 if err is not None:
                     if err.code() == KafkaError._PARTITION_EOF:
