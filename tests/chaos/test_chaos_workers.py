@@ -75,7 +75,7 @@ def test_sigkill_storm(kafka_conf, topics, workers, group_id, traffic, scale, fi
     rng = random.Random(9)
     w = workers("storm", **SMALL_BATCHES)
     w.wait_ready()
-    # a SIGKILLed member holds its partitions until its session times out (10 s): that is most of a round
+    # a SIGKILLed member holds its partitions until its session times out (6 s here): most of a round
     feeder = start_feeding(kafka_conf, topics, traffic, seconds=12.0 * kills)
     for _ in range(kills):
         wait_for_batches(w, 3, WAIT_SECONDS, "a few batches committed before the kill")

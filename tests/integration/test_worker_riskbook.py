@@ -20,6 +20,8 @@ from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource  # type: ignore[attr-defined]
 from kafka_harness import (
     PARTITIONS,
+    READ_TO_END,
+    READ_TO_END_POLL_SECONDS,
     WAIT_SECONDS,
     committed_everything,
     produce,
@@ -52,13 +54,14 @@ def read_records(conf: dict[str, str], topic: str) -> list[tuple[str, Any]]:
             "enable.auto.commit": False,
             "isolation.level": "read_committed",
             "enable.partition.eof": True,
+            **READ_TO_END,
         }
     )
     consumer.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
     out: list[tuple[str, Any]] = []
     eof: set[int] = set()
     while len(eof) < PARTITIONS:
-        for msg in consumer.consume(1000, 1.0):
+        for msg in consumer.consume(1000, READ_TO_END_POLL_SECONDS):
             err = msg.error()
             if err is not None:
                 if err.code() == KafkaError._PARTITION_EOF:
