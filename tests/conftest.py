@@ -2,6 +2,7 @@
 suite's ``--scale`` option."""
 
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -43,3 +44,38 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     stale = stale_sources()
     if stale:
         raise pytest.UsageError(stale_line(stale))
+
+
+def children_left(parent: int) -> list[str]:
+    """``pid (state): command line`` of every process ``parent`` started that still runs or that nobody
+    collected (a zombie: its ``Popen`` was never waited for)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text(errors="replace").rsplit(")", 1)[-1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:  # it ended while we looked
+            continue
+        if int(fields[1]) == parent:
+            command = cmdline.replace(b"\0", b" ").decode(errors="replace")
+            found.append(f"{stat.parent.name} ({fields[0]}): {command[:160]}")
+    return sorted(found)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After the session's fixtures are torn down (the private stack too): a process the tests started
+    that is still running or was never collected fails the run, named. Its ``Popen`` would only warn
+    ("subprocess N is still running") at interpreter exit, after the summary, where nobody reads it."""
+    left = children_left(os.getpid())
+    if left:
+        title = "processes the tests started are still running or were never collected"
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_sep("=", title, red=True)
+            for line in left:
+                reporter.write_line(line, red=True)
+        else:
+            print(title + ":\n  " + "\n  ".join(left))
+        if session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED

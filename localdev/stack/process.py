@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 # Popen objects of children started by this process; holding them keeps Popen.__del__ from warning
-# that a deliberately detached child "is still running". One is let go once ``_reap`` collected its
+# that a deliberately detached child "is still running". One is let go once ``_alive`` collected its
 # child through it.
 _STARTED: list[subprocess.Popen[bytes]] = []
 
@@ -29,30 +29,30 @@ def read_pid(pid_file: Path) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-def _reap(pid: int) -> None:
-    """Collect our own exited child so it does not linger as a zombie that still answers kill(pid, 0).
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs: any of its threads, not only its main one.
 
-    A child this process started is collected through its ``Popen``: reaped behind its back with
-    ``os.waitpid``, a ``Popen`` never learns that its child ended and warns at exit that it "is still
-    running" (the ResourceWarnings at the end of a test run that stopped its private stack)."""
+    A child this process started is alive until its ``Popen`` collects it: reaped behind its back with
+    ``os.waitpid``, or never polled after it ended, a ``Popen`` warns at exit that its child "is still
+    running" (the ResourceWarning at the end of a test run that stopped its private stack). Its /proc state
+    is no guide: a JVM's main thread exits first and shows "Z" while the broker's other threads still shut
+    down and hold its ports, so a stop that trusted it returned early and nothing collected the child."""
     for proc in _STARTED:
         if proc.pid == pid:
-            if proc.poll() is not None:
-                _STARTED.remove(proc)
-            return
+            if proc.poll() is None:
+                return True
+            _STARTED.remove(proc)
+            return False
     with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)
-
-
-def _alive(pid: int) -> bool:
-    _reap(pid)
+        os.waitpid(pid, os.WNOHANG)  # our child, started otherwise: do not leave it a zombie
     try:
         stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+        threads = len(os.listdir(f"/proc/{pid}/task"))
     except (FileNotFoundError, ProcessLookupError):
         return False
     # Field 3, after the parenthesised command name (which may itself contain spaces or parentheses).
     state = stat.rsplit(")", 1)[-1].split()[0]
-    return state not in ("Z", "X")
+    return state not in ("Z", "X") or threads > 1
 
 
 def _cmdline(pid: int) -> str:
