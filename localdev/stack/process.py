@@ -91,6 +91,12 @@ def start_detached(
             close_fds=True,
         )
     _STARTED.append(proc)
+    # exec closes Popen's pipe (its sign that exec succeeded) a moment before the kernel sets the new
+    # program's arguments: until then /proc shows an empty command line, and a running_pid() at once
+    # (a test's stop()) took the child for someone else's process and left it running
+    deadline = time.monotonic() + 2.0
+    while not _cmdline(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.001)
     pid_file.write_text(f"{proc.pid}\n", encoding="ascii")
     return proc.pid
 
