@@ -7,14 +7,15 @@ the event against the history before it.
 from __future__ import annotations
 
 import bisect
-import itertools
 import math
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-#: how many of the least recently paid counterparties eviction looks at for a one-off payee
-EVICTION_SCAN = 16
+from detectors.id_text import SEP, escape, split
+from detectors.id_text import check as check_ids
+from detectors.id_text import join as join_ids
+from detectors.payees import Payees
 
 
 @dataclass(slots=True)
@@ -27,7 +28,9 @@ class DebitBaseline:
 
     max_events: int
     amounts: deque[float] = field(default_factory=deque)
-    event_ids: deque[str] = field(default_factory=deque)
+    # the event ids of ``amounts``, in the same order, as one text (``detectors.id_text``): only ``forget``
+    # and the state record read them
+    ids_text: str = SEP
     _sorted_logs: list[float] = field(default_factory=list)
     _mad: float | None = None
 
@@ -36,7 +39,7 @@ class DebitBaseline:
         # ``detectors.observation``); one per customer decoded
         self.max_events = max_events
         self.amounts = deque()
-        self.event_ids = deque()
+        self.ids_text = SEP
         self._sorted_logs = []
         self._mad = None
 
@@ -44,34 +47,51 @@ class DebitBaseline:
         if amount <= 0:
             return
         self.amounts.append(amount)
-        self.event_ids.append(event_id)
+        self.ids_text += escape(event_id) + SEP
         bisect.insort(self._sorted_logs, math.log(amount))
         if len(self.amounts) > self.max_events:
             old = math.log(self.amounts.popleft())
-            self.event_ids.popleft()
+            self.ids_text = self.ids_text[self.ids_text.index(SEP, 1) :]
             del self._sorted_logs[bisect.bisect_left(self._sorted_logs, old)]
         self._mad = None
 
     def restore(self, event_ids: list[str], amounts: list[float]) -> None:
         """Refill an empty baseline in one go (a decoded state): as ``add`` of each pair in order."""
         if len(event_ids) == len(amounts) <= self.max_events and min(amounts, default=1.0) > 0:
-            self.event_ids = deque(event_ids)
+            self.ids_text = join_ids(event_ids)
             self.amounts = deque(amounts)
             self._sorted_logs = sorted(map(math.log, amounts))
             self._mad = None
             return
         kept = [(e, a) for e, a in zip(event_ids, amounts, strict=True) if a > 0][-self.max_events :]
-        self.event_ids = deque(e for e, _ in kept)
+        self.ids_text = join_ids([e for e, _ in kept])
         self.amounts = deque(a for _, a in kept)
         self._sorted_logs = sorted(map(math.log, self.amounts))
         self._mad = None
 
+    def restore_text(self, ids_text: str, amounts: list[float]) -> None:
+        """``restore`` from the ids as a text (a state record's column); raises ``ValueError`` for a text
+        that is not one."""
+        if check_ids(ids_text) == len(amounts) <= self.max_events and min(amounts, default=1.0) > 0:
+            self.ids_text = ids_text
+            self.amounts = deque(amounts)
+            self._sorted_logs = sorted(map(math.log, amounts))
+            self._mad = None
+            return
+        self.restore(split(ids_text), amounts)
+
+    @property
+    def event_ids(self) -> list[str]:
+        """The event ids of ``amounts``, in the same order."""
+        return split(self.ids_text)
+
     def forget(self, event_ids: set[str]) -> None:
         """Take amounts back out once they turn out to belong to an anomaly (e.g. a card-testing burst)."""
-        if not event_ids.intersection(self.event_ids):
+        ids = self.event_ids
+        if not event_ids.intersection(ids):
             return
-        kept = [(e, a) for e, a in zip(self.event_ids, self.amounts, strict=True) if e not in event_ids]
-        self.event_ids = deque(e for e, _ in kept)
+        kept = [(e, a) for e, a in zip(ids, self.amounts, strict=True) if e not in event_ids]
+        self.ids_text = join_ids([e for e, _ in kept])
         self.amounts = deque(a for _, a in kept)
         self._sorted_logs = sorted(math.log(a) for a in self.amounts)
         self._mad = None
@@ -124,9 +144,9 @@ class CustomerContext:
     profile_ts: float | None = None
     # event time of the customer's first transaction seen: how long the history is, in time
     first_tx_ts: float | None = None
-    # counterparty id -> [payments so far, largest amount paid]; insertion order is recency (LRU). (Format 5
+    # the payees paid so far: payments and largest amount paid each, least recently paid first. (Format 5
     # also kept the last amount and time: nothing read them.)
-    counterparties: dict[str, list[float]] = field(default_factory=dict)
+    counterparties: Payees = field(default_factory=lambda: Payees(0))  # (``__init__`` sizes it)
     # the largest amount paid to a remembered counterparty, or -1 when it must be found again: asked of
     # most large debits, it was a scan of every remembered payee each time (not part of the state)
     _largest_paid: float = field(default=-1.0, repr=False, compare=False)
@@ -144,7 +164,7 @@ class CustomerContext:
         has_profile: bool = False,
         profile_ts: float | None = None,
         first_tx_ts: float | None = None,
-        counterparties: dict[str, list[float]] | None = None,
+        counterparties: Payees | None = None,
     ) -> None:
         self.customer_id = customer_id
         self.tier = tier
@@ -157,7 +177,7 @@ class CustomerContext:
         self.has_profile = has_profile
         self.profile_ts = profile_ts
         self.first_tx_ts = first_tx_ts
-        self.counterparties = {} if counterparties is None else counterparties
+        self.counterparties = Payees(max_counterparties) if counterparties is None else counterparties
         self._largest_paid = -1.0
 
     def knows_counterparty(self, counterparty_id: str | None) -> bool:
@@ -170,7 +190,7 @@ class CustomerContext:
         """The largest debit the customer is known to make: of the baseline, or to a payee still remembered."""
         paid = self._largest_paid
         if paid < 0.0:
-            paid = max((v[1] for v in self.counterparties.values()), default=0.0)
+            paid = self.counterparties.most_paid()
             self._largest_paid = paid
         return max(self.debit_baseline.largest(), paid)
 
@@ -180,22 +200,11 @@ class CustomerContext:
         return entry is not None and amount <= (1.0 + tolerance_ratio) * entry[1]
 
     def remember_counterparty(self, counterparty_id: str, amount: float) -> None:
-        entry = self.counterparties.pop(counterparty_id, None)
-        if entry is None:
-            entry = [0.0, amount]
-        entry[0] += 1
-        if amount > entry[1]:
-            entry[1] = amount
-        self.counterparties[counterparty_id] = entry
+        evicted = self.counterparties.remember(counterparty_id, amount)
         if 0.0 <= self._largest_paid < amount:
             self._largest_paid = amount
-        while len(self.counterparties) > self.max_counterparties:
-            # Least recently paid first, but a payee paid more than once (rent, a loan, family) outlives
-            # one-off merchants: a monthly payee must still be known after a month of card purchases.
-            oldest = list(itertools.islice(self.counterparties.items(), EVICTION_SCAN))
-            victim = next((k for k, v in oldest if v[0] < 2), oldest[0][0])
-            if self.counterparties.pop(victim)[1] >= self._largest_paid:
-                self._largest_paid = -1.0
+        if evicted >= 0.0 and evicted >= self._largest_paid:
+            self._largest_paid = -1.0
 
     def to_json(self) -> dict[str, Any]:
         """A snapshot: ``view`` with every shared or tuple part copied into lists of its own."""
@@ -239,5 +248,7 @@ class CustomerContext:
             profile_ts=data["profile_ts"],
             first_tx_ts=data["first_tx_ts"],
             # [id, payments, largest]; format 5 had the last amount and time between them
-            counterparties={r[0]: [float(r[1]), float(r[-1])] for r in data["counterparties"]},
+            counterparties=Payees.from_rows(
+                max_counterparties, ((r[0], float(r[1]), float(r[-1])) for r in data["counterparties"])
+            ),
         )

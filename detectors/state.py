@@ -11,36 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from detectors.context import CustomerContext
+from detectors.id_text import SEP as _SEP
+from detectors.id_text import escape as _escape
+from detectors.id_text import split as _split_ids
 from detectors.riskbook import Book
 
 # the fingerprint of an event remembered before fingerprints were kept (state format 3 and older)
 FINGERPRINT_WIDTH = 4
 UNKNOWN_FINGERPRINT = bytes(FINGERPRINT_WIDTH)
-
-
-#: ends every id in ``SeenEvents.text`` (and starts the text); an id holding it or ``_ESCAPE`` is escaped
-_SEP = "\x00"
-_ESCAPE = "\x01"
-
-
-def _escape(event_id: str) -> str:
-    if _SEP in event_id or _ESCAPE in event_id:
-        return event_id.replace(_ESCAPE, _ESCAPE + _ESCAPE).replace(_SEP, _ESCAPE + "0")
-    return event_id
-
-
-def _unescape(text: str) -> str:
-    if _ESCAPE not in text:
-        return text
-    out, i = [], 0
-    while i < len(text):
-        if text[i] == _ESCAPE:
-            out.append(_ESCAPE if text[i + 1] == _ESCAPE else _SEP)
-            i += 2
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out)
 
 
 @dataclass(slots=True)
@@ -95,7 +73,7 @@ class SeenEvents:
     @property
     def order(self) -> list[str]:
         """The ids, oldest first."""
-        return [_unescape(i) for i in self.text[1:-1].split(_SEP)] if self.count else []
+        return _split_ids(self.text) if self.count else []
 
     def fingerprints_blob(self) -> str:
         """All fingerprints in id order as one base64 string (~6 bytes of JSON per id, not a list)."""
@@ -122,7 +100,7 @@ class SeenEvents:
         ):
             raise ValueError("event ids and fingerprints differ in number")
         if count > self.max_ids:
-            ids = [_unescape(i) for i in text[1:-1].split(_SEP)]
+            ids = _split_ids(text)
             self.restore(
                 ids,
                 [

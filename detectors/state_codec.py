@@ -1,16 +1,19 @@
 """A customer's state as the changelog (and the worker's idle customers) hold it: compact, versioned bytes.
 
-A record is one format byte, then a zstd frame. Format 7 (written now) frames a binary body: the long,
+A record is one format byte, then a zstd frame. Format 8 (written now) frames a binary body: the long,
 regular parts of a state (the remembered event ids and their fingerprints, the debit baseline, the
-payees) as columns of packed numbers and of ids joined into one string, and only the small, irregular
-rest (the profile facts, cooldowns, each detector's part, the risk book) as JSON. Decoding a customer
-that left the decoded cache is then a handful of C calls per column instead of parsing and rebuilding a
-tree of every value, and the state is built straight from the columns. The frame is compressed with a
-dictionary trained on typical states (``state_dictionary_v7.zdict``, see ``bench/train_state_dictionary.py``):
-a record of two kilobytes has no earlier copy of its field names and id shapes to refer to.
+payees) as columns of packed numbers and of id texts, exactly as the live state holds them (the
+``detectors.id_text`` strings of ``SeenEvents``, ``DebitBaseline`` and ``Payees``), and only the small,
+irregular rest (the profile facts, cooldowns, each detector's part, the risk book) as JSON. Decoding a
+customer that left the decoded cache takes each column as it is, one C call each, and encoding one
+writes them back the same way. The frame is compressed with a dictionary trained on typical states
+(``state_dictionary_v7.zdict``, see ``bench/train_state_dictionary.py``): a record of two kilobytes has
+no earlier copy of its field names and id shapes to refer to.
 
-Records written before this format are still read: format 6 (a zstd frame of a columnar JSON tree) and
-the JSON objects of formats 1 to 5, so a worker restoring an older changelog migrates it as it goes.
+Records written before this format are still read: format 7 (the same columns, but the baseline's ids
+as positions among the remembered ones and the payees' ids joined without escapes), format 6 (a zstd
+frame of a columnar JSON tree) and the JSON objects of formats 1 to 5, so a worker restoring an older
+changelog migrates it as it goes.
 Pure: bytes in, bytes out.
 """
 
@@ -28,22 +31,25 @@ import zstandard
 
 from detectors.context import CustomerContext, DebitBaseline
 from detectors.engine import STATE_FORMAT_VERSION, RiskEngine
+from detectors.id_text import check as check_ids
+from detectors.payees import Payees
 from detectors.riskbook import Book
 from detectors.state import CustomerState, SeenEvents
 
 #: the first byte of a record of the current format; a JSON record starts with "{"
-BINARY_FORMAT = 0x07
+BINARY_FORMAT = 0x08
+FORMAT_7 = 0x07
 FORMAT_6 = 0x06
 _JSON_START = ord("{")
 #: zstd's fastest level: on these records of a few kilobytes, levels 1 to 3 give the same size (level 5
 #: 2% smaller for three times the time); decoding does not depend on it
 ZSTD_LEVEL = 1
-#: the trained dictionary of format 7, shipped with the package: records written with it need exactly
-#: it, so a new dictionary is a new format byte (and the old file stays, to read the old records)
+#: the trained dictionary of formats 7 and 8, shipped with the package: records written with it need
+#: exactly it, so a new dictionary is a new format byte (and the old file stays, to read the old records)
 DICTIONARY_V7 = "state_dictionary_v7.zdict"
-#: joins the ids of a column; an id holding it (the contract allows any text) goes to the JSON part
+#: joins the ids of a format 7 column; an id holding it went to the JSON part
 _SEP = "\x00"
-# body: the lengths of its eight sections, then the sections (see ``StateCodec.body``)
+# body: the lengths of its eight sections, then the sections (see ``state_body``)
 _HEADER = struct.Struct("<8I")
 _BIG_ENDIAN = sys.byteorder == "big"
 
@@ -108,14 +114,6 @@ def _unpack_money(data: memoryview) -> list[float]:
     return _unarray("d", data[1:]).tolist()
 
 
-def _join(ids: Sequence[str]) -> tuple[bytes, list[str] | None]:
-    """The ids as one string, or (when an id holds the separator or is empty) as a JSON list instead."""
-    text = _SEP.join(ids)
-    if text.count(_SEP) != max(0, len(ids) - 1) or "" in ids:
-        return b"", list(ids)
-    return text.encode(), None
-
-
 def _split(data: memoryview, fallback: list[str] | None) -> list[str]:
     if fallback is not None:
         return fallback
@@ -123,17 +121,13 @@ def _split(data: memoryview, fallback: list[str] | None) -> list[str]:
 
 
 def state_body(engine: RiskEngine, state: CustomerState) -> bytes:
-    """The uncompressed body of a format 7 record (what the dictionary is trained on): the lengths of its
-    eight sections, then the sections: the JSON of the small parts, the remembered event ids, their
-    fingerprints, the debit baseline (each id as its position among the remembered ones) and the payees."""
+    """The uncompressed body of a format 8 record (what the dictionary is trained on): the lengths of its
+    eight sections, then the sections: the JSON of the small parts, the remembered event ids (their
+    ``id_text``), their fingerprints, the debit baseline's ids and amounts, and the payees' ids, payment
+    counts and largest amounts."""
     ctx = state.ctx
-    seen = state.seen.order
-    position = {eid: i for i, eid in enumerate(seen)}
     baseline = ctx.debit_baseline
-    debit_positions = [position.get(eid, -1) for eid in baseline.event_ids]
-    unseen_debits = [eid for eid in baseline.event_ids if eid not in position]
-    counterparties = ctx.counterparties
-    cp_ids, cp_fallback = _join(list(counterparties))
+    payees = ctx.counterparties
     misc = orjson.dumps(
         [
             ctx.customer_id,
@@ -145,23 +139,24 @@ def state_body(engine: RiskEngine, state: CustomerState) -> bytes:
             ctx.has_profile,
             ctx.profile_ts,
             ctx.first_tx_ts,
-            unseen_debits,
-            cp_fallback,
             state.cooldowns,
             {d.name: d.state_view(state.detectors[d.name]) for d in engine.detectors},
             state.events_processed,
             state.book.to_json(),
         ]
     )
+    counts = array("d", payees.counts)
+    if _BIG_ENDIAN:
+        counts.byteswap()
     sections = (
         misc,
         state.seen.text.encode(),
         state.seen.fingerprints_bytes(),
-        _array("i", debit_positions),
+        baseline.ids_text.encode(),
         _pack_money(baseline.amounts),
-        cp_ids,
-        _array("d", [v[0] for v in counterparties.values()]),
-        _pack_money([v[1] for v in counterparties.values()]),
+        payees.text.encode(),
+        counts.tobytes(),
+        _pack_money(payees.largest),
     )
     return _HEADER.pack(*map(len, sections)) + b"".join(sections)
 
@@ -189,7 +184,7 @@ class StateCodec:
         return bytes((BINARY_FORMAT,)) + self._compressor.compress(self.body(state))
 
     def body(self, state: CustomerState) -> bytes:
-        """The uncompressed body of a format 7 record (see ``state_body``)."""
+        """The uncompressed body of a format 8 record (see ``state_body``)."""
         return state_body(self.engine, state)
 
     def decode(self, raw: bytes) -> CustomerState:
@@ -199,6 +194,8 @@ class StateCodec:
         first = raw[0]
         if first == BINARY_FORMAT:
             return self._from_body(memoryview(self._decompressor.decompress(raw[1:])))
+        if first == FORMAT_7:
+            return self._from_body_v7(memoryview(self._decompressor.decompress(raw[1:])))
         if first == _JSON_START:
             return self.engine.state_from_json(orjson.loads(raw))
         if first == FORMAT_6:
@@ -206,14 +203,73 @@ class StateCodec:
         raise ValueError(f"unsupported customer state record format {first:#04x}")
 
     def _from_body(self, body: memoryview) -> CustomerState:
-        lengths = _HEADER.unpack_from(body)
-        at = _HEADER.size
-        sections = []
-        for n in lengths:
-            sections.append(body[at : at + n])
-            at += n
-        if at != len(body):
-            raise ValueError(f"customer state record of {len(body)} bytes, its sections say {at}")
+        sections = _sections(body)
+        (
+            customer_id,
+            tier,
+            segment,
+            home_country,
+            score,
+            factors,
+            has_profile,
+            profile_ts,
+            first_tx_ts,
+            cooldowns,
+            stored,
+            events_processed,
+            book,
+        ) = orjson.loads(sections[0])
+        seen = SeenEvents(self._max_ids)
+        seen.restore_text(str(sections[1], "utf-8"), bytes(sections[2]))
+        baseline = DebitBaseline(self._max_debits)
+        baseline.restore_text(str(sections[3], "utf-8"), _unpack_money(sections[4]))
+        payee_ids = str(sections[5], "utf-8")
+        counts = _unarray("d", sections[6])
+        largest = array("d", _unpack_money(sections[7]))
+        if not check_ids(payee_ids) == len(counts) == len(largest):
+            raise ValueError("customer state record: the payees' columns differ in length")
+        ctx = CustomerContext(
+            customer_id=customer_id,
+            tier=tier,
+            max_counterparties=self._max_counterparties,
+            debit_baseline=baseline,
+            segment=segment,
+            home_country=home_country,
+            score=score,
+            factors=factors,
+            has_profile=has_profile,
+            profile_ts=profile_ts,
+            first_tx_ts=first_tx_ts,
+            counterparties=Payees(self._max_counterparties, payee_ids, counts, largest),
+        )
+        return self._state(ctx, seen, cooldowns, stored, events_processed, book)
+
+    def _state(
+        self,
+        ctx: CustomerContext,
+        seen: SeenEvents,
+        cooldowns: dict[str, list[float]],
+        stored: dict[str, Any],
+        events_processed: int,
+        book: Any,
+    ) -> CustomerState:
+        return CustomerState(
+            ctx=ctx,
+            seen=seen,
+            cooldowns={k: [float(v[0]), float(v[1])] for k, v in cooldowns.items()},
+            detectors={
+                d.name: d.state_from_json(stored[d.name]) if d.name in stored else d.new_state()
+                for d in self.engine.detectors
+            },
+            events_processed=events_processed,
+            book=Book.from_json(book),
+        )
+
+    def _from_body_v7(self, body: memoryview) -> CustomerState:
+        """Format 7: the baseline's ids as positions among the remembered ids (those not remembered in
+        the JSON part), the payees' ids joined by the separator unescaped (or, if any held it, in the
+        JSON part)."""
+        sections = _sections(body)
         (
             customer_id,
             tier,
@@ -255,19 +311,11 @@ class StateCodec:
             has_profile=has_profile,
             profile_ts=profile_ts,
             first_tx_ts=first_tx_ts,
-            counterparties=dict(zip(cp_ids, map(list, zip(counts, largest, strict=True)), strict=True)),
+            counterparties=Payees.from_rows(
+                self._max_counterparties, zip(cp_ids, counts, largest, strict=True)
+            ),
         )
-        return CustomerState(
-            ctx=ctx,
-            seen=seen,
-            cooldowns={k: [float(v[0]), float(v[1])] for k, v in cooldowns.items()},
-            detectors={
-                d.name: d.state_from_json(stored[d.name]) if d.name in stored else d.new_state()
-                for d in self.engine.detectors
-            },
-            events_processed=events_processed,
-            book=Book.from_json(book),
-        )
+        return self._state(ctx, seen, cooldowns, stored, events_processed, book)
 
     def to_json(self, raw: bytes) -> dict[str, Any]:
         """A binary record as ``RiskEngine.state_to_json`` gives it (for inspection and migration)."""
@@ -310,6 +358,18 @@ class StateCodec:
             "events_processed": events_processed,
             "book": book,
         }
+
+
+def _sections(body: memoryview) -> list[memoryview]:
+    lengths = _HEADER.unpack_from(body)
+    at = _HEADER.size
+    sections = []
+    for n in lengths:
+        sections.append(body[at : at + n])
+        at += n
+    if at != len(body):
+        raise ValueError(f"customer state record of {len(body)} bytes, its sections say {at}")
+    return sections
 
 
 def _unmoney_v6(values: list[float | int]) -> list[float]:

@@ -24,6 +24,8 @@ from streams.processor import MemoryStateStore, Processor
 V5_RECORD = Path(__file__).parent / "data" / "state_v5_changelog_record.json"
 # the same customer after the same events, as the worker of state format 6 (zstd of a JSON tree) wrote it
 V6_RECORD = Path(__file__).parent / "data" / "state_v6_changelog_record.json"
+# and as the worker of state format 7 (binary columns, the baseline's ids as positions) wrote it
+V7_RECORD = Path(__file__).parent / "data" / "state_v7_changelog_record.json"
 
 
 def _json(value: Any) -> str:
@@ -130,13 +132,14 @@ def test_a_format_5_json_record_is_migrated_with_the_same_detection_afterwards()
     assert codec.encode(codec.decode(record)) == record
 
 
-def test_a_format_6_record_is_read_as_the_state_it_was_written_from() -> None:
-    """A worker of format 6 wrote it: it decodes to what a run of the same events by the current code
-    keeps, goes on with the same alerts, and is rewritten as format 7."""
+@pytest.mark.parametrize("fmt", [6, 7])
+def test_a_format_6_or_7_record_is_read_as_the_state_it_was_written_from(fmt: int) -> None:
+    """A worker of format 6 or 7 wrote it: it decodes to what a run of the same events by the current
+    code keeps, goes on with the same alerts, and is rewritten as format 8."""
     fixture = json.loads(V5_RECORD.read_text())
-    captured = json.loads(V6_RECORD.read_text())
-    record = base64.b64decode(captured["record_v6_base64"])
-    assert record[0] == 0x06
+    captured = json.loads((V6_RECORD if fmt == 6 else V7_RECORD).read_text())
+    record = base64.b64decode(captured[f"record_v{fmt}_base64"])
+    assert record[0] == fmt
     assert captured["customer_id"] == fixture["customer_id"]
     engine = RiskEngine(DETECTION)
     codec = StateCodec(engine)
@@ -168,16 +171,16 @@ def test_a_format_6_record_is_read_as_the_state_it_was_written_from() -> None:
     assert alerts["restored"] == alerts["straight"]
     assert alerts["straight"], "the fixture's customer raises alerts after the restore"
     rewritten = codec.encode(restored.states[cid])
-    assert rewritten[0] == BINARY_FORMAT == 0x07
+    assert rewritten[0] == BINARY_FORMAT == 0x08
     assert codec.encode(codec.decode(rewritten)) == rewritten
 
 
 def test_ids_that_hold_the_separator_and_odd_amounts_round_trip() -> None:
-    """The contract allows any text in an id: one holding the column separator goes to the JSON part."""
+    """The contract allows any text in an id: one holding the id texts' separator or escape is escaped."""
     engine = RiskEngine(DETECTION)
     codec = StateCodec(engine)
     state = engine.new_state("c")
-    for i, eid in enumerate(["a\x00b", "plain", "\x00", "é\u4e2d"]):
+    for i, eid in enumerate(["a\x00b", "plain", "\x00", "é\u4e2d", "\x01", "\x010"]):
         state.seen.add(eid, bytes([i, 1, 2, 3]))
         state.ctx.debit_baseline.add(10.0 + i, eid)
         state.ctx.remember_counterparty(eid, 1e15 + i)
@@ -186,6 +189,30 @@ def test_ids_that_hold_the_separator_and_odd_amounts_round_trip() -> None:
     assert _json(engine.state_to_json(restored)) == _json(engine.state_to_json(state))
     assert restored.seen.fingerprint("a\x00b") == bytes([0, 1, 2, 3])
     assert list(restored.ctx.debit_baseline.event_ids)[-1] == "not-remembered"
+
+
+# format 7 (riskwatch 8f158da) of the state below: its payees' ids held the separator, so they were in the
+# JSON part, and so was the baseline's id not among the remembered ones
+V7_ODD_IDS = (
+    "Byi1L/1gUQJNCAC0CI4CKQBbImNudWxsIm5vdC1yZW1lbWJlcmVkIl0sWyJhXHUwMDAwYiIsInBsYWluIiwiIiwiw6nkuK0iXXN0MABh"
+    "ATBiAHBsYWluAAEwAMOp5LitAAABAgMBAQIDAgECAwMBAgMAAAAA/////3HoA0wEsBQF9AHwP2QAADQm9WsMQwgQGAA0JvVrDEMw/IAT"
+    "sOy4uk3NT9o8ueVU29gOxL3LAFQ3HabyyBcykarEB1A7O9lvflw6vkWxDVanmR+HcapeighqADKY4nWGYjESdNzElnG8QmmW+qyP7nJG"
+    "WG8Wi24IzlntulXZhk00hHx4oaMDBPqMH/QUNToQYz1y4QdoiLlvdFBw"
+)
+
+
+def test_a_format_7_record_with_ids_holding_the_separator_is_read() -> None:
+    engine = RiskEngine(DETECTION)
+    codec = StateCodec(engine)
+    state = engine.new_state("c")
+    for i, eid in enumerate(["a\x00b", "plain", "\x00", "é\u4e2d"]):
+        state.seen.add(eid, bytes([i, 1, 2, 3]))
+        state.ctx.debit_baseline.add(10.0 + i, eid)
+        state.ctx.remember_counterparty(eid, 1e15 + i)
+    state.ctx.debit_baseline.add(5.0, "not-remembered")
+    record = base64.b64decode(V7_ODD_IDS)
+    assert record[0] == 0x07
+    assert _json(engine.state_to_json(codec.decode(record))) == _json(engine.state_to_json(state))
 
 
 def test_an_ordinary_customer_fits_in_a_small_record() -> None:
@@ -201,7 +228,7 @@ def test_an_ordinary_customer_fits_in_a_small_record() -> None:
 
 def test_an_unknown_format_is_refused_with_its_byte() -> None:
     codec = StateCodec(RiskEngine(DETECTION))
-    with pytest.raises(ValueError, match="0x08"):
-        codec.decode(b"\x08abc")
+    with pytest.raises(ValueError, match="0x09"):
+        codec.decode(b"\x09abc")
     with pytest.raises(ValueError, match="empty"):
         codec.decode(b"")
