@@ -40,6 +40,8 @@ from detectors.state import CustomerState, SeenEvents
 BINARY_FORMAT = 0x08
 FORMAT_7 = 0x07
 FORMAT_6 = 0x06
+#: what ``StateCodec`` can write: the current format, and the one before for a rolling upgrade
+WRITABLE_FORMATS = (FORMAT_7, BINARY_FORMAT)
 _JSON_START = ord("{")
 #: zstd's fastest level: on these records of a few kilobytes, levels 1 to 3 give the same size (level 5
 #: 2% smaller for three times the time); decoding does not depend on it
@@ -161,11 +163,66 @@ def state_body(engine: RiskEngine, state: CustomerState) -> bytes:
     return _HEADER.pack(*map(len, sections)) + b"".join(sections)
 
 
+def state_body_v7(engine: RiskEngine, state: CustomerState) -> bytes:
+    """The body of a format 7 record, for a group in a rolling upgrade from a version that reads no
+    later format (``worker.state_record_format``): the baseline's ids as their positions among the
+    remembered ids (the JSON part lists those not remembered), the payees' ids joined unescaped (or, if
+    any holds the separator or is empty, as a JSON list)."""
+    ctx = state.ctx
+    seen = state.seen.order
+    position = {eid: i for i, eid in enumerate(seen)}
+    baseline_ids = ctx.debit_baseline.event_ids
+    payees = ctx.counterparties
+    payee_ids = list(payees)
+    joined = _SEP.join(payee_ids)
+    cp_fallback: list[str] | None = None
+    if joined.count(_SEP) != max(0, len(payee_ids) - 1) or "" in payee_ids:
+        joined, cp_fallback = "", payee_ids
+    misc = orjson.dumps(
+        [
+            ctx.customer_id,
+            ctx.tier,
+            ctx.segment,
+            ctx.home_country,
+            ctx.score,
+            ctx.factors,
+            ctx.has_profile,
+            ctx.profile_ts,
+            ctx.first_tx_ts,
+            [eid for eid in baseline_ids if eid not in position],
+            cp_fallback,
+            state.cooldowns,
+            {d.name: d.state_view(state.detectors[d.name]) for d in engine.detectors},
+            state.events_processed,
+            state.book.to_json(),
+        ]
+    )
+    sections = (
+        misc,
+        state.seen.text.encode(),
+        state.seen.fingerprints_bytes(),
+        _array("i", [position.get(eid, -1) for eid in baseline_ids]),
+        _pack_money(ctx.debit_baseline.amounts),
+        joined.encode(),
+        _array("d", payees.counts),
+        _pack_money(payees.largest),
+    )
+    return _HEADER.pack(*map(len, sections)) + b"".join(sections)
+
+
 class StateCodec:
     """Encodes and decodes the states of one engine (its detectors decide what their parts hold)."""
 
-    def __init__(self, engine: RiskEngine) -> None:
+    def __init__(self, engine: RiskEngine, write_format: int = BINARY_FORMAT) -> None:
+        """``write_format``: the format ``encode`` writes, this one or (during a rolling upgrade from a
+        version that reads no later one) format 7; every format is read either way."""
+        if write_format not in WRITABLE_FORMATS:
+            raise ValueError(
+                f"state record format {write_format} cannot be written (only {WRITABLE_FORMATS})"
+            )
         self.engine = engine
+        self._format_byte = bytes((write_format,))
+        self._body = state_body if write_format == BINARY_FORMAT else state_body_v7
         settings = engine.settings
         self._max_ids = settings.seen_event_ids_max
         self._max_debits = settings.amount_spike.baseline_window_events
@@ -181,11 +238,11 @@ class StateCodec:
     def encode(self, state: CustomerState) -> bytes:
         """The record for the changelog; reads serialised parts of the live state, so call it before the
         state changes again (as ``Detector.state_view``)."""
-        return bytes((BINARY_FORMAT,)) + self._compressor.compress(self.body(state))
+        return self._format_byte + self._compressor.compress(self.body(state))
 
     def body(self, state: CustomerState) -> bytes:
-        """The uncompressed body of a format 8 record (see ``state_body``)."""
-        return state_body(self.engine, state)
+        """The uncompressed body of a record of the format written (see ``state_body``)."""
+        return self._body(self.engine, state)
 
     def decode(self, raw: bytes) -> CustomerState:
         """A state from a record of this format or of any before it."""

@@ -237,8 +237,9 @@ class VelocitySpike(Detector[VelocityState]):
     def state_from_json(self, data: Any) -> VelocityState:
         # state written before new counterparties were counted has [day, count] rows and None payloads
         return VelocityState(
-            window=EventWindow.from_json(
-                [[t, e, 1 if p == 1 else 0] for t, e, p in data["window"]], self.s.max_window_events
+            window=EventWindow.from_entries(
+                [(float(t), str(e), 1 if p == 1 else 0) for t, e, p in data["window"]],
+                self.s.max_window_events,
             ),
             daily_counts={
                 int(row[0]): [int(row[1]), int(row[2]) if len(row) > 2 else 0] for row in data["daily_counts"]

@@ -216,7 +216,10 @@ def build_app(
     changelog = table.changelog_topic.get_topic_name()
     engine = RiskEngine(settings.detection)
     store = TableStateStore(
-        engine, cast(Any, table.data).data, settings.worker.max_decoded_customers_per_partition * partitions
+        engine,
+        cast(Any, table.data).data,
+        settings.worker.max_decoded_customers_per_partition * partitions,
+        settings.worker.state_record_format,
     )
     processor = Processor(
         engine,

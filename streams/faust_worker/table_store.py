@@ -12,16 +12,22 @@ from collections.abc import Iterable, MutableMapping
 
 from detectors.engine import RiskEngine
 from detectors.state import CustomerState
-from detectors.state_codec import StateCodec
+from detectors.state_codec import BINARY_FORMAT, StateCodec
 from streams.partitioning import kafka_partition
 
 
 class TableStateStore:
     """Customer states in ``data`` (the faust table's storage: bytes -> bytes) plus a decoded cache."""
 
-    def __init__(self, engine: RiskEngine, data: MutableMapping[bytes, bytes], max_decoded: int = 5000):
+    def __init__(
+        self,
+        engine: RiskEngine,
+        data: MutableMapping[bytes, bytes],
+        max_decoded: int = 5000,
+        write_format: int = BINARY_FORMAT,
+    ):
         self.engine = engine
-        self.codec = StateCodec(engine)
+        self.codec = StateCodec(engine, write_format)
         self.data = data
         self.max_decoded = max_decoded
         self.decoded: dict[str, CustomerState] = {}

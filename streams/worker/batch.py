@@ -114,7 +114,10 @@ class BatchStep:
 
     # ------------------------------------------------------------------------------- the partitions
     def new_store(self) -> PartitionState:
-        return PartitionState(self.engine, self.settings.worker.max_decoded_customers_per_partition)
+        worker = self.settings.worker
+        return PartitionState(
+            self.engine, worker.max_decoded_customers_per_partition, worker.state_record_format
+        )
 
     def taken_over(self, partitions: Iterable[int]) -> None:
         """Newly assigned partitions count as busy until they have been idle for a while."""

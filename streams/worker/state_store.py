@@ -12,7 +12,7 @@ from collections import OrderedDict
 
 from detectors.engine import RiskEngine
 from detectors.state import CustomerState
-from detectors.state_codec import StateCodec
+from detectors.state_codec import BINARY_FORMAT, StateCodec
 
 
 class PartitionState:
@@ -24,9 +24,11 @@ class PartitionState:
     plus a record per customer, instead of every customer decoded.
     """
 
-    def __init__(self, engine: RiskEngine, max_decoded: int = 5000) -> None:
+    def __init__(
+        self, engine: RiskEngine, max_decoded: int = 5000, write_format: int = BINARY_FORMAT
+    ) -> None:
         self.engine = engine
-        self.codec = StateCodec(engine)
+        self.codec = StateCodec(engine, write_format)
         self.max_decoded = max_decoded
         # customer -> its last changelog record, for every customer not changed since (decoded or not)
         self.raw: dict[str, bytes] = {}

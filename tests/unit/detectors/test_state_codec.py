@@ -175,6 +175,23 @@ def test_a_format_6_or_7_record_is_read_as_the_state_it_was_written_from(fmt: in
     assert codec.encode(codec.decode(rewritten)) == rewritten
 
 
+def test_format_7_is_written_for_a_rolling_upgrade_exactly_as_the_version_before_wrote_it() -> None:
+    """A worker of the version before reads what ``StateCodec(engine, 7)`` writes: the captured record's
+    very bytes, from the state of the same events."""
+    fixture = json.loads(V5_RECORD.read_text())
+    captured = base64.b64decode(json.loads(V7_RECORD.read_text())["record_v7_base64"])
+    engine = RiskEngine(DETECTION)
+    store = MemoryStateStore()
+    processor = Processor(engine, store)
+    for offset, line in enumerate(fixture["events_before"]):
+        assert processor.handle(line.encode(), source="t", offset=offset).dead_letter is None
+    state = store.states[fixture["customer_id"]]
+    assert StateCodec(engine, 0x07).encode(state) == captured
+    assert StateCodec(engine).encode(state)[0] == 0x08
+    with pytest.raises(ValueError, match="cannot be written"):
+        StateCodec(engine, 0x06)
+
+
 def test_ids_that_hold_the_separator_and_odd_amounts_round_trip() -> None:
     """The contract allows any text in an id: one holding the id texts' separator or escape is escaped."""
     engine = RiskEngine(DETECTION)
@@ -187,6 +204,8 @@ def test_ids_that_hold_the_separator_and_odd_amounts_round_trip() -> None:
     state.ctx.debit_baseline.add(5.0, "not-remembered")
     restored = codec.decode(codec.encode(state))
     assert _json(engine.state_to_json(restored)) == _json(engine.state_to_json(state))
+    as_7 = StateCodec(engine, 0x07).encode(state)
+    assert _json(engine.state_to_json(codec.decode(as_7))) == _json(engine.state_to_json(state))
     assert restored.seen.fingerprint("a\x00b") == bytes([0, 1, 2, 3])
     assert list(restored.ctx.debit_baseline.event_ids)[-1] == "not-remembered"
 
