@@ -37,7 +37,7 @@ class Payees:
     ((2.0, 950.0), False, 2)
     """
 
-    __slots__ = ("counts", "largest", "max_payees", "text")
+    __slots__ = ("_memo_at", "_memo_payee", "counts", "largest", "max_payees", "text")
 
     def __init__(
         self,
@@ -52,6 +52,9 @@ class Payees:
         # per payee, in the order of ``text``: payments so far, the largest amount paid
         self.counts: array[float] = array("d") if counts is None else counts
         self.largest: array[float] = array("d") if largest is None else largest
+        # the payee last looked up and its position: a debit asks several detectors about the same payee
+        self._memo_payee: str | None = None
+        self._memo_at = -1
 
     @classmethod
     def from_rows(cls, max_payees: int, rows: Iterable[tuple[str, float, float]]) -> Payees:
@@ -69,12 +72,16 @@ class Payees:
 
     def _find(self, payee: str) -> int:
         """The position of ``payee``, or -1."""
+        if payee == self._memo_payee:
+            return self._memo_at
         text = self.text
         at = text.find(SEP + escape(payee) + SEP)
-        return -1 if at < 0 else text.count(SEP, 0, at)
+        found = -1 if at < 0 else text.count(SEP, 0, at)
+        self._memo_payee, self._memo_at = payee, found
+        return found
 
     def __contains__(self, payee: str) -> bool:
-        return self.text.find(SEP + escape(payee) + SEP) >= 0
+        return self._find(payee) >= 0
 
     def get(self, payee: str) -> tuple[float, float] | None:
         """(payments so far, the largest amount paid), or None for a payee never paid (or forgotten)."""
@@ -100,6 +107,7 @@ class Payees:
     def remember(self, payee: str, amount: float) -> float:
         """One more payment to ``payee``, now the most recently paid. Returns the largest amount paid to
         the payee this pushed out (the most of them, were there several), or -1 when none left."""
+        self._memo_payee = None
         text = self.text
         key = escape(payee) + SEP
         at = text.find(SEP + key)

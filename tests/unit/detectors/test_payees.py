@@ -24,6 +24,11 @@ def _dict_model(max_payees: int, payments: list[tuple[str, float]]) -> list[tupl
     return list(payees.items())
 
 
+def _found(model: list[tuple[str, list[float]]], payee: str) -> tuple[float, float] | None:
+    found = dict(model).get(payee)
+    return None if found is None else (found[0], found[1])
+
+
 @given(
     max_payees=st.integers(min_value=1, max_value=20),
     payments=st.lists(
@@ -37,8 +42,11 @@ def _dict_model(max_payees: int, payments: list[tuple[str, float]]) -> list[tupl
 )
 def test_payees_keep_what_the_dict_kept(max_payees: int, payments: list[tuple[str, float]]) -> None:
     payees = Payees(max_payees)
-    for payee, amount in payments:
+    for n, (payee, amount) in enumerate(payments, start=1):
+        assert payees.get(payee) == _found(_dict_model(max_payees, payments[: n - 1]), payee)
         payees.remember(payee, amount)
+        # looked up again at once, as the detectors of one debit do
+        assert payees.get(payee) == _found(_dict_model(max_payees, payments[:n]), payee)
     expected = _dict_model(max_payees, payments)
     assert [(k, tuple(v)) for k, v in expected] == payees.items()
     assert list(payees) == [k for k, _ in expected]
