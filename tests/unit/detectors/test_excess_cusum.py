@@ -38,7 +38,8 @@ def test_learning_keeps_the_mean_and_spread_of_what_was_learned() -> None:
     assert math.isclose(c[4] / c[2], statistics.pvariance(values))
     learn(c, 0.1, halving=5)  # past the halving bound: the weight halves, the spread stays
     assert c[2] == 3.5
-    assert math.isclose(c[4] / c[2], c[4] * 2 / 7)
+    assert math.isclose(c[3], statistics.mean([*values, 0.1]))
+    assert math.isclose(c[4] / c[2], statistics.pvariance([*values, 0.1]))
 
 
 def test_a_payment_is_judged_by_the_prior_until_the_customer_has_a_habit() -> None:
