@@ -431,7 +431,7 @@ def produce(
 
 # For reading a topic to its end and stopping: the broker answers the fetch at the end at once instead of
 # holding it for librdkafka's 500 ms long poll, and a consume call (which waits its whole timeout unless it
-# fills the batch) returns soon after the end is seen: ~0.1 s to read a small topic instead of 1.5-3 s.
+# fills the batch) returns soon after the end is seen.
 READ_TO_END = {"fetch.wait.max.ms": 10}
 READ_TO_END_POLL_SECONDS = 0.1
 

@@ -24,8 +24,8 @@ log = logging.getLogger("riskwatch.worker")
 RESTORE_TIMEOUT_SECONDS = 300.0
 # The restorer reads to the changelog's end and stops: the broker answers its fetch at the end at once
 # instead of holding it for librdkafka's 500 ms long poll, and each consume call (which waits its whole
-# timeout unless it fills the batch) returns soon after the end is seen. An empty or small partition is
-# restored in tens of milliseconds instead of 1.5-2 s, on every assignment.
+# timeout unless it fills the batch) returns soon after the end is seen, so an empty or small partition
+# does not wait out a long poll on every assignment.
 RESTORE_FETCH_WAIT_MS = 10
 RESTORE_POLL_SECONDS = 0.05
 
