@@ -49,7 +49,7 @@ from evaluation import Evaluator, PatternLabel, parse_label
 from evaluation.text import format_report
 from scenarios.generator import Scenario, ScenarioConfig, generate
 from scenarios.patterns import INJECTORS
-from schemas.events import CustomerProfile, Transaction, parse_event
+from schemas.events import AnyInputEvent, CustomerProfile, Transaction, parse_event
 from schemas.outputs import Alert
 
 pytestmark = pytest.mark.slow
@@ -119,13 +119,6 @@ def run() -> Run:
         plain_evaluator.add_event(raw)
         event = parse_event(raw)
         cid = event.customer_id
-        plain_state = plain_states.get(cid)
-        if plain_state is None:
-            plain_state = plain_states[cid] = plain_engine.new_state(cid)
-        plain_outcome = plain_engine.process(plain_state, event, detected_at)
-        if plain_outcome.risks:
-            plain_published[cid] = plain_outcome.risks[-1].tier
-        plain_alerts.extend(plain_outcome.alerts)
         if isinstance(event, CustomerProfile):
             profiles[cid] = (event.segment, event.home_country)
         elif isinstance(event, Transaction) and event.event_id not in result.tx:
@@ -147,13 +140,8 @@ def run() -> Run:
                         or day_debits[(cid, day)] > tl.daily_limit_base.for_tier(tier) * factor
                     ):
                         ok.add(event.event_id)
-        state = states.get(cid)
-        if state is None:
-            state = states[cid] = engine.new_state(cid)
-        outcome = engine.process(state, event, detected_at)
-        if outcome.risks:
-            published[cid] = outcome.risks[-1].tier
-        for alert in outcome.alerts:
+        plain_alerts.extend(_step(plain_engine, plain_states, plain_published, event, detected_at))
+        for alert in _step(engine, states, published, event, detected_at):
             alerts.append(alert)
             evaluator.add_alert(
                 alert.model_dump(include={"customer_id", "detector", "trigger_event_ids", "event_time"})
@@ -173,6 +161,25 @@ def run() -> Run:
     _print_protocols(result.report, plain_report.to_dict())
     _print_false_alerts(result)
     return result
+
+
+def _step(
+    engine: RiskEngine,
+    states: dict[str, Any],
+    published: dict[str, str],
+    event: AnyInputEvent,
+    detected_at: datetime,
+) -> list[Alert]:
+    """One event through one engine, after the tier-limit oracle has read the tier it was published at (a
+    tier the event itself moves applies from the next event on, as the alert's ``risk_tier`` says)."""
+    cid = event.customer_id
+    state = states.get(cid)
+    if state is None:
+        state = states[cid] = engine.new_state(cid)
+    outcome = engine.process(state, event, detected_at)
+    if outcome.risks:
+        published[cid] = outcome.risks[-1].tier
+    return outcome.alerts
 
 
 def _moved_tier_breaches(alerts: list[Alert], ok: set[str], labels: list[PatternLabel]) -> list[PatternLabel]:
