@@ -16,6 +16,9 @@ import math
 #: statistic (in the customer's own spreads), event time its excursion started, weight of the
 #: new-merchant payments learned, their mean log excess over the median, their sum of squared deviations
 CUSUM_FIELDS = 5
+#: decimals kept of the statistic, mean and squared deviations: far finer than any decision needs, and the
+#: state (which goes to the changelog) stays a few bytes
+DIGITS = 4
 #: Siegmund's correction of the decision interval for the overshoot of a normal CUSUM
 OVERSHOOT = 1.166
 
@@ -29,11 +32,11 @@ def learn(c: list[float], log_excess: float, halving: float) -> None:
     weight and the squared deviations are halved, so old habits fade."""
     w = c[2] + 1.0
     delta = log_excess - c[3]
-    c[3] += delta / w
-    c[4] += delta * (log_excess - c[3])
-    c[2] = w
+    mean = c[3] + delta / w
+    m2 = c[4] + delta * (log_excess - mean)
     if w > halving:
-        c[2], c[4] = w / 2.0, c[4] / 2.0
+        w, m2 = w / 2.0, m2 / 2.0
+    c[2], c[3], c[4] = w, round(mean, DIGITS), round(m2, DIGITS)
 
 
 def standardised(c: list[float], log_excess: float, prior_sd: float, prior_weight: float) -> float:
@@ -54,7 +57,7 @@ def step(
         c[0] = 0.0
     if c[0] == 0.0:
         c[1] = ts
-    c[0] = max(0.0, c[0] + min(y, max_step) - reference)
+    c[0] = max(0.0, round(c[0] + min(y, max_step) - reference, DIGITS))
 
 
 def decision_interval(reference: float, in_control_run: float) -> float:

@@ -34,12 +34,12 @@ def test_learning_keeps_the_mean_and_spread_of_what_was_learned() -> None:
     for v in values:
         learn(c, v, halving=1000)
     assert c[2] == len(values)
-    assert math.isclose(c[3], statistics.mean(values))
-    assert math.isclose(c[4] / c[2], statistics.pvariance(values))
-    learn(c, 0.1, halving=5)  # past the halving bound: the weight halves, the spread stays
+    assert math.isclose(c[3], statistics.mean(values), abs_tol=1e-3)  # kept to 4 decimals
+    assert math.isclose(c[4] / c[2], statistics.pvariance(values), abs_tol=1e-3)
+    learn(c, 0.1, halving=5)  # past the halving bound: the weight halves, the mean and spread stay
     assert c[2] == 3.5
-    assert math.isclose(c[3], statistics.mean([*values, 0.1]))
-    assert math.isclose(c[4] / c[2], statistics.pvariance([*values, 0.1]))
+    assert math.isclose(c[3], statistics.mean([*values, 0.1]), abs_tol=1e-3)
+    assert math.isclose(c[4] / c[2], statistics.pvariance([*values, 0.1]), abs_tol=1e-3)
 
 
 def test_a_payment_is_judged_by_the_prior_until_the_customer_has_a_habit() -> None:
