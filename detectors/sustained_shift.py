@@ -83,6 +83,14 @@ class SustainedShift(Detector[ShiftState]):
         self._channels = frozenset(settings.channels)
         self._budgets = per_tier(settings.false_alert_budget_per_check.for_tier)
         self._cusum_budgets = per_tier(settings.cusum_false_alerts_per_customer_month.for_tier)
+        # read per debit: plain attributes (a pydantic one costs several times as much to read)
+        self._min_history_events = settings.min_history_events
+        self._halving = settings.history_halving_debits
+        self._prior_log_sd = settings.cusum_prior_log_sd
+        self._prior_weight = settings.cusum_prior_weight_payments
+        self._reference = settings.cusum_reference_sds
+        self._max_step = settings.cusum_max_step_sds
+        self._window_seconds = settings.window_seconds
 
     def new_state(self) -> ShiftState:
         return ShiftState(
@@ -102,7 +110,7 @@ class SustainedShift(Detector[ShiftState]):
             self._settle(state, first_day, baseline)
         if day < first_day:
             return NO_FINDINGS  # too late to belong to the window
-        if len(baseline) < s.min_history_events:
+        if len(baseline) < self._min_history_events:
             return NO_FINDINGS  # counted neither way: the customer's habits are not known yet
         days[day] = days.get(day, 0) + 1
         history = state.history
@@ -110,7 +118,7 @@ class SustainedShift(Detector[ShiftState]):
         if obs.cross_border or obs.channel not in self._channels or not self._new_payee(state, obs, ctx):
             return NO_FINDINGS
         history[1] += 1
-        if history[0] > s.history_halving_debits:
+        if history[0] > self._halving:
             history[:] = [h / 2 for h in history]
         log_median = baseline.log_median()  # robust: a few pending drains hardly move it
         excess = math.log(obs.amount_f) - log_median
@@ -118,10 +126,10 @@ class SustainedShift(Detector[ShiftState]):
             obs.amount_f >= self._min_amount[ctx.segment == "corporate"] and excess >= self._log_levels[0]
         )
         cusum = state.cusum
-        y = standardised(cusum, excess, s.cusum_prior_log_sd, s.cusum_prior_weight_payments)
+        y = standardised(cusum, excess, self._prior_log_sd, self._prior_weight)
         if not elevated:  # elevated ones are learned once they leave the window unreported
-            learn(cusum, excess, s.history_halving_debits)
-        step(cusum, y, obs.ts, s.cusum_reference_sds, s.cusum_max_step_sds, s.window_seconds)
+            learn(cusum, excess, self._halving)
+        step(cusum, y, obs.ts, self._reference, self._max_step, self._window_seconds)
         if not elevated:
             return NO_FINDINGS
         # The share of high debits from the baseline without the window's elevated debits: a drain must not
