@@ -21,6 +21,7 @@ from detectors.engine import RiskEngine
 from evaluation import Evaluator, LabelError, PatternLabel, parse_label
 from evaluation.text import format_report
 from offline import go_live
+from streams.errors import ConfigFault
 from streams.processor import MemoryStateStore, Processor
 
 
@@ -45,8 +46,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     for path in (args.events, args.labels, args.alerts):
         if path is not None and not path.is_file():
-            print(f"riskwatch evaluate: {path} is not a readable file", file=sys.stderr)
-            return 2
+            raise ConfigFault(
+                f"evaluate: {path} is not a readable file",
+                "check the path (the events, the labels and --alerts are JSON-lines files)",
+            )
     try:
         labels = read_labels(args.labels)
         report = evaluate_files(args.events, labels, go_live.apply(settings, args.alerts_from), args.alerts)

@@ -80,7 +80,9 @@ def test_a_bad_label_is_one_line_naming_file_line_and_field(
     err = capsys.readouterr().err.strip()
     assert err == f"riskwatch evaluate: {bad} line 1: kind: missing (the label format is in the README)"
     assert main(["evaluate", str(tmp_path / "nope.jsonl"), str(files[1])]) == 2
-    assert "is not a readable file" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "nope.jsonl is not a readable file — check the path" in err
 
 
 def test_evaluate_from_go_live(
