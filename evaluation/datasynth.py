@@ -20,6 +20,11 @@ riskwatch has no pass-through or fan-in detector, so those cases are labelled ``
 "no_counterpart"``: an alert on them counts as true (a risk officer would want it) but no detector's recall
 is measured on them.
 
+The crate's typology injectors share one id sequence (one seed, one generator kind), so a few hundred
+transaction ids come back for different transactions of different typologies; the second and later
+transactions with an id get ``ds-<id>-<n>`` (counted as ``renamed_duplicate_transaction_id``), so that no
+two events share an id and no label holds another case's events.
+
 The conversion: customer ``ds-<uuid>`` (the account's primary owner), one ``customer_profile`` at the
 start (retail = individual, business = corporate; industry is left ``unknown``, the contract's medium),
 each transaction a ``transaction`` with the simulator's currency (converted by riskwatch's FX table),
@@ -114,7 +119,8 @@ def convert(
                 tx | {"_cid": cid, "amount": amount},
             )
         )
-    rows.sort(key=lambda r: (r[0], r[1]))
+    rows.sort(key=lambda r: (r[0], r[1], str(r[2]["account_id"]), r[2]["amount"]))
+    seen: Counter[str] = Counter()
 
     events: list[dict[str, Any]] = []
     first_seen = rows[0][0] if rows else "2024-01-01T00:00:00Z"
@@ -124,9 +130,12 @@ def convert(
     cases: dict[str, list[tuple[dict[str, Any], str, int]]] = defaultdict(list)
     for ts, tid, tx in rows:
         cid = tx["_cid"]
+        seen[tid] += 1
+        if seen[tid] > 1:
+            skipped["renamed_duplicate_transaction_id"] += 1
         event: dict[str, Any] = {
             "type": "transaction",
-            "event_id": f"ds-{tid}",
+            "event_id": f"ds-{tid}" if seen[tid] == 1 else f"ds-{tid}-{seen[tid] - 1}",
             "customer_id": cid,
             "timestamp": ts,
             "account_id": str(tx["account_id"]),

@@ -64,6 +64,8 @@ TRANSACTIONS = [
     _tx("t7", "2024-03-05T12:00:00Z", channel="branch", category="atm_withdrawal"),
     _tx("t8", "2024-03-05T13:00:00Z", **_case("first_party_fraud", None)),
     _tx("t9", "2024-03-05T14:00:00Z", account="nobody"),
+    # the crate's injectors share an id sequence: the same id for a layering transaction of another customer
+    _tx("t6", "2024-03-06T12:00:00Z", channel="wire", **_case("layering", "LAY-3")),
 ]
 
 
@@ -73,7 +75,16 @@ def test_events_are_valid_contract_events_in_time_order() -> None:
     profiles = [e for e in events if e["type"] == "customer_profile"]
     assert [p["segment"] for p in profiles] == ["individual", "corporate"]
     txs = [e for e in events if e["type"] == "transaction"]
-    assert [e["event_id"] for e in txs] == ["ds-t1", "ds-t3", "ds-t4", "ds-t5", "ds-t6", "ds-t7", "ds-t8"]
+    assert [e["event_id"] for e in txs] == [
+        "ds-t1",
+        "ds-t3",
+        "ds-t4",
+        "ds-t5",
+        "ds-t6",
+        "ds-t7",
+        "ds-t8",
+        "ds-t6-1",
+    ]
     assert len(parsed) == len(events)
     by_id = {e["event_id"]: e for e in txs}
     assert by_id["ds-t1"]["channel"] == "card"
@@ -85,7 +96,11 @@ def test_events_are_valid_contract_events_in_time_order() -> None:
     assert by_id["ds-t5"]["currency"] == "USD"
     assert by_id["ds-t7"]["channel"] == "cash"
     assert by_id["ds-t6"]["customer_id"] == "ds-c2"
-    assert skipped == {"transaction_of_unknown_account": 1, "marked_without_pattern:first_party_fraud": 1}
+    assert skipped == {
+        "transaction_of_unknown_account": 1,
+        "marked_without_pattern:first_party_fraud": 1,
+        "renamed_duplicate_transaction_id": 1,
+    }
 
 
 def test_typologies_map_to_detectors_or_to_no_counterpart() -> None:
@@ -97,6 +112,7 @@ def test_typologies_map_to_detectors_or_to_no_counterpart() -> None:
         "datasynth_structuring": ("structuring", ["ds-t3", "ds-t4"], 1),
         "datasynth_account_takeover": ("amount_spike", ["ds-t5"], 1),
         "datasynth_money_mule": ("no_counterpart", ["ds-t6"], 0),
+        "datasynth_layering": ("no_counterpart", ["ds-t6-1"], 4),
     }
 
 
