@@ -17,6 +17,23 @@ from detectors.window import EventWindow
 
 
 class ContactChangeBurst(Detector[EventWindow]):
+    """Phone, email and device changed within days: the set-up of a takeover, not a move of house.
+
+    >>> from config.detection import ContactChangeBurstSettings
+    >>> from detectors.context import CustomerContext, DebitBaseline
+    >>> from detectors.observation import ContactObservation
+    >>> ctx = CustomerContext("c", "medium", 100, DebitBaseline(60))
+    >>> burst = ContactChangeBurst(ContactChangeBurstSettings(), allowed_lateness_seconds=0)
+    >>> def changes(*changed):  # (field, keyed hash of the new value), an hour apart
+    ...     state = burst.new_state()
+    ...     found = [burst.update(state, ContactObservation(f"e{i}", i * 3600.0, f, h, "app"), ctx) for i, (f, h) in enumerate(changed)]
+    ...     return [(f.severity, f.evidence["fields_changed"]) for fs in found for f in fs]
+    >>> changes(("phone", "h1"), ("email", "h2"), ("device", "h3"))
+    [('high', ['device', 'email', 'phone'])]
+    >>> changes(("phone", "h1"), ("phone", "h1"), ("phone", "h1"))  # one new number, submitted three times
+    []
+    """
+
     name = "contact_change_burst"
     kinds = frozenset({"contact_change"})
 

@@ -46,7 +46,24 @@ class DayTotal:
 
 
 class LargeValue(Detector[dict[str, DayTotal]]):
-    """State: ``"kind|direction|day"`` -> that day's running total, for the last few days only."""
+    """A report due for one large transaction, or for a day's total of one kind reaching the threshold.
+    State: ``"kind|direction|day"`` -> that day's running total, for the last few days only.
+
+    >>> from decimal import Decimal
+    >>> from config.detection import LargeValueSettings
+    >>> from detectors.context import CustomerContext, DebitBaseline
+    >>> from detectors.observation import TxObservation
+    >>> ctx = CustomerContext("c", "medium", 100, DebitBaseline(60))
+    >>> large = LargeValue(LargeValueSettings())
+    >>> def cash_deposits(*days_and_amounts):  # the cash threshold is 50,000
+    ...     state = large.new_state()
+    ...     txs = [TxObservation(f"t{i}", 0.0, d, Decimal(a), float(a), False, "cash", None, False) for i, (d, a) in enumerate(days_and_amounts)]
+    ...     return [(f.trigger_event_ids, f.evidence["amount_base"]) for tx in txs for f in large.update(state, tx, ctx)]
+    >>> cash_deposits(("2025-01-01", 30000), ("2025-01-01", 25000))
+    [(('t0', 't1'), '55000')]
+    >>> cash_deposits(("2025-01-01", 30000), ("2025-01-02", 25000))  # the same sums on two days
+    []
+    """
 
     name = "large_value"
     kinds = frozenset({"transaction"})

@@ -23,7 +23,24 @@ from detectors.window import EventWindow
 
 
 class Structuring(Detector[dict[str, EventWindow]]):
-    """State: one window per direction (deposits and withdrawals are structured separately)."""
+    """Cash deposits (or withdrawals) each just under the reporting threshold, together over it, within a
+    week. State: one window per direction (deposits and withdrawals are structured separately).
+
+    >>> from decimal import Decimal
+    >>> from config.detection import StructuringSettings
+    >>> from detectors.context import CustomerContext, DebitBaseline
+    >>> from detectors.observation import TxObservation
+    >>> ctx = CustomerContext("c", "medium", 100, DebitBaseline(60))
+    >>> structuring = Structuring(StructuringSettings(), Decimal(50000), allowed_lateness_seconds=0)
+    >>> def deposits(*amounts):  # cash paid in, a day apart; 50,000 must be reported
+    ...     state = structuring.new_state()
+    ...     txs = [TxObservation(f"t{i}", i * 86400.0, "", Decimal(a), float(a), False, "cash", None, False) for i, a in enumerate(amounts)]
+    ...     return [(f.severity, f.evidence["total_base"]) for tx in txs for f in structuring.update(state, tx, ctx)]
+    >>> deposits(48000, 47500, 49000)
+    [('high', '144500')]
+    >>> deposits(30000, 25000, 20000)  # over the threshold together, but none of them near it
+    []
+    """
 
     name = "structuring"
     kinds = frozenset({"transaction"})

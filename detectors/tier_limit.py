@@ -21,7 +21,23 @@ ZERO = Decimal(0)
 
 
 class TierLimit(Detector[dict[str, list[Any]]]):
-    """State: reporting day -> [debit total, event ids over the limit so far]; the total is a ``Decimal``
+    """A debit over the tier's per-transaction limit, or a day's debits over its daily limit.
+
+    >>> from decimal import Decimal
+    >>> from config.detection import TierLimitSettings
+    >>> from detectors.context import CustomerContext, DebitBaseline
+    >>> from detectors.observation import TxObservation
+    >>> limits = TierLimit(TierLimitSettings())
+    >>> def debits(tier, *days_and_amounts):
+    ...     ctx, state = CustomerContext("c", tier, 100, DebitBaseline(60)), limits.new_state()
+    ...     txs = [TxObservation(f"t{i}", 0.0, d, Decimal(a), float(a), True, "transfer", "p", False) for i, (d, a) in enumerate(days_and_amounts)]
+    ...     return [(f.evidence["limit_kind"], f.evidence["limit_base"]) for tx in txs for f in limits.update(state, tx, ctx)]
+    >>> debits("high", ("2025-01-01", 60000)), debits("medium", ("2025-01-01", 60000))
+    ([('per_transaction', '50000')], [])
+    >>> debits("medium", *[("2025-01-01", 180000)] * 3), debits("medium", ("2025-01-01", 180000), ("2025-01-02", 180000), ("2025-01-03", 180000))
+    ([('daily', '500000')], [])
+
+    State: reporting day -> [debit total, event ids over the limit so far]; the total is a ``Decimal``
     while live and a decimal string in JSON (parsing and printing it on every debit cost more than the
     addition)."""
 

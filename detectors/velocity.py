@@ -54,6 +54,27 @@ class VelocityState:
 
 
 class VelocitySpike(Detector[VelocityState]):
+    """A burst of debits to payees the customer has never paid, far above their own rate; as many at
+    their usual shop is their own spending.
+
+    >>> from decimal import Decimal
+    >>> from config.detection import VelocitySpikeSettings
+    >>> from detectors.context import CustomerContext, DebitBaseline
+    >>> from detectors.observation import TxObservation
+    >>> ctx = CustomerContext("c", "medium", 100, DebitBaseline(60))
+    >>> ctx.remember_counterparty("shop", 30.0)
+    >>> velocity = VelocitySpike(VelocitySpikeSettings(), allowed_lateness_seconds=0)
+    >>> def evening(payees):  # a week of three card payments a day at the shop, then an evening's debits
+    ...     state = velocity.new_state()
+    ...     for i in range(21):
+    ...         tx = TxObservation(f"d{i}", i // 3 * 86400 + 36000.0 + i % 3 * 3600, "", Decimal(30), 30.0, True, "card", "shop", False)
+    ...         velocity.update(state, tx, ctx)
+    ...     txs = [TxObservation(f"e{i}", 7 * 86400 + 72000.0 + i * 300, "", Decimal(50), 50.0, True, "online", p, False) for i, p in enumerate(payees)]
+    ...     return [f.evidence["new_counterparty_count"] for tx in txs for f in velocity.update(state, tx, ctx)]
+    >>> evening([f"gift-card-{i}" for i in range(8)]), evening(["shop"] * 8)
+    ([8], [])
+    """
+
     name = "velocity_spike"
     kinds = frozenset({"transaction"})
 
