@@ -53,6 +53,8 @@ DICTIONARY_V7 = "state_dictionary_v7.zdict"
 _SEP = "\x00"
 # body: the lengths of its eight sections, then the sections (see ``state_body``)
 _HEADER = struct.Struct("<8I")
+#: the JSON part of formats 7 and 8 opens with the context's profile facts, customer_id to first_tx_ts
+_PROFILE_FIELDS = 9
 _BIG_ENDIAN = sys.byteorder == "big"
 
 #: Text format 6 records are likely to repeat, given to zstd as a raw dictionary (format 6 only).
@@ -261,21 +263,8 @@ class StateCodec:
 
     def _from_body(self, body: memoryview) -> CustomerState:
         sections = _sections(body)
-        (
-            customer_id,
-            tier,
-            segment,
-            home_country,
-            score,
-            factors,
-            has_profile,
-            profile_ts,
-            first_tx_ts,
-            cooldowns,
-            stored,
-            events_processed,
-            book,
-        ) = orjson.loads(sections[0])
+        head = orjson.loads(sections[0])
+        cooldowns, stored, events_processed, book = head[_PROFILE_FIELDS:]
         seen = SeenEvents(self._max_ids)
         seen.restore_text(str(sections[1], "utf-8"), bytes(sections[2]))
         baseline = DebitBaseline(self._max_debits)
@@ -285,7 +274,16 @@ class StateCodec:
         largest = array("d", _unpack_money(sections[7]))
         if not check_ids(payee_ids) == len(counts) == len(largest):
             raise ValueError("customer state record: the payees' columns differ in length")
-        ctx = CustomerContext(
+        payees = Payees(self._max_counterparties, payee_ids, counts, largest)
+        ctx = self._context(head, baseline, payees)
+        return self._state(ctx, seen, cooldowns, stored, events_processed, book)
+
+    def _context(self, head: list[Any], baseline: DebitBaseline, payees: Payees) -> CustomerContext:
+        """The context from the profile facts that open the JSON part of formats 7 and 8."""
+        customer_id, tier, segment, home_country, score, factors, has_profile, profile_ts, first_tx_ts = head[
+            :_PROFILE_FIELDS
+        ]
+        return CustomerContext(
             customer_id=customer_id,
             tier=tier,
             max_counterparties=self._max_counterparties,
@@ -297,9 +295,8 @@ class StateCodec:
             has_profile=has_profile,
             profile_ts=profile_ts,
             first_tx_ts=first_tx_ts,
-            counterparties=Payees(self._max_counterparties, payee_ids, counts, largest),
+            counterparties=payees,
         )
-        return self._state(ctx, seen, cooldowns, stored, events_processed, book)
 
     def _state(
         self,
@@ -327,23 +324,8 @@ class StateCodec:
         the JSON part), the payees' ids joined by the separator unescaped (or, if any held it, in the
         JSON part)."""
         sections = _sections(body)
-        (
-            customer_id,
-            tier,
-            segment,
-            home_country,
-            score,
-            factors,
-            has_profile,
-            profile_ts,
-            first_tx_ts,
-            unseen_debits,
-            cp_fallback,
-            cooldowns,
-            stored,
-            events_processed,
-            book,
-        ) = orjson.loads(sections[0])
+        head = orjson.loads(sections[0])
+        unseen_debits, cp_fallback, cooldowns, stored, events_processed, book = head[_PROFILE_FIELDS:]
         seen = SeenEvents(self._max_ids)
         seen.restore_text(str(sections[1], "utf-8"), bytes(sections[2]))
         seen_ids = seen.order if len(unseen_debits) < len(sections[3]) // 4 else []
@@ -356,22 +338,8 @@ class StateCodec:
         largest = _unpack_money(sections[7])
         if not len(cp_ids) == len(counts) == len(largest):
             raise ValueError("customer state record: the payees' columns differ in length")
-        ctx = CustomerContext(
-            customer_id=customer_id,
-            tier=tier,
-            max_counterparties=self._max_counterparties,
-            debit_baseline=baseline,
-            segment=segment,
-            home_country=home_country,
-            score=score,
-            factors=factors,
-            has_profile=has_profile,
-            profile_ts=profile_ts,
-            first_tx_ts=first_tx_ts,
-            counterparties=Payees.from_rows(
-                self._max_counterparties, zip(cp_ids, counts, largest, strict=True)
-            ),
-        )
+        payees = Payees.from_rows(self._max_counterparties, zip(cp_ids, counts, largest, strict=True))
+        ctx = self._context(head, baseline, payees)
         return self._state(ctx, seen, cooldowns, stored, events_processed, book)
 
     def to_json(self, raw: bytes) -> dict[str, Any]:
