@@ -141,8 +141,8 @@ class SustainedShift(Detector[ShiftState]):
         for i in levels:
             history[2 + i] += 1
         state.elevated.add(obs.ts, obs.event_id, [levels[-1], obs.counterparty_id, str(obs.amount)])
-        best = self._scan(state, logs, log_median)
         budget = self._budgets[ctx.tier]
+        best = self._scan(state, logs, log_median, budget)
         if best is not None and best[0] <= budget:
             tail, k, n, expected, level, entries = best
             surprise = math.log(max(tail, 1e-300)) / math.log(budget)
@@ -230,7 +230,7 @@ class SustainedShift(Detector[ShiftState]):
         return paid[0] - drained < 1
 
     def _scan(
-        self, state: ShiftState, logs: list[float], log_median: float
+        self, state: ShiftState, logs: list[float], log_median: float, budget: float
     ) -> tuple[float, int, int, float, int, list[tuple[float, str, Any]]] | None:
         """The most surprising (level, run of elevated debits ending now): the binomial tail of the run's
         count (at most ``max_elevated_per_day`` a day) among all debits since its first day, at the
@@ -247,7 +247,7 @@ class SustainedShift(Detector[ShiftState]):
             math.sqrt((len(logs) * own**2 + nu * s.prior_log_sigma**2) / (len(logs) + nu)), s.min_log_sigma
         )
         best = None
-        tried = 0
+        tests: list[tuple[int, int, float, float, int, list[tuple[float, str, Any]]]] = []
         w, wn = s.prior_weight_debits, s.prior_new_payee_weight_debits
         for level, log_ratio in enumerate(self._log_levels):
             run_all = [e for e in entries if e[2][0] >= level]
@@ -282,10 +282,14 @@ class SustainedShift(Detector[ShiftState]):
                 # The rate is known only as well as the debits behind it (and ordinary spending is bursty):
                 # the count is judged by a beta-binomial with that many debits of evidence, not a binomial.
                 evidence = max(0.0, history[0] - n) + w
-                tried += 1
-                tail = beta_binomial_tail(k, n, rate * evidence, (1.0 - rate) * evidence)
-                if best is None or tail < best[0]:
-                    best = (tail, k, n, n * rate, level, run)
+                tests.append((k, n, rate, evidence, level, run))
+        # Only a tail that can alert matters: one whose first term, times the tests tried, is already over
+        # the budget is not summed (``beta_binomial_tail_within``).
+        tried = len(tests)
+        for k, n, rate, evidence, level, run in tests:
+            tail = beta_binomial_tail_within(k, n, rate * evidence, (1.0 - rate) * evidence, tried, budget)
+            if tail is not None and (best is None or tail < best[0]):
+                best = (tail, k, n, n * rate, level, run)
         if best is None:
             return None
         return (min(1.0, best[0] * tried), *best[1:])
@@ -334,13 +338,29 @@ class SustainedShift(Detector[ShiftState]):
 
 def beta_binomial_tail(k: int, n: int, a: float, b: float) -> float:
     """P(X >= k) for X ~ BetaBinomial(n, a, b): a binomial whose rate is itself uncertain, Beta(a, b)."""
+    tail = beta_binomial_tail_within(k, n, a, b, 1, math.inf)
+    return 1.0 if tail is None else tail  # never None: no tail is over an infinite budget
+
+
+def beta_binomial_tail_within(k: int, n: int, a: float, b: float, tried: int, budget: float) -> float | None:
+    """``beta_binomial_tail``, or None when its tail times ``tried`` is surely over ``budget`` (< 1).
+
+    Most tests are far from alerting, and the sum costs four ``lgamma`` per term. The tail is the rounded
+    sum of non-negative terms starting from the first, so in floating point it is at least that first term
+    (x = k), and a product with ``tried`` keeps the order: first * tried > budget implies
+    min(1, tail) * tried > budget, and that test can neither alert nor be the smallest tail of a scan that
+    alerts. The value returned otherwise is computed exactly as before, term by term."""
     if k <= 0:
         return 1.0
     if k > n:
         return 0.0
     base = math.lgamma(n + 1) + math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) - math.lgamma(n + a + b)
-    total = 0.0
-    for x in range(k, n + 1):
+    total = math.exp(
+        base - math.lgamma(k + 1) - math.lgamma(n - k + 1) + math.lgamma(k + a) + math.lgamma(n - k + b)
+    )
+    if budget < 1.0 and total * tried > budget:
+        return None
+    for x in range(k + 1, n + 1):
         total += math.exp(
             base - math.lgamma(x + 1) - math.lgamma(n - x + 1) + math.lgamma(x + a) + math.lgamma(n - x + b)
         )

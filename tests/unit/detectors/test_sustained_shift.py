@@ -6,10 +6,12 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
+from hypothesis import given
+from hypothesis import strategies as st
 from strategies import DETECTION, at, by_detector, feed, tx
 
 from detectors.engine import RiskEngine
-from detectors.sustained_shift import SustainedShift, beta_binomial_tail
+from detectors.sustained_shift import SustainedShift, beta_binomial_tail, beta_binomial_tail_within
 
 NAME = "sustained_shift"
 S = DETECTION.sustained_shift
@@ -108,6 +110,43 @@ def test_beta_binomial_tail_matches_the_direct_sum() -> None:
     assert beta_binomial_tail(4, 30, 0.01 * 50, 0.99 * 50) > 10 * binomial  # an uncertain rate asks for more
     assert beta_binomial_tail(0, 10, 1, 9) == 1.0
     assert beta_binomial_tail(11, 10, 1, 9) == 0.0
+
+
+@given(
+    st.integers(1, 60),
+    st.integers(0, 120),
+    st.floats(1e-3, 50.0),
+    st.floats(1.0, 2000.0),
+    st.integers(1, 40),
+    st.sampled_from([0.0015, 0.003, 0.006, 0.5, 1.0, 2.0]),
+)
+def test_the_budget_shortcut_skips_only_tails_that_cannot_alert(
+    k: int, extra: int, a: float, b: float, tried: int, budget: float
+) -> None:
+    """Against the full sum written as before the shortcut: a tail skipped is over the budget once multiplied
+    by the tests tried, and any other is the very same float."""
+    n = k + extra - 5  # some with k > n
+    full = beta_binomial_tail(k, n, a, b)
+    if n >= k >= 1:
+        base = (
+            math.lgamma(n + 1) + math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) - math.lgamma(n + a + b)
+        )
+        total = 0.0
+        for x in range(k, n + 1):
+            total += math.exp(
+                base
+                - math.lgamma(x + 1)
+                - math.lgamma(n - x + 1)
+                + math.lgamma(x + a)
+                + math.lgamma(n - x + b)
+            )
+        assert full == min(1.0, total)
+    within = beta_binomial_tail_within(k, n, a, b, tried, budget)
+    if within is None:
+        assert budget < 1.0
+        assert min(1.0, full) * tried > budget
+    else:
+        assert within == full
 
 
 def test_dear_purchases_on_fewer_days_than_asked_are_a_spree() -> None:
