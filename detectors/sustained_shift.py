@@ -135,14 +135,16 @@ class SustainedShift(Detector[ShiftState]):
         # The share of high debits from the baseline without the window's elevated debits: a drain must not
         # raise its own bar.
         pending = {eid for _, eid, _ in state.elevated}
-        ids, amounts = baseline.event_ids, baseline.amounts
-        logs = sorted(math.log(a) for e, a in zip(ids, amounts, strict=True) if e not in pending)
         levels = [i for i, lv in enumerate(self._log_levels) if excess >= lv]
         for i in levels:
             history[2 + i] += 1
         state.elevated.add(obs.ts, obs.event_id, [levels[-1], obs.counterparty_id, str(obs.amount)])
         budget = self._budgets[ctx.tier]
-        best = self._scan(state, logs, log_median, budget)
+        best = None
+        if len(state.elevated) >= s.min_elevated_debits:  # fewer: no run to test, and no baseline to sort
+            ids, amounts = baseline.event_ids, baseline.amounts
+            logs = sorted(math.log(a) for e, a in zip(ids, amounts, strict=True) if e not in pending)
+            best = self._scan(state, logs, log_median, budget)
         if best is not None and best[0] <= budget:
             tail, k, n, expected, level, entries = best
             surprise = math.log(max(tail, 1e-300)) / math.log(budget)
