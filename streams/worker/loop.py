@@ -43,7 +43,7 @@ from streams.worker.health import Health
 from streams.worker.metrics import WorkerMetrics
 from streams.worker.ordering import TimestampOrderer
 from streams.worker.positions import InputPositions
-from streams.worker.recovery import Recovery, restorer_config
+from streams.worker.recovery import Recovery, end_reader_config, restorer_config
 from streams.worker.state_store import changelog_topic
 from streams.worker.topology import dead_letter_bound, ensure_changelog
 from streams.worker.txn_watchdog import TxnWatchdog
@@ -116,6 +116,7 @@ class Worker:
             self.step.new_store,
             metrics,
             health,
+            Consumer(end_reader_config(self._base, group, instance_id)),
         )
         self.assignment = Assignment(
             self.step, self.recovery, self.positions, self.orderer, self._resume, metrics, health
@@ -217,6 +218,7 @@ class Worker:
         for what, close in (
             ("consumer", self.consumer.close),
             ("restorer", self.recovery.restorer.close),
+            ("restore end reader", self.recovery.end_reader.close),
             ("producer", lambda: self.producer.flush(10)),
         ):
             try:

@@ -44,6 +44,18 @@ def restorer_config(base: dict[str, Any], group: str, instance_id: str) -> dict[
     }
 
 
+def end_reader_config(base: dict[str, Any], group: str, instance_id: str) -> dict[str, Any]:
+    """A consumer that only asks for the changelog's high watermark: read_uncommitted, since a read_committed
+    consumer is told the last stable offset, which stops before a transaction not yet marked."""
+    return {
+        **base,
+        "group.id": f"{group}-restore",
+        "client.id": f"{instance_id}-restore-end",
+        "enable.auto.commit": False,
+        "isolation.level": "read_uncommitted",
+    }
+
+
 class Recovery:
     def __init__(
         self,
@@ -52,8 +64,10 @@ class Recovery:
         new_store: Callable[[], PartitionState],
         metrics: WorkerMetrics,
         health: Health,
+        end_reader: Consumer,
     ) -> None:
         self.restorer = restorer
+        self.end_reader = end_reader
         self.changelog = changelog
         self.new_store = new_store
         self.metrics = metrics
@@ -67,12 +81,27 @@ class Recovery:
         except KafkaException as exc:  # the restore itself will meet the fault, if it lasts
             log.debug("connecting the changelog restorer: %s", exc)
 
+    def _ends(self, partitions: list[int]) -> dict[int, int]:
+        """Each changelog partition's high watermark now: every record the previous owner wrote before
+        giving the partition up lies below it."""
+        ends = {}
+        for p in partitions:
+            try:
+                _, high = self.end_reader.get_watermark_offsets(
+                    TopicPartition(self.changelog, p), timeout=10, cached=False
+                )
+            except KafkaException as exc:
+                raise WorkerError(f"reading the state changelog's end failed: {exc}") from exc
+            ends[p] = high
+        return ends
+
     def restore(self, partitions: list[int]) -> dict[int, PartitionState]:
         """The committed state of ``partitions``, each in a fresh store."""
         if not partitions:
             return {}
         started = time.perf_counter()
         stores = {p: self.new_store() for p in partitions}
+        ends = self._ends(partitions)
         self.restorer.assign([TopicPartition(self.changelog, p, OFFSET_BEGINNING) for p in partitions])
         pending = set(partitions)
         deadline = time.monotonic() + RESTORE_TIMEOUT_SECONDS
@@ -86,7 +115,12 @@ class Recovery:
                 err = msg.error()
                 if err is not None:
                     if err.code() == KafkaError._PARTITION_EOF:
-                        pending.discard(msg.partition())
+                        # read_committed stops at the last stable offset: the previous owner's last
+                        # transaction may be committed with its markers not yet written here, so the end
+                        # is the high watermark taken before reading, once that transaction has settled
+                        at = msg.partition()
+                        if at is not None and (msg.offset() or 0) >= ends[at]:
+                            pending.discard(at)
                         continue
                     raise WorkerError(f"reading the state changelog failed: {err}")
                 key = msg.key()
