@@ -124,6 +124,22 @@ def _split(data: memoryview, fallback: list[str] | None) -> list[str]:
     return str(data, "utf-8").split(_SEP) if data else []
 
 
+def _profile_facts(ctx: CustomerContext) -> list[Any]:
+    """The context's profile facts that open the JSON part of formats 7 and 8 (``_PROFILE_FIELDS`` of
+    them, read back by ``StateCodec._context``)."""
+    return [
+        ctx.customer_id,
+        ctx.tier,
+        ctx.segment,
+        ctx.home_country,
+        ctx.score,
+        ctx.factors,
+        ctx.has_profile,
+        ctx.profile_ts,
+        ctx.first_tx_ts,
+    ]
+
+
 def state_body(engine: RiskEngine, state: CustomerState) -> bytes:
     """The uncompressed body of a format 8 record (what the dictionary is trained on): the lengths of its
     eight sections, then the sections: the JSON of the small parts, the remembered event ids (their
@@ -134,15 +150,7 @@ def state_body(engine: RiskEngine, state: CustomerState) -> bytes:
     payees = ctx.counterparties
     misc = orjson.dumps(
         [
-            ctx.customer_id,
-            ctx.tier,
-            ctx.segment,
-            ctx.home_country,
-            ctx.score,
-            ctx.factors,
-            ctx.has_profile,
-            ctx.profile_ts,
-            ctx.first_tx_ts,
+            *_profile_facts(ctx),
             state.cooldowns,
             {d.name: d.state_view(state.detectors[d.name]) for d in engine.detectors},
             state.events_processed,
@@ -182,15 +190,7 @@ def state_body_v7(engine: RiskEngine, state: CustomerState) -> bytes:
         joined, cp_fallback = "", payee_ids
     misc = orjson.dumps(
         [
-            ctx.customer_id,
-            ctx.tier,
-            ctx.segment,
-            ctx.home_country,
-            ctx.score,
-            ctx.factors,
-            ctx.has_profile,
-            ctx.profile_ts,
-            ctx.first_tx_ts,
+            *_profile_facts(ctx),
             [eid for eid in baseline_ids if eid not in position],
             cp_fallback,
             state.cooldowns,
