@@ -11,9 +11,11 @@ import hashlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta, timezone
+from typing import Any, Final
 from zoneinfo import ZoneInfo
+
+from pydantic_core import TzInfo
 
 from config.detection import DetectionSettings
 from detectors import money
@@ -51,6 +53,9 @@ STATE_FORMAT_VERSION = 6
 FINGERPRINT_BYTES = 4
 # what formats 4 and 5 stored per id, and what the keyed hash is computed as before it is cut to 4 bytes
 _FINGERPRINT_BYTES_V5 = 8
+# the ordinal of 1970-01-01, and the microseconds a double holds exactly (2^53: about the year 2255)
+_EPOCH_ORDINAL: Final = 719163
+_EXACT_MICROSECONDS: Final = 1 << 53
 
 
 @dataclass(slots=True)
@@ -126,6 +131,7 @@ class RiskEngine:
         self._tz = ZoneInfo(settings.large_value.reporting_timezone)
         self.book = RiskBook(settings, self._tz)
         self._rates = dict(settings.fx_rates_to_base)
+        self._unit_rates = frozenset(c for c, r in self._rates.items() if r == 1)
         self._max_amount = settings.max_amount_base
         self._max_places = settings.amount_max_decimal_places
         self._hash_key = settings.contact_hash_key.get_secret_value().encode()
@@ -146,6 +152,9 @@ class RiskEngine:
         # go-live (``alerts_from``) in epoch seconds: a pattern completed before it builds state only
         self._alerts_from = -math.inf if settings.alerts_from is None else settings.alerts_from.timestamp()
         self._longest_cooldown = max(self._cooldowns.values())
+        # the fixed-offset time zone of the last event and its offset in microseconds (see ``epoch_seconds``)
+        self._offset_tz: object = None
+        self._offset_us = 0
 
     # ----------------------------------------------------------------------------------------- state
     def new_state(self, customer_id: str) -> CustomerState:
@@ -236,6 +245,33 @@ class RiskEngine:
         hasher.update(message)
         return hasher.digest()[:FINGERPRINT_BYTES]
 
+    def epoch_seconds(self, timestamp: datetime) -> float:
+        """``timestamp.timestamp()``, the same float, computed from its fields in integers: the method asks
+        the time zone for its offset through a Python call and builds two ``timedelta``s, per event. A stream's
+        events share a few fixed offsets, so the offset is looked up again only when the zone changes; a zone
+        whose offset varies (a ``ZoneInfo``) takes the method. As ``timestamp()`` does, the result is the whole
+        microseconds since the epoch divided by a million, one correctly rounded division, so the float is
+        the same."""
+        tz = timestamp.tzinfo
+        if tz is not self._offset_tz:
+            if tz is None or (type(tz) is not TzInfo and type(tz) is not timezone):
+                return timestamp.timestamp()
+            offset = tz.utcoffset(timestamp)
+            if offset is None:
+                return timestamp.timestamp()
+            self._offset_us = (offset.days * 86400 + offset.seconds) * 1_000_000 + offset.microseconds
+            self._offset_tz = tz
+        seconds = (
+            (timestamp.toordinal() - _EPOCH_ORDINAL) * 86400
+            + timestamp.hour * 3600
+            + timestamp.minute * 60
+            + timestamp.second
+        )
+        micros = seconds * 1_000_000 + timestamp.microsecond - self._offset_us
+        if -_EXACT_MICROSECONDS < micros < _EXACT_MICROSECONDS:
+            return micros / 1_000_000
+        return timestamp.timestamp()
+
     def observe(self, event: Transaction | ContactChange, ctx: CustomerContext, ts: float) -> Observation:
         """Normalise an event once for all detectors (``ts``: its epoch seconds); raises ``EventError`` for
         what no detector can use."""
@@ -244,20 +280,29 @@ class RiskEngine:
             if rate is None:
                 raise EventError(f"currency: no conversion rate configured for {event.currency!r}")
             amount = event.amount
-            exponent = amount.as_tuple().exponent
-            if isinstance(exponent, int) and -exponent > self._max_places:
+            # the decimal places read from the amount's text, which also gives its float: ``float()`` of a
+            # ``Decimal`` is ``float()`` of that text, and ``as_tuple()`` builds a tuple of every digit
+            text = str(amount)
+            if "E" in text or "e" in text or "N" in text or "n" in text:  # exponent notation, NaN, infinity
+                exponent = amount.as_tuple().exponent
+                places = -exponent if isinstance(exponent, int) else 0
+            else:
+                point = text.find(".")
+                places = 0 if point < 0 else len(text) - point - 1
+            if places > self._max_places:
                 raise EventError(
                     f"amount: more than {self._max_places} digits after the decimal "
                     "point (detection.amount_max_decimal_places)"
                 )
-            if rate != 1:
+            if event.currency not in self._unit_rates:
                 amount = money.multiply(amount, rate)
+                text = str(amount)
             if amount > self._max_amount:
                 raise EventError(
                     f"amount: above the ceiling of {self._max_amount} {self.settings.base_currency} once "
                     "converted (detection.max_amount_base)"
                 )
-            amount_f = float(amount)
+            amount_f = float(amount) if "N" in text or "n" in text else float(text)
             if not math.isfinite(amount_f):
                 # Finite as a decimal but beyond float range once converted: no statistic can use it.
                 raise EventError("amount: too large once converted to the base currency")
@@ -321,7 +366,7 @@ class RiskEngine:
             )
         ctx = state.ctx
         book = state.book
-        ts = event.timestamp.timestamp()
+        ts = self.epoch_seconds(event.timestamp)
         # a late event moves the book from where it is: its clock never runs backwards
         now = ts if book.clock is None else max(ts, book.clock)
         obs: Observation | None = None
