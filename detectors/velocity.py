@@ -37,6 +37,13 @@ class VelocityState:
     # event time of the last incoming credit large for the customer (a salary): an evening of shopping
     # at new places right after payday is ordinary
     payday_ts: float | None = None
+    # the sums of ``daily_counts`` over the ``baseline_days`` before ``_sums_day``, kept up as counts
+    # change, so that the usual rate, asked on most busy days' events, is not a sum of a month of days
+    # each time (not part of the state: a decoded state sums them again)
+    _sums_known: bool = field(default=False, repr=False, compare=False)
+    _sums_day: int = field(default=0, repr=False, compare=False)
+    _sums_total: int = field(default=0, repr=False, compare=False)
+    _sums_new: int = field(default=0, repr=False, compare=False)
 
     def __init__(  # written out: compiled (see ``detectors.observation``)
         self,
@@ -51,6 +58,10 @@ class VelocityState:
         self.first_ts = first_ts
         self.day_alert_ts = day_alert_ts
         self.payday_ts = payday_ts
+        self._sums_known = False
+        self._sums_day = 0
+        self._sums_total = 0
+        self._sums_new = 0
 
 
 class VelocitySpike(Detector[VelocityState]):
@@ -117,9 +128,14 @@ class VelocitySpike(Detector[VelocityState]):
         today, day = int(now // DAY_SECONDS), int(obs.ts // DAY_SECONDS)
         first_ts = state.first_ts
         new = obs.debit and obs.counterparty_id is not None and obs.counterparty_id not in ctx.counterparties
-        counts = state.daily_counts.setdefault(day, [0, 0])
+        counts = state.daily_counts.get(day)
+        if counts is None:
+            counts = state.daily_counts[day] = [0, 0]
         counts[0] += 1
         counts[1] += new
+        if state._sums_known and state._sums_day - baseline_days <= day < state._sums_day:
+            state._sums_total += 1
+            state._sums_new += new
         if len(state.daily_counts) > baseline_days + 1:
             for d in [d for d in state.daily_counts if d < today - baseline_days]:
                 del state.daily_counts[d]
@@ -225,12 +241,15 @@ class VelocitySpike(Detector[VelocityState]):
         history_days = min(float(baseline_days), (now - first_ts) / DAY_SECONDS)
         if history_days < self._min_history_days:
             return None
-        oldest = today - baseline_days
-        total = new = 0
-        for d, c in state.daily_counts.items():
-            if oldest <= d < today:
-                total += c[0]
-                new += c[1]
+        if not state._sums_known or state._sums_day != today:
+            oldest = today - baseline_days
+            total = new = 0
+            for d, c in state.daily_counts.items():
+                if oldest <= d < today:
+                    total += c[0]
+                    new += c[1]
+            state._sums_known, state._sums_day, state._sums_total, state._sums_new = True, today, total, new
+        total, new = state._sums_total, state._sums_new
         full_days = max(1.0, min(float(baseline_days), float(today - int(first_ts // DAY_SECONDS))))
         # a late event of an earlier day is already in its day's count, and must not raise its own bar
         total -= late
