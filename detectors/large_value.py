@@ -9,7 +9,7 @@ deduplicated by cooldown: recall must be exactly 1.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +21,7 @@ from detectors.findings import Finding, past_threshold_score
 from detectors.observation import Observation, TxObservation
 
 MAX_IDS_PER_DAY = 200
+ZERO = Decimal(0)
 KIND_WORDS = {
     "cash": "cash",
     "corporate_transfer": "corporate transfer",
@@ -35,14 +36,18 @@ class DayTotal:
     event_ids: list[str]
     count: int
     reported: bool
+    # the day of its key (the key's last 10 characters), cut out once rather than on each expiry check
+    # (not part of the state: the key holds it)
+    day: str = field(repr=False, compare=False)
 
     def __init__(  # written out: compiled (see ``detectors.observation``)
-        self, total: Decimal, event_ids: list[str], count: int, reported: bool
+        self, total: Decimal, event_ids: list[str], count: int, reported: bool, day: str
     ) -> None:
         self.total = total
         self.event_ids = event_ids
         self.count = count
         self.reported = reported
+        self.day = day
 
 
 class LargeValue(Detector[dict[str, DayTotal]]):
@@ -101,7 +106,7 @@ class LargeValue(Detector[dict[str, DayTotal]]):
         key = f"{kind}|{direction}|{obs.day}"
         day = state.get(key)
         if day is None:
-            day = state[key] = DayTotal(Decimal(0), [], 0, False)
+            day = state[key] = DayTotal(ZERO, [], 0, False, key[-10:])
             self._expire(state, obs.day)
         day.total = money.add(day.total, obs.amount)
         day.count += 1
@@ -168,16 +173,22 @@ class LargeValue(Detector[dict[str, DayTotal]]):
         limit = self._max_days
         if len(state) <= limit:
             return  # every tracked day has at least one key: nothing can be over the limit
-        days = {k[-10:] for k in state}  # keys end in the ISO date
+        days: list[str] = []  # keys end in the ISO date; a few days at most
+        for total in state.values():
+            if total.day not in days:
+                days.append(total.day)
         if len(days) <= limit:
             return
-        keep = set(sorted(days)[-limit:])
-        keep.add(current_day)
-        for k in [k for k in state if k[-10:] not in keep]:
+        days.sort()
+        keep = days[-limit:]
+        keep.append(current_day)
+        for k in [k for k, total in state.items() if total.day not in keep]:
             del state[k]
 
     def state_to_json(self, state: dict[str, DayTotal]) -> Any:
         return {k: [str(d.total), list(d.event_ids), d.count, d.reported] for k, d in state.items()}
 
     def state_from_json(self, data: Any) -> dict[str, DayTotal]:
-        return {k: DayTotal(Decimal(t), list(ids), int(c), bool(r)) for k, (t, ids, c, r) in data.items()}
+        return {
+            k: DayTotal(Decimal(t), list(ids), int(c), bool(r), k[-10:]) for k, (t, ids, c, r) in data.items()
+        }
