@@ -147,7 +147,7 @@ class VelocitySpike(Detector[VelocityState]):
         if obs.ts <= now - hour_span:
             return NO_FINDINGS  # a late event outside the current hour: judged when it came is enough
         for span, floor, new_floor, m, scale in self._tiers[tier]:
-            count = window.count_between(now - span, now)  # cheap test first: most are far below both floors
+            count = window.count_after(now - span)  # cheap test first: most are far below both floors
             if count < min(floor, new_floor):
                 continue
             hour = span == hour_span

@@ -30,6 +30,14 @@ class EventWindow:
 
     def add(self, ts: float, event_id: str, payload: Any = None) -> None:
         times, entries = self._times, self._entries
+        if not times or ts > times[-1]:  # in order, as nearly every event is: no search
+            times.append(ts)
+            entries.append((ts, event_id, payload))
+            if len(entries) > self.max_entries:
+                excess = len(entries) - self.max_entries
+                del entries[:excess]
+                del times[:excess]
+            return
         i = bisect.bisect_right(times, ts)
         while i > 0 and times[i - 1] == ts and entries[i - 1][1] > event_id:
             i -= 1
@@ -42,7 +50,10 @@ class EventWindow:
             del times[:excess]
 
     def evict_before(self, ts: float) -> None:
-        i = bisect.bisect_left(self._times, ts)
+        times = self._times
+        if not times or times[0] >= ts:
+            return
+        i = bisect.bisect_left(times, ts)
         if i:
             del self._entries[:i]
             del self._times[:i]
@@ -56,6 +67,12 @@ class EventWindow:
     def count_between(self, start_exclusive: float, end_inclusive: float) -> int:
         times = self._times
         return bisect.bisect_right(times, end_inclusive) - bisect.bisect_right(times, start_exclusive)
+
+    def count_after(self, start_exclusive: float) -> int:
+        """``count_between(start_exclusive, end)`` for an ``end`` at or after every event time held (the
+        window's own clock, ``latest``): one search instead of two."""
+        times = self._times
+        return len(times) - bisect.bisect_right(times, start_exclusive)
 
     def latest(self, default: float) -> float:
         """The newest event time held, or ``default``: each detector's own clock, so that its decisions
