@@ -85,25 +85,34 @@ class LargeValue(Detector[dict[str, DayTotal]]):
             ("individual_transfer_cross_border", settings.individual_transfer_cross_border_threshold_base),
             ("individual_transfer_domestic", settings.individual_transfer_domestic_threshold_base),
         )
+        self._day_keys: tuple[str, list[str]] | None = None
 
     def new_state(self) -> dict[str, DayTotal]:
         return {}
 
-    def kind_and_threshold(self, obs: TxObservation, ctx: CustomerContext) -> tuple[str, Decimal]:
+    def kind_index(self, obs: TxObservation, ctx: CustomerContext) -> int:
+        """The report kind, as its place in ``_kinds``."""
         if obs.channel in self._cash:
-            return self._kinds[0]
+            return 0
         if ctx.segment == "corporate":
-            return self._kinds[1]
+            return 1
         if obs.cross_border:
-            return self._kinds[2]
-        return self._kinds[3]
+            return 2
+        return 3
 
     def update(self, state: dict[str, DayTotal], obs: Observation, ctx: CustomerContext) -> list[Finding]:
         if not isinstance(obs, TxObservation):
             return NO_FINDINGS
-        kind, threshold = self.kind_and_threshold(obs, ctx)
+        index = self.kind_index(obs, ctx)
+        kind, threshold = self._kinds[index]
         direction = "debit" if obs.debit else "credit"
-        key = f"{kind}|{direction}|{obs.day}"
+        day_keys = self._day_keys
+        if day_keys is None or day_keys[0] != obs.day:
+            # the day's eight keys, made once per day of the stream rather than per event; the same key
+            # object each time also keeps its hash for the dictionary
+            day_keys = (obs.day, [f"{k}|{d}|{obs.day}" for k, _ in self._kinds for d in ("credit", "debit")])
+            self._day_keys = day_keys
+        key = day_keys[1][2 * index + obs.debit]
         day = state.get(key)
         if day is None:
             day = state[key] = DayTotal(ZERO, [], 0, False, key[-10:])
