@@ -48,7 +48,8 @@ def events_file(tmp_path: Path) -> Path:
         _tx("t-3", "-1"),
     ]
     path = tmp_path / "events.jsonl"
-    path.write_bytes(("\n".join(lines) + "\n").encode() + b"\xff\xfe\n")
+    # the last line only whitespace: blank, not a dead letter
+    path.write_bytes(("\n".join(lines) + "\n").encode() + b"\xff\xfe\n \t\x0b\r\n")
     return path
 
 
