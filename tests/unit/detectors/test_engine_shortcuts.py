@@ -56,17 +56,20 @@ def test_epoch_seconds_is_timestamp(moment: datetime, zone: TzInfo | timezone | 
 )
 def test_decimal_places_and_float_of_an_amount(amount: str, refused: bool) -> None:
     exponent = Decimal(amount).as_tuple().exponent
-    assert isinstance(exponent, int) and (-exponent > DETECTION.amount_max_decimal_places) == refused
+    assert isinstance(exponent, int)
+    assert (-exponent > DETECTION.amount_max_decimal_places) == refused
     event = tx(amount)
     if refused:
         with pytest.raises(EventError, match=r"^amount: more than 18 digits"):
             ENGINE.observe(event, ENGINE.new_state("c").ctx, 0.0)
         return
     obs = ENGINE.observe(event, ENGINE.new_state("c").ctx, 0.0)
-    assert isinstance(obs, TxObservation) and obs.amount == Decimal(amount)
+    assert isinstance(obs, TxObservation)
+    assert obs.amount == Decimal(amount)
     assert obs.amount_f == float(Decimal(amount))
     converted = ENGINE.observe(tx(amount, currency="USD"), ENGINE.new_state("c").ctx, 0.0)
-    assert isinstance(converted, TxObservation) and converted.amount_f == float(converted.amount)
+    assert isinstance(converted, TxObservation)
+    assert converted.amount_f == float(converted.amount)
 
 
 def test_a_late_offset_does_not_leak_into_the_next_event() -> None:
