@@ -10,8 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from strategies import DETECTION, at, by_detector, feed, tx
 
+from detectors.beta_binomial import beta_binomial_tail, beta_binomial_tail_within
 from detectors.engine import RiskEngine
-from detectors.sustained_shift import SustainedShift, beta_binomial_tail, beta_binomial_tail_within
+from detectors.sustained_shift import SustainedShift
 
 NAME = "sustained_shift"
 S = DETECTION.sustained_shift
