@@ -104,13 +104,24 @@ def _until(text: str, tz: ZoneInfo) -> datetime:
     return value
 
 
+def _expired(args: argparse.Namespace, expires_at: datetime, at: datetime) -> OfficerError:
+    """An override that ends at or before its own time pins nothing, and the worker would dead-letter it:
+    a typo in the year, or a --until meant as a duration, is named here instead."""
+    when = f"--at {args.at}" if args.at is not None else f"now ({at.isoformat(timespec='seconds')})"
+    return OfficerError(
+        f"--until {args.until} ends the override at {expires_at.isoformat()}, not after {when}",
+        "give a later --until (the last day the tier should hold); --tier none lifts an override",
+    )
+
+
 def build_event(args: argparse.Namespace, settings: Settings) -> tuple[str, Any]:
     """(topic, validated event) for the command in ``args``."""
     topics = settings.topics
+    at = _event_time(args)
     common = {
         "event_id": f"{args.command}-{uuid.uuid4()}",
         "customer_id": args.customer,
-        "timestamp": _event_time(args),
+        "timestamp": at,
         "officer_id": _officer(args),
         "reason": args.reason,
     }
@@ -118,7 +129,10 @@ def build_event(args: argparse.Namespace, settings: Settings) -> tuple[str, Any]
         if args.command == "override":
             tz = ZoneInfo(settings.detection.large_value.reporting_timezone)
             tier = None if args.tier == "none" else args.tier
-            return topics.risk_overrides, RiskOverride(**common, tier=tier, expires_at=_until(args.until, tz))
+            expires_at = _until(args.until, tz)
+            if tier is not None and expires_at <= at:
+                raise _expired(args, expires_at, at)
+            return topics.risk_overrides, RiskOverride(**common, tier=tier, expires_at=expires_at)
         if args.command == "review-complete":
             if args.tier is not None and args.outcome != "tier_changed":
                 raise OfficerError(

@@ -21,7 +21,18 @@ def event(*argv: str) -> tuple[str, object]:
 
 def test_override_until_a_date_holds_through_that_day() -> None:
     topic, ev = event(
-        "override", "C1", "--tier", "high", "--until", "2025-06-30", "--reason", "r", "--officer", "o7"
+        "override",
+        "C1",
+        "--tier",
+        "high",
+        "--until",
+        "2025-06-30",
+        "--reason",
+        "r",
+        "--officer",
+        "o7",
+        "--at",
+        "2025-03-01T00:00:00Z",
     )
     assert topic == SETTINGS.topics.risk_overrides
     assert isinstance(ev, RiskOverride)
@@ -63,3 +74,48 @@ def test_mistakes_are_one_clear_line(argv: list[str], says: str) -> None:
         event(*argv)
     assert says in str(err.value)
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("until", "at", "says"),
+    [
+        ("2020-01-31", None, "not after now ("),  # a day long past
+        ("2025-02-28", "2025-03-01T00:00:00Z", "not after --at 2025-03-01T00:00:00Z"),
+        # the day of --at itself still holds (through that day); its start does not
+        ("2025-03-01T08:00:00+08:00", "2025-03-01T00:00:00Z", "not after --at"),
+    ],
+)
+def test_an_override_ending_before_it_is_made_is_refused(until: str, at: str | None, says: str) -> None:
+    with pytest.raises(OfficerError) as err:
+        event(
+            "override",
+            "C1",
+            "--tier",
+            "high",
+            "--until",
+            until,
+            "--reason",
+            "r",
+            *(["--at", at] if at else []),
+        )
+    assert f"--until {until} ends the override at" in str(err.value)
+    assert says in str(err.value)
+    assert "give a later --until" in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_an_override_through_the_day_it_is_made_is_accepted() -> None:
+    _, ev = event(
+        "override",
+        "C1",
+        "--tier",
+        "high",
+        "--until",
+        "2025-03-01",
+        "--reason",
+        "r",
+        "--at",
+        "2025-03-01T00:00:00Z",
+    )
+    assert isinstance(ev, RiskOverride)
+    assert ev.expires_at == datetime(2025, 3, 2, tzinfo=ZoneInfo("Asia/Shanghai"))
