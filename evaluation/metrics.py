@@ -197,9 +197,11 @@ class Evaluator:
 
     # ------------------------------------------------------------------------------------ report
     def report(self, labels: Iterable[PatternLabel]) -> Report:
-        labels = list(labels)
-        before = [lb for lb in labels if self._before_go_live(lb.event_ids)]
-        labels = [lb for lb in labels if not self._before_go_live(lb.event_ids)]
+        before: list[PatternLabel] = []
+        live: list[PatternLabel] = []
+        for lb in labels:
+            (before if self._before_go_live(lb.event_ids) else live).append(lb)
+        labels = live
         by_customer: dict[str, list[PatternLabel]] = defaultdict(list)
         for lb in labels:
             by_customer[lb.customer_id].append(lb)
