@@ -24,6 +24,7 @@ from confluent_kafka import (
     Producer,
     TopicPartition,
 )
+from confluent_kafka.admin import AdminClient
 
 from config.settings import Settings
 from detectors.engine import RiskEngine
@@ -116,7 +117,7 @@ class Worker:
             self.step.new_store,
             metrics,
             health,
-            Consumer(end_reader_config(self._base, group, instance_id)),
+            AdminClient(end_reader_config(self._base, instance_id)),
         )
         self.assignment = Assignment(
             self.step, self.recovery, self.positions, self.orderer, self._resume, metrics, health
@@ -218,7 +219,6 @@ class Worker:
         for what, close in (
             ("consumer", self.consumer.close),
             ("restorer", self.recovery.restorer.close),
-            ("restore end reader", self.recovery.end_reader.close),
             ("producer", lambda: self.producer.flush(10)),
         ):
             try:

@@ -11,7 +11,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    IsolationLevel,
+    KafkaError,
+    KafkaException,
+    TopicPartition,
+)
+from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 
 from streams.co_partitioning import WorkerError
 from streams.worker.batch import coordinates
@@ -28,6 +36,8 @@ RESTORE_TIMEOUT_SECONDS = 300.0
 # does not wait out a long poll on every assignment.
 RESTORE_FETCH_WAIT_MS = 10
 RESTORE_POLL_SECONDS = 0.05
+END_TIMEOUT_SECONDS = 10.0
+HIGH_WATERMARK = OffsetSpec.latest()  # type: ignore[no-untyped-call]
 
 
 def restorer_config(base: dict[str, Any], group: str, instance_id: str) -> dict[str, Any]:
@@ -44,16 +54,10 @@ def restorer_config(base: dict[str, Any], group: str, instance_id: str) -> dict[
     }
 
 
-def end_reader_config(base: dict[str, Any], group: str, instance_id: str) -> dict[str, Any]:
-    """A consumer that only asks for the changelog's high watermark: read_uncommitted, since a read_committed
-    consumer is told the last stable offset, which stops before a transaction not yet marked."""
-    return {
-        **base,
-        "group.id": f"{group}-restore",
-        "client.id": f"{instance_id}-restore-end",
-        "enable.auto.commit": False,
-        "isolation.level": "read_uncommitted",
-    }
+def end_reader_config(base: dict[str, Any], instance_id: str) -> dict[str, Any]:
+    """The client that asks for the changelog's high watermarks (an admin client: one ListOffsets request
+    per broker for every assigned partition, where a consumer asks one partition at a time)."""
+    return {**base, "client.id": f"{instance_id}-restore-end"}
 
 
 class Recovery:
@@ -64,7 +68,7 @@ class Recovery:
         new_store: Callable[[], PartitionState],
         metrics: WorkerMetrics,
         health: Health,
-        end_reader: Consumer,
+        end_reader: AdminClient,
     ) -> None:
         self.restorer = restorer
         self.end_reader = end_reader
@@ -83,17 +87,16 @@ class Recovery:
 
     def _ends(self, partitions: list[int]) -> dict[int, int]:
         """Each changelog partition's high watermark now: every record the previous owner wrote before
-        giving the partition up lies below it."""
-        ends = {}
-        for p in partitions:
-            try:
-                _, high = self.end_reader.get_watermark_offsets(
-                    TopicPartition(self.changelog, p), timeout=10, cached=False
-                )
-            except KafkaException as exc:
-                raise WorkerError(f"reading the state changelog's end failed: {exc}") from exc
-            ends[p] = high
-        return ends
+        giving the partition up lies below it. Asked read_uncommitted: read_committed is told the last
+        stable offset, which stops before a transaction not yet marked."""
+        asked = {TopicPartition(self.changelog, p): HIGH_WATERMARK for p in partitions}
+        try:
+            answers = self.end_reader.list_offsets(
+                asked, isolation_level=IsolationLevel.READ_UNCOMMITTED, request_timeout=END_TIMEOUT_SECONDS
+            )
+            return {tp.partition: answer.result().offset for tp, answer in answers.items()}
+        except KafkaException as exc:
+            raise WorkerError(f"reading the state changelog's end failed: {exc}") from exc
 
     def restore(self, partitions: list[int]) -> dict[int, PartitionState]:
         """The committed state of ``partitions``, each in a fresh store."""

@@ -16,6 +16,7 @@ import uuid
 
 import pytest
 from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient
 
 from config.settings import load_settings
 from detectors.engine import RiskEngine
@@ -43,7 +44,7 @@ def test_restore_waits_for_the_previous_owners_open_transaction(kafka_conf, topi
 
     group = f"rw-test-{uuid.uuid4().hex[:12]}"
     restorer = Consumer(restorer_config(kafka_conf, group, "new-owner"))
-    end_reader = Consumer(end_reader_config(kafka_conf, group, "new-owner"))
+    end_reader = AdminClient(end_reader_config(kafka_conf, "new-owner"))
     recovery = Recovery(
         restorer, changelog, lambda: PartitionState(engine), WorkerMetrics.create(), Health(), end_reader
     )
@@ -63,7 +64,6 @@ def test_restore_waits_for_the_previous_owners_open_transaction(kafka_conf, topi
     finally:
         restoring.join(SETTLED_TIMEOUT_SECONDS)
         restorer.close()
-        end_reader.close()
 
     expected = {"C1": b"the last batch's state"} if outcome == "commit" else {}
     assert restored[0].raw == expected
