@@ -26,8 +26,12 @@ from pathlib import Path
 DETECTOR_MODULES = {
     "account_takeover",
     "amount_spike",
+    "beta_binomial",
     "contact_burst",
+    "excess_cusum",
     "large_value",
+    "shift_runs",
+    "shift_state",
     "structuring",
     "sustained_shift",
     "tier_limit",
