@@ -4,6 +4,7 @@ Run by hand (never by pytest); no broker needed:
 
     .venv/bin/python bench/state_size.py                                  # 10k, 100k, 1M customers
     .venv/bin/python bench/state_size.py --sizes 10000,100000 --max-decoded 2000
+    .venv/bin/python bench/state_size.py --codec --reuse-sample           # the codec, part by part
 
 1. ``riskwatch generate`` writes --sample customers' traffic (--history-days of history, then --days); the
    events before the last --measure-days are run through the worker's ``Processor`` to build each sample
@@ -20,6 +21,12 @@ Run by hand (never by pytest); no broker needed:
    batch does without Kafka. Reported: the cost per event (wall and CPU), how many events found their
    customer decoded ("hit share"), and the RSS per customer after them.
 
+With --codec, only the sample's states (step 1) are used: decoding and encoding them is timed (CPU time
+per customer, best of --codec-rounds passes, the collector off) as a whole and part by part (the zstd
+frame, each part of the JSON section parsed and built into objects, the id and money columns), and
+each part of a decoded customer is sized (the bytes of its objects, ``sys.getsizeof`` over what it
+refers to).
+
 The box is shared (see ``loadavg``): the figures are noisy, compare runs taken together.
 """
 
@@ -28,6 +35,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import math
 import os
 import random
 import statistics
@@ -221,6 +229,225 @@ def one_size(args: argparse.Namespace, workdir: Path, customers: int) -> dict[st
     }
 
 
+# ----------------------------------------------------------------------------------- --codec: per part
+def _deep_size(obj: Any, seen: set[int]) -> int:
+    """Bytes of ``obj`` and of everything it refers to not already in ``seen`` (classes, modules and
+    interned singletons aside): what holding it decoded costs."""
+    import types
+
+    total = 0
+    todo = [obj]
+    while todo:
+        o = todo.pop()
+        if id(o) in seen or o is None or isinstance(o, (type, types.ModuleType, bool)):
+            continue
+        seen.add(id(o))
+        total += sys.getsizeof(o)
+        todo.extend(gc.get_referents(o))
+    return total
+
+
+def codec_parts(args: argparse.Namespace, workdir: Path) -> None:
+    """Where decoding, encoding and a decoded customer's memory go, part by part, over the sample's
+    states (their records re-encoded by this version): CPU time per customer with the collector off."""
+    import orjson
+
+    from config.settings import load_settings
+    from detectors.engine import RiskEngine
+    from detectors.riskbook import Book
+    from detectors.state_codec import StateCodec
+
+    engine = RiskEngine(load_settings().detection)
+    codec = StateCodec(engine)
+    states = [codec.decode(record) for _, record, _ in read_sample(workdir)]
+    records = [codec.encode(s) for s in states]
+    n = len(records)
+    rounds = args.codec_rounds
+
+    def timed(fn: Any) -> float:
+        """µs per customer, best of ``rounds`` passes over every state."""
+        best = math.inf
+        for _ in range(rounds):
+            t0 = time.process_time()
+            fn()
+            best = min(best, time.process_time() - t0)
+        return best / n * 1e6
+
+    gc.collect()
+    gc.disable()
+    rows: list[tuple[str, float, float, float]] = []  # part, decode µs, encode µs, bytes held
+    decode_all = timed(lambda: [codec.decode(r) for r in records])
+    encode_all = timed(lambda: [codec.encode(s) for s in states])
+    bodies = [codec.body(s) for s in states]
+    decompress = timed(lambda: [codec._decompressor.decompress(r[1:]) for r in records])
+    compress = timed(lambda: [codec._compressor.compress(b) for b in bodies])
+    rows.append(("zstd (de)compression", decompress, compress, 0.0))
+
+    # the JSON part, split into what opens it and each detector's part
+    heads = [orjson.loads(_sections_of(codec, r)[0]) for r in records]
+    parts: dict[str, list[Any]] = {
+        "profile facts": [h[:9] for h in heads],
+        "cooldowns": [h[9] for h in heads],
+    }
+    for d in engine.detectors:
+        parts[f"detector {d.name}"] = [h[10].get(d.name) for h in heads]
+    parts["risk book"] = [h[12] for h in heads]
+    builders: dict[str, Any] = {
+        "cooldowns": lambda v: {k: [float(x[0]), float(x[1])] for k, x in v.items()},
+        "risk book": Book.from_json,
+        "profile facts": lambda v: codec._context(
+            v, states[0].ctx.debit_baseline, states[0].ctx.counterparties
+        ),
+    }
+    for d in engine.detectors:
+        builders[f"detector {d.name}"] = lambda v, d=d: (
+            d.state_from_json(v) if v is not None else d.new_state()
+        )
+    viewers: dict[str, Any] = {
+        "profile facts": lambda s: [
+            s.ctx.customer_id,
+            s.ctx.tier,
+            s.ctx.segment,
+            s.ctx.home_country,
+            s.ctx.score,
+            s.ctx.factors,
+            s.ctx.has_profile,
+            s.ctx.profile_ts,
+            s.ctx.first_tx_ts,
+        ],
+        "cooldowns": lambda s: s.cooldowns,
+        "risk book": lambda s: s.book.to_json(),
+    }
+    for d in engine.detectors:
+        viewers[f"detector {d.name}"] = lambda s, d=d: d.state_view(s.detectors[d.name])
+    held: dict[str, Any] = {
+        "profile facts": lambda s: s.ctx,  # the context's own fields (its baseline and payees below)
+        "cooldowns": lambda s: s.cooldowns,
+        "risk book": lambda s: s.book,
+    }
+    for d in engine.detectors:
+        held[f"detector {d.name}"] = lambda s, d=d: s.detectors[d.name]
+    blobs = {name: [orjson.dumps(v) for v in values] for name, values in parts.items()}
+    # shared objects (the context's baseline and payees, cached strings) are counted where first met
+    sizes: dict[str, float] = {}
+    for part_name, get in [
+        ("seen ids", lambda s: s.seen),
+        ("debit baseline", lambda s: s.ctx.debit_baseline),
+        ("payees", lambda s: s.ctx.counterparties),
+        *held.items(),
+    ]:
+        sizes[part_name] = statistics.mean(
+            _deep_size(
+                get(s),
+                {id(s.ctx.debit_baseline), id(s.ctx.counterparties)}
+                if part_name == "profile facts"
+                else set(),
+            )
+            for s in states
+        )
+    sizes["the state object"] = statistics.mean(sys.getsizeof(s) + sys.getsizeof(s.detectors) for s in states)
+    whole = statistics.mean(_deep_size(s, set()) for s in states)
+
+    for name, values in parts.items():
+        parse = timed(lambda b=blobs[name]: [orjson.loads(x) for x in b])
+        build = timed(lambda v=values, f=builders[name]: [f(x) for x in v])
+        dump = timed(lambda f=viewers[name]: [orjson.dumps(f(s)) for s in states])
+        rows.append((f"{name}: parse JSON", parse, dump, 0.0))
+        rows.append((f"{name}: build objects", build, 0.0, sizes[name]))
+
+    sections = [_sections_of(codec, r) for r in records]
+    rows.append(
+        (
+            "seen ids",
+            timed(lambda: [_seen(codec, x) for x in sections]),
+            timed(lambda: [(s.seen.text.encode(), s.seen.fingerprints_bytes()) for s in states]),
+            sizes["seen ids"],
+        )
+    )
+    rows.append(
+        (
+            "debit baseline",
+            timed(lambda: [_baseline(codec, x) for x in sections]),
+            timed(
+                lambda: [
+                    (s.ctx.debit_baseline.ids_text.encode(), _pack(s.ctx.debit_baseline.amounts))
+                    for s in states
+                ]
+            ),
+            sizes["debit baseline"],
+        )
+    )
+    rows.append(
+        (
+            "payees",
+            timed(lambda: [_payees(codec, x) for x in sections]),
+            timed(lambda: [_payee_cols(s) for s in states]),
+            sizes["payees"],
+        )
+    )
+    rows.append(("the state object", 0.0, 0.0, sizes["the state object"]))
+    gc.enable()
+
+    print(f"{n} states, CPU µs per customer (best of {rounds} passes), collector off; {hardware()}")
+    print(
+        f"decode {decode_all:.1f} µs, encode {encode_all:.1f} µs, record {statistics.mean(map(len, records)):.0f} B "
+        f"(median {statistics.median(map(len, records)):.0f}), decoded {whole:,.0f} B per customer"
+    )
+    print(f"{'part':<44} {'decode µs':>9} {'encode µs':>9} {'bytes held':>10}")
+    for name, dec, enc, held_b in rows:
+        print(f"{name:<44} {dec:>9.1f} {enc:>9.1f} {held_b:>10,.0f}")
+
+
+def _sections_of(codec: Any, record: bytes) -> list[Any]:
+    from detectors.state_codec import _sections
+
+    return _sections(memoryview(codec._decompressor.decompress(record[1:])))
+
+
+def _seen(codec: Any, sections: list[Any]) -> Any:
+    from detectors.state import SeenEvents
+
+    seen = SeenEvents(codec._max_ids)
+    seen.restore_text(str(sections[1], "utf-8"), bytes(sections[2]))
+    return seen
+
+
+def _baseline(codec: Any, sections: list[Any]) -> Any:
+    from detectors.context import DebitBaseline
+    from detectors.state_codec import _unpack_money
+
+    baseline = DebitBaseline(codec._max_debits)
+    baseline.restore_text(str(sections[3], "utf-8"), _unpack_money(sections[4]))
+    return baseline
+
+
+def _pack(values: Any) -> bytes:
+    from detectors.state_codec import _pack_money
+
+    return _pack_money(values)
+
+
+def _payees(codec: Any, sections: list[Any]) -> Any:
+    from array import array
+
+    from detectors.payees import Payees
+    from detectors.state_codec import _unarray, _unpack_money
+
+    return Payees(
+        codec._max_counterparties,
+        str(sections[5], "utf-8"),
+        _unarray("d", sections[6]),
+        array("d", _unpack_money(sections[7])),
+    )
+
+
+def _payee_cols(state: Any) -> Any:
+    from array import array
+
+    p = state.ctx.counterparties
+    return p.text.encode(), array("d", p.counts).tobytes(), _pack(p.largest)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="10000,100000,1000000")
@@ -239,6 +466,12 @@ def main() -> None:
     ap.add_argument(
         "--reuse-sample", action="store_true", help="use the sample of an earlier run in --workdir as it is"
     )
+    ap.add_argument(
+        "--codec",
+        action="store_true",
+        help="only time decoding and encoding the sample's states and size them decoded, part by part",
+    )
+    ap.add_argument("--codec-rounds", type=int, default=5, help="passes over the sample per figure (best)")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.max_decoded is None:
@@ -255,6 +488,9 @@ def main() -> None:
     if not (args.reuse_sample and summary.exists()):
         summary.write_text(json.dumps(build_sample(args, args.workdir)))
     sample = json.loads(summary.read_text())
+    if args.codec:
+        codec_parts(args, args.workdir)
+        return
     print(
         f"sample: {sample['customers']:,} customers, {sample['history_events']:,} events of history "
         f"({time.perf_counter() - t0:.0f}s); changelog record per customer: mean {sample['record_mean']:.0f} B, "
