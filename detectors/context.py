@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections import deque
+from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
+from detectors.cents import cents, cents_of
 from detectors.id_text import SEP, escape, split
 from detectors.id_text import check as check_ids
 from detectors.id_text import join as join_ids
@@ -24,33 +25,49 @@ class DebitBaseline:
 
     The log amounts are also kept sorted as they come and go, so the median (asked on nearly every debit)
     costs nothing and the MAD (asked only of a debit already far above the median) is computed on demand.
+    Amounts and logs are arrays of doubles (8 bytes a value, where a float object and its pointer take
+    32), and the amounts' whole cents are kept beside them while every amount is one: what the state
+    record writes, so writing it is a copy (``detectors.cents``).
     """
 
     max_events: int
-    amounts: deque[float] = field(default_factory=deque)
+    amounts: array[float] = field(default_factory=lambda: array("d"))
     # the event ids of ``amounts``, in the same order, as one text (``detectors.id_text``): only ``forget``
     # and the state record read them
     ids_text: str = SEP
-    _sorted_logs: list[float] = field(default_factory=list)
+    _sorted_logs: array[float] = field(default_factory=lambda: array("d"))
     _mad: float | None = None
+    # ``amounts`` in whole cents, or None when one is not (or not yet known): see ``in_cents``
+    _cents: array[int] | None = None
 
     def __init__(self, max_events: int) -> None:
         # written out: compiled, where the one ``dataclasses`` generates is interpreted (see
         # ``detectors.observation``); one per customer decoded
         self.max_events = max_events
-        self.amounts = deque()
+        self.amounts = array("d")
         self.ids_text = SEP
-        self._sorted_logs = []
+        self._sorted_logs = array("d")
         self._mad = None
+        self._cents = array("q")
 
     def add(self, amount: float, event_id: str) -> None:
         if amount <= 0:
             return
         self.amounts.append(amount)
+        held = self._cents
+        if held is not None:
+            c = cents(amount)
+            if c is None:
+                self._cents = None
+            else:
+                held.append(c)
         self.ids_text += escape(event_id) + SEP
         bisect.insort(self._sorted_logs, math.log(amount))
         if len(self.amounts) > self.max_events:
-            old = math.log(self.amounts.popleft())
+            old = math.log(self.amounts.pop(0))
+            held = self._cents
+            if held is not None:
+                del held[0]
             self.ids_text = self.ids_text[self.ids_text.index(SEP, 1) :]
             del self._sorted_logs[bisect.bisect_left(self._sorted_logs, old)]
         self._mad = None
@@ -58,27 +75,32 @@ class DebitBaseline:
     def restore(self, event_ids: list[str], amounts: list[float]) -> None:
         """Refill an empty baseline in one go (a decoded state): as ``add`` of each pair in order."""
         if len(event_ids) == len(amounts) <= self.max_events and min(amounts, default=1.0) > 0:
-            self.ids_text = join_ids(event_ids)
-            self.amounts = deque(amounts)
-            self._sorted_logs = sorted(map(math.log, amounts))
-            self._mad = None
+            self._fill(join_ids(event_ids), array("d", amounts), None)
             return
         kept = [(e, a) for e, a in zip(event_ids, amounts, strict=True) if a > 0][-self.max_events :]
-        self.ids_text = join_ids([e for e, _ in kept])
-        self.amounts = deque(a for _, a in kept)
-        self._sorted_logs = sorted(map(math.log, self.amounts))
-        self._mad = None
+        self._fill(join_ids([e for e, _ in kept]), array("d", [a for _, a in kept]), None)
 
-    def restore_text(self, ids_text: str, amounts: list[float]) -> None:
-        """``restore`` from the ids as a text (a state record's column); raises ``ValueError`` for a text
-        that is not one."""
+    def restore_text(self, ids_text: str, amounts: array[float], amount_cents: array[int] | None) -> None:
+        """``restore`` from a state record's columns: the ids as a text, the amounts, and their whole
+        cents if the record held them so (or None); raises ``ValueError`` for a text that is not one."""
         if check_ids(ids_text) == len(amounts) <= self.max_events and min(amounts, default=1.0) > 0:
-            self.ids_text = ids_text
-            self.amounts = deque(amounts)
-            self._sorted_logs = sorted(map(math.log, amounts))
-            self._mad = None
+            self._fill(ids_text, amounts, amount_cents)
             return
-        self.restore(split(ids_text), amounts)
+        self.restore(split(ids_text), amounts.tolist())
+
+    def _fill(self, ids_text: str, amounts: array[float], amount_cents: array[int] | None) -> None:
+        self.ids_text = ids_text
+        self.amounts = amounts
+        self._sorted_logs = array("d", sorted(map(math.log, amounts)))
+        self._mad = None
+        self._cents = amount_cents
+
+    def in_cents(self) -> array[int] | None:
+        """The amounts in whole cents (the array held, not a copy), or None when one is not."""
+        held = self._cents
+        if held is None:
+            held = self._cents = cents_of(self.amounts)
+        return held
 
     @property
     def event_ids(self) -> list[str]:
@@ -91,35 +113,42 @@ class DebitBaseline:
         if not event_ids.intersection(ids):
             return
         kept = [(e, a) for e, a in zip(ids, self.amounts, strict=True) if e not in event_ids]
-        self.ids_text = join_ids([e for e, _ in kept])
-        self.amounts = deque(a for _, a in kept)
-        self._sorted_logs = sorted(math.log(a) for a in self.amounts)
-        self._mad = None
+        self._fill(join_ids([e for e, _ in kept]), array("d", [a for _, a in kept]), None)
 
     def __len__(self) -> int:
         return len(self.amounts)
 
     def log_median(self) -> float:
-        return median_of_sorted(self._sorted_logs)
+        return _median_of_array(self._sorted_logs)
 
     def log_median_and_mad(self) -> tuple[float, float]:
         """Median and median absolute deviation of log amounts: one outlier moves neither."""
-        med = median_of_sorted(self._sorted_logs)
+        med = _median_of_array(self._sorted_logs)
         if self._mad is None:
             self._mad = median_of_sorted(sorted([abs(x - med) for x in self._sorted_logs]))
         return med, self._mad
 
     def median(self) -> float:
-        return math.exp(median_of_sorted(self._sorted_logs))
+        return math.exp(_median_of_array(self._sorted_logs))
 
     def largest(self) -> float:
         """The largest debit of the baseline."""
-        return math.exp(self._sorted_logs[-1]) if self._sorted_logs else 0.0
+        logs = self._sorted_logs
+        return math.exp(logs[len(logs) - 1]) if logs else 0.0
 
     def share_at_or_above(self, log_amount: float) -> float:
         """Fraction of the baseline's debits at or above ``exp(log_amount)``."""
         n = len(self._sorted_logs)
         return (n - bisect.bisect_left(self._sorted_logs, log_amount)) / n if n else 0.0
+
+
+def _median_of_array(sorted_values: array[float]) -> float:
+    """``median_of_sorted`` of an array."""
+    n = len(sorted_values)
+    if n == 0:
+        return 0.0
+    mid = n // 2
+    return sorted_values[mid] if n % 2 else (sorted_values[mid - 1] + sorted_values[mid]) / 2.0
 
 
 def median_of_sorted(sorted_values: list[float]) -> float:

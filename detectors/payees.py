@@ -12,6 +12,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable, Iterator
 
+from detectors.cents import cents, cents_of
 from detectors.id_text import SEP, escape, split
 
 #: how many of the least recently paid payees eviction looks at for a one-off payee
@@ -37,7 +38,7 @@ class Payees:
     ((2.0, 950.0), False, 2)
     """
 
-    __slots__ = ("_memo_at", "_memo_payee", "counts", "largest", "max_payees", "text")
+    __slots__ = ("_cents", "_memo_at", "_memo_payee", "counts", "largest", "max_payees", "text")
 
     def __init__(
         self,
@@ -45,13 +46,19 @@ class Payees:
         text: str = SEP,
         counts: array[float] | None = None,
         largest: array[float] | None = None,
+        largest_cents: array[int] | None = None,
     ) -> None:
+        """``largest_cents``: ``largest`` in whole cents, when a state record held them so (see
+        ``in_cents``)."""
         self.max_payees = max_payees
         # "\0id\0id\0": least recently paid first (see ``detectors.id_text``)
         self.text = text
         # per payee, in the order of ``text``: payments so far, the largest amount paid
         self.counts: array[float] = array("d") if counts is None else counts
         self.largest: array[float] = array("d") if largest is None else largest
+        # ``largest`` in whole cents, or None when one is not (or not yet known): what the state record
+        # writes, kept as the amounts change so that writing it is a copy (``detectors.cents``)
+        self._cents: array[int] | None = array("q") if largest is None else largest_cents
         # the payee last looked up and its position: a debit asks several detectors about the same payee
         self._memo_payee: str | None = None
         self._memo_at = -1
@@ -118,9 +125,18 @@ class Payees:
             text = text[:at] + text[at + len(key) :]
             n = self.counts.pop(i) + 1
             most = max(self.largest.pop(i), amount)
+            if self._cents is not None:
+                self._cents.pop(i)
         self.text = text + key
         self.counts.append(n)
         self.largest.append(most)
+        held = self._cents
+        if held is not None:
+            c = cents(most)
+            if c is None:
+                self._cents = None
+            else:
+                held.append(c)
         evicted = -1.0
         while len(self.counts) > self.max_payees:
             evicted = max(evicted, self._evict())
@@ -140,7 +156,16 @@ class Payees:
         end = text.index(SEP, start + 1)
         self.text = text[:start] + text[end:]
         del counts[victim]
+        if self._cents is not None:
+            self._cents.pop(victim)
         return self.largest.pop(victim)
+
+    def in_cents(self) -> array[int] | None:
+        """``largest`` in whole cents (the array held, not a copy), or None when one is not."""
+        held = self._cents
+        if held is None:
+            held = self._cents = cents_of(self.largest)
+        return held
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Payees):

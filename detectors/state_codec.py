@@ -29,6 +29,7 @@ from typing import Any
 import orjson
 import zstandard
 
+from detectors.cents import amounts_of, cents_of
 from detectors.context import CustomerContext, DebitBaseline
 from detectors.engine import STATE_FORMAT_VERSION, RiskEngine
 from detectors.id_text import check as check_ids
@@ -90,6 +91,11 @@ def _array(kind: str, values: Any) -> bytes:
     return packed.tobytes()
 
 
+def _column(values: array[Any]) -> bytes:
+    """An array's bytes, little-endian (``_array`` without the copy where the machine is)."""
+    return _array(values.typecode, values) if _BIG_ENDIAN else values.tobytes()
+
+
 def _unarray(kind: str, data: bytes | memoryview) -> array[Any]:
     packed = array(kind)
     packed.frombytes(data)
@@ -101,13 +107,14 @@ def _unarray(kind: str, data: bytes | memoryview) -> array[Any]:
 def _pack_money(values: Sequence[float]) -> bytes:
     """Whole cents as 64-bit integers (their ``/ 100`` is the same float again), else every value as a
     double: exact either way, and cents compress far better than the doubles' mantissas."""
-    cents = []
-    for x in values:
-        c = round(x * 100) if -1e13 < x < 1e13 else 0
-        if c / 100 != x:
-            return b"d" + _array("d", values)
-        cents.append(c)
-    return b"q" + _array("q", cents)
+    return _money_column(values, cents_of(values))
+
+
+def _money_column(values: Sequence[float], in_cents: array[int] | None) -> bytes:
+    """``_pack_money`` of ``values`` whose whole cents (or None) are known."""
+    if in_cents is None:
+        return b"d" + _array("d", values)
+    return b"q" + _column(in_cents)
 
 
 def _unpack_money(data: memoryview) -> list[float]:
@@ -116,6 +123,16 @@ def _unpack_money(data: memoryview) -> list[float]:
     if data[0] == ord("q"):
         return [c / 100 for c in _unarray("q", data[1:])]
     return _unarray("d", data[1:]).tolist()
+
+
+def _unpack_money_column(data: memoryview) -> tuple[array[float], array[int] | None]:
+    """A money column as the live state holds it: the amounts, and their whole cents if it held them."""
+    if not data:
+        return array("d"), array("q")
+    if data[0] == ord("q"):
+        in_cents = _unarray("q", data[1:])
+        return amounts_of(in_cents), in_cents
+    return _unarray("d", data[1:]), None
 
 
 def _split(data: memoryview, fallback: list[str] | None) -> list[str]:
@@ -157,18 +174,15 @@ def state_body(engine: RiskEngine, state: CustomerState) -> bytes:
             state.book.to_json(),
         ]
     )
-    counts = array("d", payees.counts)
-    if _BIG_ENDIAN:
-        counts.byteswap()
     sections = (
         misc,
         state.seen.text.encode(),
         state.seen.fingerprints_bytes(),
         baseline.ids_text.encode(),
-        _pack_money(baseline.amounts),
+        _money_column(baseline.amounts, baseline.in_cents()),
         payees.text.encode(),
-        counts.tobytes(),
-        _pack_money(payees.largest),
+        _column(payees.counts),
+        _money_column(payees.largest, payees.in_cents()),
     )
     return _HEADER.pack(*map(len, sections)) + b"".join(sections)
 
@@ -268,13 +282,13 @@ class StateCodec:
         seen = SeenEvents(self._max_ids)
         seen.restore_text(str(sections[1], "utf-8"), bytes(sections[2]))
         baseline = DebitBaseline(self._max_debits)
-        baseline.restore_text(str(sections[3], "utf-8"), _unpack_money(sections[4]))
+        baseline.restore_text(str(sections[3], "utf-8"), *_unpack_money_column(sections[4]))
         payee_ids = str(sections[5], "utf-8")
         counts = _unarray("d", sections[6])
-        largest = array("d", _unpack_money(sections[7]))
+        largest, largest_cents = _unpack_money_column(sections[7])
         if not check_ids(payee_ids) == len(counts) == len(largest):
             raise ValueError("customer state record: the payees' columns differ in length")
-        payees = Payees(self._max_counterparties, payee_ids, counts, largest)
+        payees = Payees(self._max_counterparties, payee_ids, counts, largest, largest_cents)
         ctx = self._context(head, baseline, payees)
         return self._state(ctx, seen, cooldowns, stored, events_processed, book)
 

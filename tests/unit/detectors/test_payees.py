@@ -7,6 +7,7 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
+from detectors.cents import cents_of
 from detectors.payees import EVICTION_SCAN, Payees
 
 
@@ -35,7 +36,7 @@ def _found(model: list[tuple[str, list[float]]], payee: str) -> tuple[float, flo
         st.tuples(
             st.sampled_from(["a", "b", "c", "d\x00", "\x00", "\x01", "\x010", "e\x01\x00", "长", "f"] * 3)
             | st.text(max_size=3),
-            st.floats(min_value=0.01, max_value=1e9),
+            st.floats(min_value=0.01, max_value=1e9) | st.integers(1, 10**11).map(lambda c: c / 100),
         ),
         max_size=80,
     ),
@@ -47,6 +48,8 @@ def test_payees_keep_what_the_dict_kept(max_payees: int, payments: list[tuple[st
         payees.remember(payee, amount)
         # looked up again at once, as the detectors of one debit do
         assert payees.get(payee) == _found(_dict_model(max_payees, payments[:n]), payee)
+        # the whole cents kept beside the amounts (what a state record writes) follow them
+        assert payees.in_cents() == cents_of(payees.largest)
     expected = _dict_model(max_payees, payments)
     assert [(k, tuple(v)) for k, v in expected] == payees.items()
     assert list(payees) == [k for k, _ in expected]

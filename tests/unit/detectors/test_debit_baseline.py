@@ -1,0 +1,44 @@
+"""The debit baseline held as arrays: the same amounts, statistics and cents column as a plain list."""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from detectors.cents import cents_of
+from detectors.context import DebitBaseline
+
+AMOUNTS = st.floats(min_value=-5.0, max_value=1e9) | st.integers(-500, 10**11).map(lambda c: c / 100)
+
+
+@given(
+    max_events=st.integers(min_value=1, max_value=12),
+    steps=st.lists(st.tuples(AMOUNTS, st.booleans()), max_size=60),
+)
+def test_the_baseline_keeps_the_last_debits_and_their_cents(
+    max_events: int, steps: list[tuple[float, bool]]
+) -> None:
+    baseline = DebitBaseline(max_events)
+    model: list[tuple[str, float]] = []
+    for n, (amount, forget_oldest) in enumerate(steps):
+        baseline.add(amount, f"e{n}")
+        if amount > 0:
+            model = [*model, (f"e{n}", amount)][-max_events:]
+        if forget_oldest and model:
+            baseline.forget({model[0][0]})
+            model = model[1:]
+        assert list(baseline.amounts) == [a for _, a in model]
+        assert baseline.event_ids == [e for e, _ in model]
+        # the cents kept as the amounts come and go are what a state record would compute afresh
+        assert baseline.in_cents() == cents_of(baseline.amounts)
+        if model:
+            logs = [math.log(a) for _, a in model]
+            assert baseline.log_median() == statistics.median(sorted(logs))
+            assert baseline.largest() == math.exp(max(logs))
+    restored = DebitBaseline(max_events)
+    restored.restore_text(baseline.ids_text, baseline.amounts, baseline.in_cents())
+    assert list(restored.amounts) == list(baseline.amounts)
+    assert restored.log_median_and_mad() == baseline.log_median_and_mad()
