@@ -370,7 +370,10 @@ def codec_parts(args: argparse.Namespace, workdir: Path) -> None:
             timed(lambda: [_baseline(codec, x) for x in sections]),
             timed(
                 lambda: [
-                    (s.ctx.debit_baseline.ids_text.encode(), _pack(s.ctx.debit_baseline.amounts))
+                    (
+                        s.ctx.debit_baseline.ids_text.encode(),
+                        _money(s.ctx.debit_baseline.amounts, s.ctx.debit_baseline.in_cents()),
+                    )
                     for s in states
                 ]
             ),
@@ -414,38 +417,38 @@ def _seen(codec: Any, sections: list[Any]) -> Any:
 
 def _baseline(codec: Any, sections: list[Any]) -> Any:
     from detectors.context import DebitBaseline
-    from detectors.state_codec import _unpack_money
+    from detectors.state_codec import _unpack_money_column
 
     baseline = DebitBaseline(codec._max_debits)
-    baseline.restore_text(str(sections[3], "utf-8"), _unpack_money(sections[4]))
+    baseline.restore_text(str(sections[3], "utf-8"), *_unpack_money_column(sections[4]))
     return baseline
 
 
-def _pack(values: Any) -> bytes:
-    from detectors.state_codec import _pack_money
+def _money(values: Any, in_cents: Any) -> bytes:
+    from detectors.state_codec import _money_column
 
-    return _pack_money(values)
+    return _money_column(values, in_cents)
 
 
 def _payees(codec: Any, sections: list[Any]) -> Any:
-    from array import array
-
     from detectors.payees import Payees
-    from detectors.state_codec import _unarray, _unpack_money
+    from detectors.state_codec import _unarray, _unpack_money_column
 
+    largest, largest_cents = _unpack_money_column(sections[7])
     return Payees(
         codec._max_counterparties,
         str(sections[5], "utf-8"),
         _unarray("d", sections[6]),
-        array("d", _unpack_money(sections[7])),
+        largest,
+        largest_cents,
     )
 
 
 def _payee_cols(state: Any) -> Any:
-    from array import array
+    from detectors.state_codec import _column
 
     p = state.ctx.counterparties
-    return p.text.encode(), array("d", p.counts).tobytes(), _pack(p.largest)
+    return p.text.encode(), _column(p.counts), _money(p.largest, p.in_cents())
 
 
 def main() -> None:

@@ -23,11 +23,13 @@ from detectors.payees import Payees
 class DebitBaseline:
     """The last N debit amounts (base currency); robust statistics on the log scale.
 
-    The log amounts are also kept sorted as they come and go, so the median (asked on nearly every debit)
-    costs nothing and the MAD (asked only of a debit already far above the median) is computed on demand.
-    Amounts and logs are arrays of doubles (8 bytes a value, where a float object and its pointer take
-    32), and the amounts' whole cents are kept beside them while every amount is one: what the state
-    record writes, so writing it is a copy (``detectors.cents``).
+    The amounts are also kept sorted as they come and go, so the median (asked on nearly every debit)
+    costs a logarithm or two and the MAD (asked only of a debit already far above the median) is computed
+    on demand. Sorted amounts, not their logarithms: the logarithm is monotonic, so the order is the same,
+    and a customer taken from its state record sorts its amounts without taking fifty logarithms first.
+    Amounts are arrays of doubles (8 bytes a value, where a float object and its pointer take 32), and
+    their whole cents are kept beside them while every amount is one: what the state record writes, so
+    writing it is a copy (``detectors.cents``).
     """
 
     max_events: int
@@ -35,7 +37,8 @@ class DebitBaseline:
     # the event ids of ``amounts``, in the same order, as one text (``detectors.id_text``): only ``forget``
     # and the state record read them
     ids_text: str = SEP
-    _sorted_logs: array[float] = field(default_factory=lambda: array("d"))
+    _sorted: array[float] = field(default_factory=lambda: array("d"))
+    _log_median: float | None = None
     _mad: float | None = None
     # ``amounts`` in whole cents, or None when one is not (or not yet known): see ``in_cents``
     _cents: array[int] | None = None
@@ -46,7 +49,8 @@ class DebitBaseline:
         self.max_events = max_events
         self.amounts = array("d")
         self.ids_text = SEP
-        self._sorted_logs = array("d")
+        self._sorted = array("d")
+        self._log_median = None
         self._mad = None
         self._cents = array("q")
 
@@ -62,14 +66,15 @@ class DebitBaseline:
             else:
                 held.append(c)
         self.ids_text += escape(event_id) + SEP
-        bisect.insort(self._sorted_logs, math.log(amount))
+        bisect.insort(self._sorted, amount)
         if len(self.amounts) > self.max_events:
-            old = math.log(self.amounts.pop(0))
+            old = self.amounts.pop(0)
             held = self._cents
             if held is not None:
                 del held[0]
             self.ids_text = self.ids_text[self.ids_text.index(SEP, 1) :]
-            del self._sorted_logs[bisect.bisect_left(self._sorted_logs, old)]
+            del self._sorted[bisect.bisect_left(self._sorted, old)]
+        self._log_median = None
         self._mad = None
 
     def restore(self, event_ids: list[str], amounts: list[float]) -> None:
@@ -83,15 +88,23 @@ class DebitBaseline:
     def restore_text(self, ids_text: str, amounts: array[float], amount_cents: array[int] | None) -> None:
         """``restore`` from a state record's columns: the ids as a text, the amounts, and their whole
         cents if the record held them so (or None); raises ``ValueError`` for a text that is not one."""
-        if check_ids(ids_text) == len(amounts) <= self.max_events and min(amounts, default=1.0) > 0:
-            self._fill(ids_text, amounts, amount_cents)
+        ordered = array("d", sorted(amounts))
+        if check_ids(ids_text) == len(amounts) <= self.max_events and (not ordered or ordered[0] > 0):
+            self._fill(ids_text, amounts, amount_cents, ordered)
             return
         self.restore(split(ids_text), amounts.tolist())
 
-    def _fill(self, ids_text: str, amounts: array[float], amount_cents: array[int] | None) -> None:
+    def _fill(
+        self,
+        ids_text: str,
+        amounts: array[float],
+        amount_cents: array[int] | None,
+        ordered: array[float] | None = None,
+    ) -> None:
         self.ids_text = ids_text
         self.amounts = amounts
-        self._sorted_logs = array("d", sorted(map(math.log, amounts)))
+        self._sorted = array("d", sorted(amounts)) if ordered is None else ordered
+        self._log_median = None
         self._mad = None
         self._cents = amount_cents
 
@@ -119,36 +132,40 @@ class DebitBaseline:
         return len(self.amounts)
 
     def log_median(self) -> float:
-        return _median_of_array(self._sorted_logs)
+        """The median of the log amounts (of the two middle ones' logs, for an even number)."""
+        med = self._log_median
+        if med is None:
+            ordered = self._sorted
+            n = len(ordered)
+            mid = n // 2
+            if n == 0:
+                med = 0.0
+            elif n % 2:
+                med = math.log(ordered[mid])
+            else:
+                med = (math.log(ordered[mid - 1]) + math.log(ordered[mid])) / 2.0
+            self._log_median = med
+        return med
 
     def log_median_and_mad(self) -> tuple[float, float]:
         """Median and median absolute deviation of log amounts: one outlier moves neither."""
-        med = _median_of_array(self._sorted_logs)
+        med = self.log_median()
         if self._mad is None:
-            self._mad = median_of_sorted(sorted([abs(x - med) for x in self._sorted_logs]))
+            self._mad = median_of_sorted(sorted([abs(math.log(a) - med) for a in self._sorted]))
         return med, self._mad
 
     def median(self) -> float:
-        return math.exp(_median_of_array(self._sorted_logs))
+        return math.exp(self.log_median())
 
     def largest(self) -> float:
-        """The largest debit of the baseline."""
-        logs = self._sorted_logs
-        return math.exp(logs[len(logs) - 1]) if logs else 0.0
+        """The largest debit of the baseline (as the exponential of its logarithm, as ever)."""
+        ordered = self._sorted
+        return math.exp(math.log(ordered[len(ordered) - 1])) if ordered else 0.0
 
     def share_at_or_above(self, log_amount: float) -> float:
         """Fraction of the baseline's debits at or above ``exp(log_amount)``."""
-        n = len(self._sorted_logs)
-        return (n - bisect.bisect_left(self._sorted_logs, log_amount)) / n if n else 0.0
-
-
-def _median_of_array(sorted_values: array[float]) -> float:
-    """``median_of_sorted`` of an array."""
-    n = len(sorted_values)
-    if n == 0:
-        return 0.0
-    mid = n // 2
-    return sorted_values[mid] if n % 2 else (sorted_values[mid - 1] + sorted_values[mid]) / 2.0
+        n = len(self._sorted)
+        return (n - bisect.bisect_left(self._sorted, log_amount, key=math.log)) / n if n else 0.0
 
 
 def median_of_sorted(sorted_values: list[float]) -> float:
