@@ -10,9 +10,8 @@ Run ``pytest tests/quality -m slow -s`` to see the curves, per-segment figures a
 The 30 history days are the backfill a bank loads before it goes live: the engine runs with go-live
 (``detection.alerts_from``) at the generator's start date, so they build baselines but raise no alert, and
 the evaluator scores alerts and transactions from go-live (a label before it would be listed, not scored;
-the generator puts none there). A second engine without go-live runs alongside, and its figures (every
-alert of the 90 days scored, the protocol before go-live existed) are printed too, so that the change of
-protocol stays visible; only the go-live figures are asserted.
+the generator puts none there). The figures of the protocol before go-live (every alert of the 90 days
+scored) are kept as history in docs/detection-quality.md.
 
 The generator's ``tier_limit`` labels assume the tier the scorecard gives the profile; the risk book moves
 tiers with behaviour (alerts add points), and a customer moved to a tighter tier breaches its new limits
@@ -89,9 +88,8 @@ def _lv_kind(t: Transaction, segment: str, home: str) -> tuple[str, Decimal]:
 
 @pytest.fixture(scope="module")
 def run() -> Run:
-    plain = load_settings().detection
     go_live = datetime.fromisoformat(CONFIG.start_date).replace(tzinfo=TZ)
-    settings = plain.model_copy(update={"alerts_from": go_live})
+    settings = load_settings().detection.model_copy(update={"alerts_from": go_live})
     t0 = time.perf_counter()
     scenario = generate(
         CONFIG, Scorecard(settings.scorecard).tier_of_fields, fx_rates=settings.fx_rates_to_base
@@ -100,13 +98,6 @@ def run() -> Run:
     engine = RiskEngine(settings)
     evaluator = Evaluator(settings.fx_rates_to_base, alerts_from=go_live)
     states: dict[str, Any] = {}
-    # the protocol before go-live, printed only: every alert of the 90 days scored
-    plain_engine = RiskEngine(plain)
-    plain_evaluator = Evaluator(plain.fx_rates_to_base)
-    plain_states: dict[str, Any] = {}
-    plain_alerts: list[Alert] = []
-    plain_published: dict[str, str] = {}
-    plain_ok: set[str] = set()
     detected_at = datetime(2025, 6, 1, tzinfo=UTC)
     alerts: list[Alert] = []
     profiles: dict[str, tuple[str, str]] = {}
@@ -116,7 +107,6 @@ def run() -> Run:
     result = Run(scenario, alerts, {})
     for raw in scenario.events:
         evaluator.add_event(raw)
-        plain_evaluator.add_event(raw)
         event = parse_event(raw)
         cid = event.customer_id
         if isinstance(event, CustomerProfile):
@@ -133,14 +123,12 @@ def run() -> Run:
             if event.direction == "debit":
                 factor = tl.corporate_limit_multiplier if segment == "corporate" else Decimal(1)
                 day_debits[(cid, day)] += amount
-                for tiers, ok in ((published, result.tier_limit_ok), (plain_published, plain_ok)):
-                    tier = tiers.get(cid, settings.default_tier)
-                    if (
-                        amount > tl.per_transaction_limit_base.for_tier(tier) * factor
-                        or day_debits[(cid, day)] > tl.daily_limit_base.for_tier(tier) * factor
-                    ):
-                        ok.add(event.event_id)
-        plain_alerts.extend(_step(plain_engine, plain_states, plain_published, event, detected_at))
+                tier = published.get(cid, settings.default_tier)
+                if (
+                    amount > tl.per_transaction_limit_base.for_tier(tier) * factor
+                    or day_debits[(cid, day)] > tl.daily_limit_base.for_tier(tier) * factor
+                ):
+                    result.tier_limit_ok.add(event.event_id)
         for alert in _step(engine, states, published, event, detected_at):
             alerts.append(alert)
             evaluator.add_alert(
@@ -148,17 +136,13 @@ def run() -> Run:
             )
     t2 = time.perf_counter()
     labels = [parse_label(lb.to_dict()) for lb in scenario.labels]
-    for alert in plain_alerts:
-        plain_evaluator.add_alert(alert.model_dump(include={"customer_id", "detector", "trigger_event_ids"}))
-    plain_report = plain_evaluator.report(labels + _moved_tier_breaches(plain_alerts, plain_ok, labels))
     labels += _moved_tier_breaches(alerts, result.tier_limit_ok, labels)
     result.report = evaluator.report(labels).to_dict()
     print(
         f"\n{len(scenario.events):,} events, {len(scenario.labels)} labels; generate {t1 - t0:.1f}s, "
-        f"detect (both engines) {t2 - t1:.1f}s, evaluate {time.perf_counter() - t2:.1f}s"
+        f"detect {t2 - t1:.1f}s, evaluate {time.perf_counter() - t2:.1f}s"
     )
     print(format_report(result.report))
-    _print_protocols(result.report, plain_report.to_dict())
     _print_false_alerts(result)
     return result
 
@@ -197,25 +181,6 @@ def _moved_tier_breaches(alerts: list[Alert], ok: set[str], labels: list[Pattern
         and a.trigger_event_ids[-1] in ok
         and not covered.intersection(a.trigger_event_ids)
     ]
-
-
-def _print_protocols(live: dict[str, Any], plain: dict[str, Any]) -> None:
-    """Per detector: scored from go-live (asserted) against every alert of the 90 days scored."""
-    print("\nwith go-live (history days build state only) | without (all days scored, the old protocol)")
-    print(f"{'detector':<22}{'recall':>16}{'precision':>18}{'false/10k':>16}{'false':>14}")
-    for name in sorted(set(live["detectors"]) | set(plain["detectors"])):
-        a, b = live["detectors"].get(name, {}), plain["detectors"].get(name, {})
-        print(
-            f"{name:<22}"
-            + "".join(
-                f"{_fig(a.get(k)):>8}|{_fig(b.get(k)):<7}"
-                for k in ("recall_suspicious", "precision", "false_per_10k", "false_alerts")
-            )
-        )
-
-
-def _fig(value: Any) -> str:
-    return "-" if value is None else str(value) if isinstance(value, int) else f"{value:.3f}"
 
 
 def _print_false_alerts(run: Run) -> None:
