@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from strategies import DETECTION, at, by_detector, contact, feed, tier_profile, tx
 
@@ -183,3 +185,71 @@ def test_the_cooldown_runs_from_the_transfer_whichever_topic_comes_first() -> No
     late = alerts([first, change(), *later])
     dump = [a.model_dump(exclude={"detected_at"}) for a in timely]
     assert [a.model_dump(exclude={"detected_at"}) for a in late] == dump
+
+
+def test_a_prompt_debit_consumed_before_its_change_asks_only_the_prompt_bar() -> None:
+    """Up to ``prompt_seconds`` after the change (inclusive) a debit above the customer's largest alerts;
+    later it must clear the late bar: the same whichever topic's message is consumed first."""
+    largest = tx("900", at(days=-2), channel="transfer", counterparty_id="furniture")
+    for seconds, fires in ((3600, True), (S.prompt_seconds, True), (S.prompt_seconds + 1, False)):
+        debit = tx("950", at(seconds), channel="transfer", event_id="t")
+        assert bool(alerts([*small_spender(), largest, change(), debit])) is fires, seconds
+        assert bool(alerts([*small_spender(), largest, debit, change()])) is fires, seconds
+
+
+def test_a_known_payee_paid_far_less_before_is_medium_below_the_floor() -> None:
+    """Severity by payee and money: a never-paid payee is high below the severity floor; a payee paid a
+    little before (far less than this) is one level lower, medium."""
+    known = tx("10", at(days=-3), channel="transfer", counterparty_id="mum")
+    (new,) = alerts([*small_spender(), change(), tx("600", at(hours=2), channel="transfer")])
+    (mum,) = alerts([*small_spender(), known, change(), tx("600", at(hours=2), counterparty_id="mum", channel="transfer")])  # fmt: skip
+    assert (new.severity, mum.severity) == ("high", "medium")
+    assert mum.evidence["new_counterparty"] is False
+    assert mum.evidence["fields_changed"] == ["phone"]
+
+
+def test_an_ordinary_payment_to_a_payee_paid_once_before_is_not_a_cash_out() -> None:
+    """One earlier payment makes a payee known (``known_payee_min_payments``): a debit under
+    ``known_payee_min_ratio_to_largest`` times what it was paid is a bill, not a drain; twice as much and
+    more is judged."""
+    paid = tx("600", at(days=-3), channel="transfer", counterparty_id="school")
+    assert S.known_payee_min_payments == 1
+    bill = 600 * S.known_payee_min_ratio_to_largest - 1
+    assert alerts([*small_spender(), paid, change(), tx(bill, at(hours=2), counterparty_id="school", channel="transfer")]) == []  # fmt: skip
+    more = 600 * S.known_payee_min_ratio_to_largest
+    assert alerts([*small_spender(), paid, change(), tx(more, at(hours=2), counterparty_id="school", channel="transfer")]) != []  # fmt: skip
+
+
+def test_the_noise_floor_is_per_segment_and_a_debit_at_it_counts() -> None:
+    """A customer whose debits are about 20: 5x that is large for them. At the individual noise floor
+    (``min_amount_base``) it alerts, a fen below it is small change; a company's noise floor is higher."""
+    tiny = [tx("20", at(days=-30 + i), channel="card", counterparty_id=f"s{i}") for i in range(20)]
+    floor = S.min_amount_base.individual
+    assert floor >= 20 * S.min_ratio_to_median.medium
+    assert alerts([*tiny, change(), tx(floor, at(hours=2), channel="transfer")]) != []
+    assert alerts([*tiny, change(), tx(floor - Decimal("0.01"), at(hours=2), channel="transfer")]) == []
+    corp = tier_profile("medium", segment="corporate")
+    below_corporate = S.min_amount_base.corporate - 1
+    assert alerts([*tiny, change(), tx(below_corporate, at(hours=2), channel="transfer")]) != []
+    assert alerts([corp, *tiny, change(), tx(below_corporate, at(hours=2), channel="transfer")]) == []
+
+
+def test_a_corporate_takeover_is_critical_only_from_the_corporate_floor() -> None:
+    """The same sum to a new payee is critical for an individual (at or above their severity floor) and
+    high for a company below the corporate floor (x10)."""
+    amount = S.severity_floor_base.get("individual", "medium") * 5
+    assert amount < S.severity_floor_base.get("corporate", "medium")
+    corp = tier_profile("medium", segment="corporate")
+    (person,) = alerts([*small_spender(), change(), tx(amount, at(hours=2), channel="transfer")])
+    (company,) = alerts([corp, *small_spender(), change(), tx(amount, at(hours=2), channel="transfer")])
+    assert (person.severity, company.severity) == ("critical", "high")
+
+
+def test_the_alerted_debit_stays_out_of_the_baseline() -> None:
+    """A takeover's cash-out is not the customer's spending: learning it would make the next drain look
+    ordinary."""
+    run = feed(
+        RiskEngine(DETECTION), [*small_spender(), change(), tx("600", at(hours=2), channel="transfer")]
+    )
+    assert by_detector(run.alerts, NAME) != []
+    assert 600.0 not in run.state.ctx.debit_baseline.amounts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 
 import pytest
@@ -228,3 +229,82 @@ def test_a_small_test_payment_does_not_make_a_mule_known() -> None:
     ]
     rent = [*history("1000"), tx("4000", at(days=-20), channel="transfer", counterparty_id="landlord")]
     assert spikes([*rent, later(amount, "r", counterparty_id="landlord")]) == []
+
+
+def test_a_corporate_is_judged_against_the_corporates_money_floors() -> None:
+    """A company's small debits are noise at a size an individual's are not (``min_amount_base``), and a
+    corporate spike below the corporate severity floor is one level lower where an individual's of the
+    same size is not (``severity_floor_base``: corporates ×10)."""
+    person, company = tier_profile("medium"), tier_profile("medium", segment="corporate")
+    small = S.min_amount_base.corporate - 1  # 18x a median of 50, above the individual's noise floor
+    assert spikes([person, *history("50"), later(small)]) != []
+    assert spikes([company, *history("50"), later(small)]) == []
+    amount = S.severity_floor_base.individual.medium * 5  # 20x a median of 500: over twice the bar
+    assert amount < S.severity_floor_base.corporate.medium
+    (individual,) = spikes([person, *history("500"), later(amount)])
+    (corporate,) = spikes([company, *history("500"), later(amount)])
+    assert (individual.severity, corporate.severity) == ("high", "medium")
+    assert corporate.evidence["severity_floor_base"] == str(S.severity_floor_base.corporate.medium)
+
+
+def test_severity_rises_at_twice_the_bar_and_the_floor_lowers_it_strictly_below() -> None:
+    """Twice the bar is high; a spike exactly at the segment's severity floor is not lowered, one a yuan
+    below it is (one level)."""
+    floor = S.severity_floor_base.individual.medium
+    bar = S.min_ratio_to_median.medium
+    median = floor / 20  # the floor is 20x the median: between 2 and 4 times the bar
+    assert 2 * bar < 20 < 4 * bar
+    (at_floor,) = spikes([*history(str(median)), later(floor)])
+    (below,) = spikes([*history(str(median)), later(floor - 1)])
+    assert (at_floor.severity, below.severity) == ("high", "medium")
+    assert at_floor.evidence["ratio_to_median"] == pytest.approx(20)
+    assert at_floor.evidence["baseline_largest_base"] == pytest.approx(float(median))
+
+
+def test_the_short_history_multiple_eases_linearly_with_the_count_of_debits() -> None:
+    """Halfway from ``min_history_events`` to ``full_history_events`` (a history long in time), half of
+    the short-history raise is left."""
+    n = (S.min_history_events + FULL) // 2
+    half = (n - S.min_history_events) / (FULL - S.min_history_events)
+    assert half == 0.5
+    (alert,) = spikes([*history(n=n), later("200000")])
+    expected = S.min_ratio_to_median.medium * (1 + (S.short_history_ratio_factor - 1) * 0.5)
+    assert alert.evidence["required_ratio_to_median"] == pytest.approx(expected)
+
+
+def test_a_long_history_never_lowers_the_bar_below_the_tiers_multiple() -> None:
+    """Twice the debits and three times the days of a full history ask the tier's multiple, not less: a
+    5x payment of a long-standing customer is no spike."""
+    long = [
+        tx("1000", at(days=-100 + 100 * i / (2 * FULL)), counterparty_id=f"l{i}") for i in range(2 * FULL)
+    ]
+    assert spikes([*long, later("5000")]) == []
+    (alert,) = spikes([*long, later("50000")])
+    assert alert.evidence["required_ratio_to_median"] == pytest.approx(S.min_ratio_to_median.medium)
+
+
+def test_a_payee_paid_before_on_a_short_history_asks_both_multiples() -> None:
+    """The known payee's multiple comes on top of the short history's, not instead of it: on the minimum
+    history a payment that would alert to somebody new is no alert to a payee paid a tenth of it before."""
+    events = [*history("1000", n=S.min_history_events - 1)]
+    events.append(tx("6000", at(days=-2), channel="transfer", counterparty_id="supplier"))
+    amount = Decimal(str(S.min_ratio_to_median.medium * S.short_history_ratio_factor + 1)) * 1000
+    assert amount <= Decimal(6000) * Decimal(str(S.known_payee_max_ratio_to_largest_paid))
+    assert [a.trigger_event_ids for a in spikes([*events, later(amount, "n", counterparty_id="new")])] == [
+        ["n"]
+    ]
+    assert spikes([*events, later(amount, "k", counterparty_id="supplier")]) == []
+
+
+def test_a_varied_customer_is_judged_in_their_own_spread() -> None:
+    """Debits spread around 100 so that the robust-z gate (``min_robust_z`` spreads, the spread being the
+    MAD of log amounts scaled to a normal sigma, x1.4826) stands at 12x the median: 11x is within the
+    customer's range, 13x past it, and the evidence's robust z is that distance in spreads."""
+    z = S.min_robust_z.medium
+    sigma = math.log(12) / z
+    spread = sigma / (1.4826 * 0.5)  # varied(): log amounts at 0, +-spread/2, +-spread: MAD = spread/2
+    assert S.min_ratio_to_median.medium < 12 < S.max_required_ratio_to_median.medium
+    assert spikes([*varied(FULL, spread), later("1100")]) == []
+    (alert,) = spikes([*varied(FULL, spread), later("1300")])
+    assert alert.evidence["required_ratio_to_median"] == pytest.approx(12, rel=0.01)
+    assert alert.evidence["robust_z"] == pytest.approx(math.log(13) / sigma, rel=0.01)

@@ -80,3 +80,20 @@ def test_no_personal_data_in_alerts_or_state() -> None:
     for value in (PHONE, "Mallory", "mallory@evil.example", "device-fingerprint", "5555"):
         assert value.lower() not in text.lower()
     assert PHONE not in repr(events[0])
+
+
+def test_severity_rises_with_the_count_of_changes() -> None:
+    """At the threshold (3 at medium) an alert is medium, at 1.5 times it (5 changes) high, each a new
+    alert within the cooldown because it is worse. The high alert lifts the customer to the high tier
+    (threshold 2), where the sixth change is 3 times the threshold, past 2.5: critical. No device change
+    among them, so the takeover set (phone, email and device) lifts nothing."""
+    assert S.min_changes.medium == 3
+    fields = ["phone", "email", "address"]
+    events = [contact(fields[i % 3], f"value-{i}", at(60 * i), event_id=f"c{i}") for i in range(8)]
+    found = alerts(events)
+    assert [(a.severity, a.evidence["change_count"]) for a in found] == [("medium", 3), ("high", 5), ("critical", 6)]  # fmt: skip
+    first = found[0]
+    assert (first.evidence["min_changes"], found[2].evidence["min_changes"]) == (3, S.min_changes.high)
+    assert first.evidence["window_seconds"] == S.window_seconds
+    assert f"(address, email, phone) within {S.window_seconds // 3600} hours" in first.reason
+    assert 0 < first.score < found[1].score < found[2].score

@@ -139,3 +139,34 @@ def test_reporting_day_cache_follows_local_midnight_in_both_directions() -> None
     ]:
         when = datetime.fromisoformat(text)
         assert engine._reporting_day(when, when.timestamp()) == day
+
+
+def test_a_second_large_one_right_after_the_reported_one_is_reported_alone() -> None:
+    """Two large cash deposits in a day are two reports, each of its own amount, the second one too."""
+    found = alerts([tx(CASH, at(0), channel="cash", event_id="a"), tx(CASH * 2, at(60), channel="cash", event_id="b")])  # fmt: skip
+    assert [a.trigger_event_ids for a in found] == [["a"], ["b"]]
+    second = found[1].evidence
+    assert (second["amount_base"], second["transaction_count"], second["aggregate"]) == (
+        str(CASH * 2),
+        1,
+        False,
+    )
+    assert second["direction"] == "debit"
+
+
+def test_four_times_the_threshold_is_high() -> None:
+    severities = [a.severity for a in alerts([tx(CASH * 4, channel="cash")])]
+    severities += [a.severity for a in alerts([tx(CASH * 4 - Decimal("0.01"), channel="cash")])]
+    assert severities == ["high", "medium"]
+
+
+def test_a_late_deposit_adds_to_its_own_days_total_while_the_day_is_tracked() -> None:
+    """Day totals are kept for the last ``max_tracked_days`` reporting days only (bounded state), the day
+    being added to included: a deposit consumed late still adds to its own day's total."""
+    days = S.max_tracked_days + 1
+    events = [tx(CASH * 3 / 5, at(days=i), channel="cash", event_id=f"d{i}") for i in range(days)]
+    late = tx(CASH / 2, at(days=days - 2, hours=1), channel="cash", event_id="late")
+    run = feed(RiskEngine(DETECTION), [*events, late])
+    assert [a.trigger_event_ids for a in by_detector(run.alerts, NAME)] == [[f"d{days - 2}", "late"]]
+    tracked = {key.rsplit("|", 1)[1] for key in run.state.detectors[NAME]}
+    assert len(tracked) == S.max_tracked_days

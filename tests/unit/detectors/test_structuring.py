@@ -104,3 +104,13 @@ def test_structuring_every_week_does_not_become_the_usual() -> None:
     ]
     found = alerts(weeks)
     assert [a.trigger_event_ids[-1] for a in found] == [f"w{w}-{N - 1}" for w in range(4)]
+
+
+def test_withdrawals_of_a_new_customer_are_named_and_judged_on_the_minimum_count() -> None:
+    """Withdrawals are their own pattern, named as such; a customer seen for less than a window has no
+    usual count of near-threshold cash (0, not a guess), so the tier's minimum count is the bar."""
+    (alert,) = alerts([cash("45000", i, event_id=f"w{i}") for i in range(N)])
+    assert alert.evidence["direction"] == "debit"
+    assert f"{N} cash withdrawals each between" in alert.reason
+    assert alert.evidence["usual_per_window"] == 0
+    assert alert.evidence["required_count"] == N

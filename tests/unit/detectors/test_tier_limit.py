@@ -58,3 +58,39 @@ def test_corporate_multiplier() -> None:
     big = S.per_transaction_limit_base.low * S.corporate_limit_multiplier + CENT
     (alert,) = alerts([corp, tx(big)])
     assert alert.evidence["segment"] == "corporate"
+
+
+def test_a_corporate_gets_its_own_tiers_limits_times_the_multiplier() -> None:
+    """A medium-risk company is held to the medium tier's limits times ``corporate_limit_multiplier``,
+    not an individual's: over the individual's limit is nothing for it, over its own is a breach."""
+    corp = tier_profile("medium", segment="corporate")
+    limit = S.per_transaction_limit_base.medium * S.corporate_limit_multiplier
+    assert alerts([corp, tx(limit)]) == []
+    (alert,) = alerts([corp, tx(limit + CENT)])
+    assert (alert.evidence["limit_base"], alert.evidence["tier"]) == (str(limit), "medium")
+
+
+def test_severity_rises_at_twice_and_five_times_the_limit() -> None:
+    limit = S.per_transaction_limit_base.high
+    found = [alerts([tier_profile("high"), tx(limit * k)]) for k in (2, 5)]
+    found.append(alerts([tier_profile("high"), tx(limit * 2 - CENT)]))
+    assert [[a.severity for a in f] for f in found] == [["high"], ["critical"], ["medium"]]
+
+
+def test_a_lone_debit_over_both_limits_is_one_alert_and_after_others_two() -> None:
+    """One event, one alert: a first debit of the day over the per-transaction and the daily limit is the
+    per-transaction breach, the daily one in its evidence. After an earlier debit that day, the same
+    debit also completes a daily breach of two debits: two alerts."""
+    tier = tier_profile("high")
+    over_both = S.daily_limit_base.high + CENT
+    assert over_both > S.per_transaction_limit_base.high
+    (alone,) = alerts([tier, tx(over_both, at(hours=1), event_id="big")])
+    assert (alone.evidence["limit_kind"], alone.evidence["daily_limit_exceeded"]) == ("per_transaction", True)
+    found = alerts(
+        [tier, tx("10", at(hours=0), event_id="small"), tx(over_both, at(hours=1), event_id="big")]
+    )
+    assert [(a.evidence["limit_kind"], a.trigger_event_ids) for a in found] == [
+        ("per_transaction", ["big"]),
+        ("daily", ["small", "big"]),
+    ]
+    assert found[1].evidence["daily_limit_exceeded"] is True
