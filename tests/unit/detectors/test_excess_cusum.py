@@ -7,6 +7,8 @@ import math
 import random
 import statistics
 
+import pytest
+
 from detectors.excess_cusum import decision_interval, learn, new_cusum, standardised, step
 
 
@@ -66,3 +68,27 @@ def test_the_statistic_sums_excess_over_the_reference_and_forgets_an_old_excursi
     step(c, 1.0, 1200.0, reference=0.5, max_step=3.0, memory_seconds=1000.0)  # 1100 s after it began
     assert c[0] == 0.5
     assert c[1] == 1200.0
+
+
+def test_an_excursion_is_remembered_for_the_memory_inclusive_however_small_on_a_real_clock() -> None:
+    """In event time (epoch seconds, not small numbers), a run of dear payments keeps adding up for
+    ``memory_seconds`` after it began, the last second included, and is then forgotten, even a small one."""
+    memory, start = 14 * 86400.0, 1_900_000_000.0
+    for later, expected in ((memory, 0.5 + 0.5), (memory + 1.0, 0.5)):
+        c = new_cusum()
+        step(c, 1.0, start, reference=0.5, max_step=3.0, memory_seconds=memory)
+        assert c[0] == 0.5
+        step(c, 1.0, start + later, reference=0.5, max_step=3.0, memory_seconds=memory)
+        assert c[0] == expected, later
+
+
+def test_the_decision_interval_solves_siegmunds_formula_at_any_reference() -> None:
+    """The interval h gives the asked in-control run length through Siegmund's approximation
+    ARL = (exp(2kh') - 2kh' - 1) / (2k^2), h' = h + 1.166, for references other than 0.5 too; a short
+    run asks an interval under one spread, never below zero."""
+    for reference in (0.25, 0.5, 1.0):
+        for asked in (20.0, 300.0, 1e5):
+            h = decision_interval(reference, asked) + 1.166
+            arl = (math.exp(2 * reference * h) - 2 * reference * h - 1) / (2 * reference * reference)
+            assert arl == pytest.approx(asked, rel=1e-3), (reference, asked)
+    assert 0.0 <= decision_interval(0.5, 3.0) < 1.0

@@ -89,3 +89,41 @@ def test_alerts_carry_the_tier_at_the_time() -> None:
         ],
     )
     assert [a.risk_tier for a in run.alerts if a.detector == "large_value"] == ["medium", "high"]
+
+
+def test_the_tier_bands_include_their_lower_bound() -> None:
+    """A score of exactly 70 is high and of exactly 40 medium (README: >= 70 high, >= 40 medium)."""
+    card = Scorecard(S)
+    high, medium = S.high_tier_min_score, S.medium_tier_min_score
+    assert [card.band(x) for x in (high, high - 0.01, medium, medium - 0.01)] == ["high", "medium", "medium", "low"]  # fmt: skip
+
+
+def test_the_credit_record_points() -> None:
+    """Credit record (35 points): a score of 600 is half the risk (900 best, 300 worst), three overdue
+    payments in 12 months the full risk, one a third; with both, the worse averaged with their mean."""
+    card = Scorecard(S)
+    weight = S.weight_credit_record
+
+    def points(**fields: object) -> float:
+        return card.score(profile(**fields)).factors["credit_record"]
+
+    assert points(credit_score=600) == pytest.approx(weight * 0.5, abs=0.01)
+    assert points(overdue_count_12m=1) == pytest.approx(weight / 3, abs=0.01)
+    assert points(overdue_count_12m=5) == pytest.approx(weight, abs=0.01)
+    both = (0.5 + (0.5 + 1 / 3) / 2) / 2
+    assert points(credit_score=600, overdue_count_12m=1) == pytest.approx(weight * both, abs=0.01)
+
+
+def test_no_assets_is_the_full_financial_risk_only_with_debts() -> None:
+    """Financial condition (25 points): liabilities and no assets at all is the worst case; no assets and
+    no liabilities says nothing (the unknown factor's risk)."""
+    card = Scorecard(S)
+    indebted = card.score(profile(total_assets="0", total_liabilities="1000")).factors["financial_condition"]
+    empty = card.score(profile(total_assets="0", total_liabilities="0")).factors["financial_condition"]
+    assert indebted == pytest.approx(S.weight_financial_condition)
+    assert empty == pytest.approx(S.weight_financial_condition * S.unknown_factor_risk)
+
+
+def test_a_politically_exposed_person_carries_the_factors_weight() -> None:
+    result = Scorecard(S).score(profile(politically_exposed=True, **LOW_RISK))
+    assert result.factors["politically_exposed"] == pytest.approx(S.weight_politically_exposed)

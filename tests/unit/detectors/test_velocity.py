@@ -141,3 +141,23 @@ def test_day_window_catches_a_spread_out_day() -> None:
 
 def test_day_window_waits_for_a_usual_rate() -> None:
     assert alerts([tx("50", at(hours=h)) for h in range(12)]) == []
+
+
+def test_only_an_individuals_large_credit_is_a_payday() -> None:
+    """A salary lifts an individual's new-counterparty bar; a company's large incoming payment or an
+    individual's small one does not: the burst after them alerts at the usual bar."""
+    salary = tx("9000", at(hours=1), direction="credit", channel="transfer", counterparty_id="employer")
+    small = tx("60", at(hours=1), direction="credit", channel="transfer", counterparty_id="friend")
+    company = tier_profile("medium", segment="corporate")
+    assert alerts([*quiet_days(), salary, *new_payees(NEW_FLOOR)]) == []
+    assert len(alerts([company, *quiet_days(), salary, *new_payees(NEW_FLOOR)])) == 1
+    assert len(alerts([*quiet_days(), small, *new_payees(NEW_FLOOR)])) == 1
+
+
+def test_an_hours_burst_stays_out_of_the_amount_baseline() -> None:
+    """Card testing is many tiny debits: learned, they would drag the customer's median down and make
+    their next ordinary payment look like a spike."""
+    run = feed(RiskEngine(DETECTION), [*quiet_days(), *new_payees(NEW_FLOOR)])
+    assert len(by_detector(run.alerts, NAME)) == 1
+    assert 20.0 not in run.state.ctx.debit_baseline.amounts
+    assert 50.0 in run.state.ctx.debit_baseline.amounts
