@@ -280,7 +280,7 @@ BUGS: dict[str, tuple[str, str]] = {
         "    if isinstance(value, float) and value > 0:\n        return Decimal(value)\n"
         "    if isinstance(value, int) and not isinstance(value, bool):",
     ),
-    "deep nesting": ('if b"[" in data or data.find(b"{", 1) >= 0:', "if False:"),
+    "deep nesting": ('if data.find(b"[") >= 0 or data.find(b"{", 1) >= 0:', "if False:"),
     "deep nesting (text)": ('if "[" in data or data.find("{", 1) >= 0:', "if False:"),
     "datetime.timezone instead of TzInfo": (
         "from pydantic_core import TzInfo",
