@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from strategies import DETECTION, LOW_RISK, T0, Run, at, feed, profile, roundtrip_state, tx
 
 from detectors.engine import STATE_FORMAT_VERSION, RiskEngine
+from detectors.riskbook import Book, RiskBook
 from schemas.events import ErasureRequest, EventError, ReviewCompleted, RiskOverride
 from schemas.outputs import Alert, review_id
 from streams.processor import MemoryStateStore, Processor
@@ -239,3 +241,15 @@ def test_a_single_critical_alert_from_the_bottom_of_a_band(static: float, before
     assert state.ctx.tier == before
     moves = engine.book.on_alerts(state.ctx, state.book, [critical], at().timestamp(), at())
     assert [(r.previous_tier, r.tier) for r in moves.risks] == [(before, after)]
+
+
+def test_a_review_falls_due_at_the_start_of_its_day_in_the_reporting_timezone() -> None:
+    """A review due on 1 June is due from midnight in Shanghai (16:00 UTC the day before), not at
+    midnight UTC nor an hour late; the book's days are Shanghai's; a score at the high band is high."""
+    shanghai = ZoneInfo(DETECTION.large_value.reporting_timezone)
+    book = RiskBook(DETECTION, shanghai)
+    midnight = datetime(2030, 6, 1, tzinfo=shanghai).timestamp()
+    assert book.review_at(Book(due="2030-06-01")) == midnight
+    assert book.review_at(Book(due="2030-06-01")) == midnight  # asked again (the day starts are cached)
+    assert (book.day(midnight - 1), book.day(midnight)) == (date(2030, 5, 31), date(2030, 6, 1))
+    assert book.band(book.bands["high"]) == "high"
