@@ -308,3 +308,27 @@ def test_a_varied_customer_is_judged_in_their_own_spread() -> None:
     (alert,) = spikes([*varied(FULL, spread), later("1300")])
     assert alert.evidence["required_ratio_to_median"] == pytest.approx(12, rel=0.01)
     assert alert.evidence["robust_z"] == pytest.approx(math.log(13) / sigma, rel=0.01)
+
+
+def test_a_spike_exactly_at_the_noise_floor_is_judged() -> None:
+    floor = S.min_amount_base.individual
+    assert [a.trigger_event_ids for a in spikes([*history("5"), later(floor, "f")])] == [["f"]]
+
+
+def test_the_cap_on_the_spread_gate_rises_with_the_short_history_multiple() -> None:
+    """A customer whose debits vary widely would have the spread gate ask a huge multiple; the cap
+    (``max_required_ratio_to_median``) stops it, raised like every bar while the history is short."""
+    n = (S.min_history_events + FULL) // 2  # half of the short-history raise left (a long history in time)
+    factor = 1 + (S.short_history_ratio_factor - 1) * 0.5
+    cap = S.max_required_ratio_to_median.medium * factor
+    assert spikes([*varied(n, 2.0), later(str(100 * (cap - 2)))]) == []
+    (alert,) = spikes([*varied(n, 2.0), later(str(100 * (cap + 2)))])
+    assert alert.evidence["required_ratio_to_median"] == pytest.approx(cap, rel=0.01)
+
+
+def test_the_evidence_says_whether_the_payee_was_paid_before() -> None:
+    """A drain to a payee paid once a little (a test payment) is still a spike, and the evidence says the
+    payee is not new."""
+    events = [*history(), tx("1000", at(days=-2), channel="transfer", counterparty_id="mule")]
+    (alert,) = spikes([*events, later("50000", counterparty_id="mule")])
+    assert alert.evidence["new_counterparty"] is False
