@@ -128,6 +128,10 @@ class AmountSpike(Detector[None]):
         by_days = 1.0 - ctx.history_days(obs.ts) / s.full_history_days if s.full_history_days else 0.0
         shortfall = min(1.0, max(0.0, by_count, by_days))
         history_factor = (1.0 + (s.short_history_ratio_factor - 1.0) * shortfall) * rail_factor
+        if bars.min_ratio_to_median >= 0.0 and ratio < bars.min_ratio_to_median * history_factor:
+            # below the bar even for a new payee: a known payee's (a factor of at least 1 more) is higher
+            # still, so the payee need not be looked up, as it was on nearly every debit
+            return NO_FINDINGS
         if self._established(obs, ctx):
             history_factor *= s.known_payee_ratio_factor
         min_ratio = bars.min_ratio_to_median * history_factor
