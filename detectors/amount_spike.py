@@ -123,7 +123,8 @@ class AmountSpike(Detector[None]):
         if n < self._min_history_events or obs.amount_f < self._min_amount[ctx.segment == "corporate"]:
             return NO_FINDINGS
         log_median = baseline.log_median()
-        ratio = obs.amount_f / math.exp(log_median)
+        median = baseline.median()
+        ratio = obs.amount_f / median
         by_count = (s.full_history_events - n) / max(1, s.full_history_events - s.min_history_events)
         by_days = 1.0 - ctx.history_days(obs.ts) / s.full_history_days if s.full_history_days else 0.0
         shortfall = min(1.0, max(0.0, by_count, by_days))
@@ -154,7 +155,6 @@ class AmountSpike(Detector[None]):
         floor = bars.severity_floor[ctx.segment == "corporate"]
         if obs.amount < floor:
             severity = severity_by_ratio(ratio / bar, (2.0, 4.0), low="low")
-        median = math.exp(log_median)
         return [
             Finding(
                 detector=self.name,

@@ -155,12 +155,20 @@ class DebitBaseline:
         return med, self._mad
 
     def median(self) -> float:
-        return math.exp(self.log_median())
+        """The median debit itself (for an even number, the geometric mean of the two middle ones: the
+        exponential of ``log_median``), not ``exp(log_median())``: a round trip through the logarithm can
+        land an ulp low, and a payment of exactly the bar's multiple then misses a "≥" bar."""
+        ordered = self._sorted
+        n = len(ordered)
+        if n == 0:
+            return 1.0
+        mid = n // 2
+        return ordered[mid] if n % 2 else math.sqrt(ordered[mid - 1] * ordered[mid])
 
     def largest(self) -> float:
-        """The largest debit of the baseline (as the exponential of its logarithm, as ever)."""
+        """The largest debit of the baseline."""
         ordered = self._sorted
-        return math.exp(math.log(ordered[len(ordered) - 1])) if ordered else 0.0
+        return ordered[len(ordered) - 1] if ordered else 0.0
 
     def share_at_or_above(self, log_amount: float) -> float:
         """Fraction of the baseline's debits at or above ``exp(log_amount)``."""

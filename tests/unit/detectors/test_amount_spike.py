@@ -57,10 +57,14 @@ def test_short_history_asks_a_larger_multiple() -> None:
     assert spikes([*history(n=short), later(needed)]) != []
 
 
-def test_ratio_exactly_at_threshold_fires_just_below_does_not() -> None:
+@pytest.mark.parametrize("median", ["1000", "100", "37.5", "20", "12.3"])
+def test_ratio_exactly_at_threshold_fires_just_below_does_not(median: str) -> None:
+    """The bar is "at least" the multiple, whatever the median: no logarithm round trip may put a payment
+    of exactly the multiple an ulp below it (with a median of 100, 9x once computed as 8.999999999999996x)."""
     ratio = Decimal(str(S.min_ratio_to_median.medium))  # the default tier is medium
-    assert spikes([*history(), later(ratio * 1000)]) != []
-    assert spikes([*history(), later(ratio * 1000 - Decimal("0.01"))]) == []
+    exact = ratio * Decimal(median)
+    assert spikes([*history(median), later(exact)]) != []
+    assert spikes([*history(median), later(exact - Decimal("0.01"))]) == []
 
 
 def test_small_customer_spike_fires_below_any_money_floor() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -37,7 +38,12 @@ def test_the_baseline_keeps_the_last_debits_and_their_cents(
         if model:
             logs = [math.log(a) for _, a in model]
             assert baseline.log_median() == statistics.median(sorted(logs))
-            assert baseline.largest() == math.exp(max(logs))
+            assert baseline.largest() == max(a for _, a in model)
+            ordered = sorted(a for _, a in model)
+            mid = len(ordered) // 2
+            middle = ordered[mid] if len(ordered) % 2 else math.sqrt(ordered[mid - 1] * ordered[mid])
+            assert baseline.median() == middle
+            assert baseline.median() == pytest.approx(math.exp(baseline.log_median()), rel=1e-12)
     restored = DebitBaseline(max_events)
     restored.restore_text(baseline.ids_text, baseline.amounts, baseline.in_cents())
     assert list(restored.amounts) == list(baseline.amounts)
