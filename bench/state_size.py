@@ -432,9 +432,9 @@ def _money(values: Any, in_cents: Any) -> bytes:
 
 def _payees(codec: Any, sections: list[Any]) -> Any:
     from detectors.payees import Payees
-    from detectors.state_codec import _unarray, _unpack_money_column
+    from detectors.state_codec import _money_as_held, _unarray
 
-    largest, largest_cents = _unpack_money_column(sections[7])
+    largest, largest_cents = _money_as_held(sections[7])
     return Payees(
         codec._max_counterparties,
         str(sections[5], "utf-8"),
@@ -445,10 +445,10 @@ def _payees(codec: Any, sections: list[Any]) -> Any:
 
 
 def _payee_cols(state: Any) -> Any:
-    from detectors.state_codec import _column
+    from detectors.state_codec import _column, _payee_money
 
     p = state.ctx.counterparties
-    return p.text.encode(), _column(p.counts), _money(p.largest, p.in_cents())
+    return p.text.encode(), _column(p.counts), _payee_money(p)
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable, Iterator
 
-from detectors.cents import cents, cents_of
+from detectors.cents import amounts_of, cents, cents_of
 from detectors.id_text import SEP, escape, split
 
 #: how many of the least recently paid payees eviction looks at for a one-off payee
@@ -38,7 +38,7 @@ class Payees:
     ((2.0, 950.0), False, 2)
     """
 
-    __slots__ = ("_cents", "_memo_at", "_memo_payee", "counts", "largest", "max_payees", "text")
+    __slots__ = ("_cents", "_largest", "_memo_at", "_memo_payee", "counts", "max_payees", "text")
 
     def __init__(
         self,
@@ -48,17 +48,24 @@ class Payees:
         largest: array[float] | None = None,
         largest_cents: array[int] | None = None,
     ) -> None:
-        """``largest_cents``: ``largest`` in whole cents, when a state record held them so (see
-        ``in_cents``)."""
+        """``largest`` as doubles, or ``largest_cents`` in whole cents (taken first when given, as a state
+        record holds them when every amount is one)."""
         self.max_payees = max_payees
         # "\0id\0id\0": least recently paid first (see ``detectors.id_text``)
         self.text = text
-        # per payee, in the order of ``text``: payments so far, the largest amount paid
+        # per payee, in the order of ``text``: payments so far
         self.counts: array[float] = array("d") if counts is None else counts
-        self.largest: array[float] = array("d") if largest is None else largest
-        # ``largest`` in whole cents, or None when one is not (or not yet known): what the state record
-        # writes, kept as the amounts change so that writing it is a copy (``detectors.cents``)
-        self._cents: array[int] | None = array("q") if largest is None else largest_cents
+        # the largest amount paid to each, held one of two ways: in whole cents while every one is a whole
+        # number of cents (the usual case: what the state record writes, so writing it is a copy and
+        # reading it takes the column as it is, ``detectors.cents``), else as doubles; the other is None
+        self._cents: array[int] | None = None
+        self._largest: array[float] | None = None
+        if largest_cents is not None:
+            self._cents = largest_cents
+        elif largest is not None:
+            self._largest = largest
+        else:
+            self._cents = array("q")
         # the payee last looked up and its position: a debit asks several detectors about the same payee
         self._memo_payee: str | None = None
         self._memo_at = -1
@@ -93,7 +100,23 @@ class Payees:
     def get(self, payee: str) -> tuple[float, float] | None:
         """(payments so far, the largest amount paid), or None for a payee never paid (or forgotten)."""
         i = self._find(payee)
-        return None if i < 0 else (self.counts[i], self.largest[i])
+        if i < 0:
+            return None
+        held = self._cents
+        return self.counts[i], held[i] / 100 if held is not None else self._doubles()[i]
+
+    def _doubles(self) -> array[float]:
+        """``_largest`` where it is the one held."""
+        doubles = self._largest
+        if doubles is None:
+            raise AssertionError("the payees' largest amounts are held in cents")
+        return doubles
+
+    @property
+    def largest(self) -> array[float]:
+        """The largest amount paid to each payee, in the order of ``text`` (a copy when held in cents)."""
+        held = self._cents
+        return amounts_of(held) if held is not None else self._doubles()
 
     def __len__(self) -> int:
         return len(self.counts)
@@ -109,7 +132,11 @@ class Payees:
 
     def most_paid(self) -> float:
         """The largest amount paid to any remembered payee (0 with none)."""
-        return max(self.largest, default=0.0)
+        held = self._cents
+        if held is not None:
+            # ``c / 100`` is monotonic in ``c``: the largest in cents is the largest amount
+            return max(held, default=0) / 100
+        return max(self._doubles(), default=0.0)
 
     def remember(self, payee: str, amount: float) -> float:
         """One more payment to ``payee``, now the most recently paid. Returns the largest amount paid to
@@ -124,19 +151,20 @@ class Payees:
             i = text.count(SEP, 0, at)
             text = text[:at] + text[at + len(key) :]
             n = self.counts.pop(i) + 1
-            most = max(self.largest.pop(i), amount)
-            if self._cents is not None:
-                self._cents.pop(i)
+            most = max(self._pop_largest(i), amount)
         self.text = text + key
         self.counts.append(n)
-        self.largest.append(most)
         held = self._cents
         if held is not None:
             c = cents(most)
-            if c is None:
-                self._cents = None
-            else:
+            if c is not None:
                 held.append(c)
+            else:  # an amount that is not whole cents: doubles from now on
+                doubles = self._largest = amounts_of(held)
+                self._cents = None
+                doubles.append(most)
+        else:
+            self._doubles().append(most)
         evicted = -1.0
         while len(self.counts) > self.max_payees:
             evicted = max(evicted, self._evict())
@@ -156,15 +184,21 @@ class Payees:
         end = text.index(SEP, start + 1)
         self.text = text[:start] + text[end:]
         del counts[victim]
-        if self._cents is not None:
-            self._cents.pop(victim)
-        return self.largest.pop(victim)
+        return self._pop_largest(victim)
+
+    def _pop_largest(self, i: int) -> float:
+        held = self._cents
+        if held is not None:
+            return held.pop(i) / 100
+        return self._doubles().pop(i)
 
     def in_cents(self) -> array[int] | None:
         """``largest`` in whole cents (the array held, not a copy), or None when one is not."""
         held = self._cents
         if held is None:
-            held = self._cents = cents_of(self.largest)
+            held = cents_of(self._doubles())
+            if held is not None:  # every amount not in whole cents has left: back to cents
+                self._cents, self._largest = held, None
         return held
 
     def __eq__(self, other: object) -> bool:

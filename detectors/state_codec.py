@@ -125,14 +125,27 @@ def _unpack_money(data: memoryview) -> list[float]:
     return _unarray("d", data[1:]).tolist()
 
 
-def _unpack_money_column(data: memoryview) -> tuple[array[float], array[int] | None]:
-    """A money column as the live state holds it: the amounts, and their whole cents if it held them."""
+def _payee_money(payees: Payees) -> bytes:
+    """The payees' largest amounts as ``_pack_money`` writes them, from the cents they hold if they do."""
+    in_cents = payees.in_cents()
+    return _money_column(payees.largest if in_cents is None else (), in_cents)
+
+
+def _money_as_held(data: memoryview) -> tuple[array[float] | None, array[int] | None]:
+    """A money column as it is: (None, its whole cents) or (its doubles, None)."""
     if not data:
-        return array("d"), array("q")
+        return None, array("q")
     if data[0] == ord("q"):
-        in_cents = _unarray("q", data[1:])
-        return amounts_of(in_cents), in_cents
+        return None, _unarray("q", data[1:])
     return _unarray("d", data[1:]), None
+
+
+def _unpack_money_column(data: memoryview) -> tuple[array[float], array[int] | None]:
+    """A money column as the debit baseline holds it: the amounts, and their whole cents if it held them."""
+    doubles, in_cents = _money_as_held(data)
+    if in_cents is not None:
+        return amounts_of(in_cents), in_cents
+    return doubles if doubles is not None else array("d"), None
 
 
 def _split(data: memoryview, fallback: list[str] | None) -> list[str]:
@@ -182,7 +195,7 @@ def state_body(engine: RiskEngine, state: CustomerState) -> bytes:
         _money_column(baseline.amounts, baseline.in_cents()),
         payees.text.encode(),
         _column(payees.counts),
-        _money_column(payees.largest, payees.in_cents()),
+        _payee_money(payees),
     )
     return _HEADER.pack(*map(len, sections)) + b"".join(sections)
 
@@ -285,8 +298,9 @@ class StateCodec:
         baseline.restore_text(str(sections[3], "utf-8"), *_unpack_money_column(sections[4]))
         payee_ids = str(sections[5], "utf-8")
         counts = _unarray("d", sections[6])
-        largest, largest_cents = _unpack_money_column(sections[7])
-        if not check_ids(payee_ids) == len(counts) == len(largest):
+        largest, largest_cents = _money_as_held(sections[7])
+        held = len(largest_cents) if largest_cents is not None else len(largest or ())
+        if not check_ids(payee_ids) == len(counts) == held:
             raise ValueError("customer state record: the payees' columns differ in length")
         payees = Payees(self._max_counterparties, payee_ids, counts, largest, largest_cents)
         ctx = self._context(head, baseline, payees)
