@@ -56,6 +56,8 @@ _FINGERPRINT_BYTES_V5 = 8
 # the ordinal of 1970-01-01, and the microseconds a double holds exactly (2^53: about the year 2255)
 _EPOCH_ORDINAL: Final = 719163
 _EXACT_MICROSECONDS: Final = 1 << 53
+# no zone seen yet: not None, which is a naive time's zone (local time, never a fixed offset)
+_NO_ZONE_YET: Final = object()
 
 
 @dataclass(slots=True)
@@ -153,7 +155,7 @@ class RiskEngine:
         self._alerts_from = -math.inf if settings.alerts_from is None else settings.alerts_from.timestamp()
         self._longest_cooldown = max(self._cooldowns.values())
         # the fixed-offset time zone of the last event and its offset in microseconds (see ``epoch_seconds``)
-        self._offset_tz: object = None
+        self._offset_tz: object = _NO_ZONE_YET
         self._offset_us = 0
 
     # ----------------------------------------------------------------------------------------- state

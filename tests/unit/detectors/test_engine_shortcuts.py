@@ -3,6 +3,7 @@ seconds of an event's time, and an amount's decimal places and float."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -77,3 +78,16 @@ def test_a_late_offset_does_not_leak_into_the_next_event() -> None:
     shanghai = at().astimezone(TzInfo(8 * 3600))
     new_york = at().astimezone(TzInfo(-5 * 3600))
     assert ENGINE.epoch_seconds(shanghai) == ENGINE.epoch_seconds(new_york) == at().timestamp()
+
+
+def test_a_naive_time_on_a_fresh_engine_is_local_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No zone is no offset remembered: a naive time is local time, as ``timestamp()`` takes it, even as
+    the first time a new engine sees."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        naive = datetime(2025, 3, 1, 12)
+        assert RiskEngine(DETECTION).epoch_seconds(naive) == naive.timestamp()
+    finally:
+        monkeypatch.undo()
+        time.tzset()
