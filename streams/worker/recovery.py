@@ -97,6 +97,9 @@ class Recovery:
             return {tp.partition: answer.result().offset for tp, answer in answers.items()}
         except KafkaException as exc:
             raise WorkerError(f"reading the state changelog's end failed: {exc}") from exc
+        finally:
+            # an admin client's log waits in its queue until polled: what it met reaches the worker's log
+            self.end_reader.poll(0)
 
     def restore(self, partitions: list[int]) -> dict[int, PartitionState]:
         """The committed state of ``partitions``, each in a fresh store."""

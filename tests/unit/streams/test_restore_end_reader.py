@@ -1,0 +1,44 @@
+"""The restore's end reader (an admin client) against a broker that is not there: one clear error, and the
+client's own log in the worker's log. An admin client queues its log until ``poll()``; one never polled
+would keep the broker's faults it met to itself."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from confluent_kafka import Consumer
+from confluent_kafka.admin import AdminClient
+
+from config.settings import load_settings
+from detectors.engine import RiskEngine
+from streams.co_partitioning import WorkerError
+from streams.logging_setup import KAFKA_LOGGER, with_kafka_logger
+from streams.worker import recovery
+from streams.worker.health import Health
+from streams.worker.metrics import WorkerMetrics
+from streams.worker.recovery import Recovery, end_reader_config
+from streams.worker.state_store import PartitionState
+
+NOWHERE = "127.0.0.1:1"  # nothing listens on port 1: every connection is refused at once
+
+
+def test_a_restore_with_no_broker_fails_in_one_line_and_logs_why(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(recovery, "END_TIMEOUT_SECONDS", 1.0)
+    base = with_kafka_logger({"bootstrap.servers": NOWHERE})
+    engine = RiskEngine(load_settings().detection)
+    restorer = Consumer({**base, "group.id": "rw-test-restore", "client.id": "h-restorer"})
+    end_reader = AdminClient(end_reader_config(base, "h"))
+    restore = Recovery(
+        restorer, "rw-changelog", lambda: PartitionState(engine), WorkerMetrics.create(), Health(), end_reader
+    )
+    try:
+        with caplog.at_level(logging.INFO, logger=KAFKA_LOGGER), pytest.raises(WorkerError) as err:
+            restore.restore([0, 1])
+    finally:
+        restorer.close()
+    assert str(err.value).startswith("reading the state changelog's end failed: ")
+    assert "\n" not in str(err.value)
+    assert any("h-restore-end#producer" in r.getMessage() for r in caplog.records)
