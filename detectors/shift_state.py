@@ -26,6 +26,10 @@ class ShiftState:
     history: list[float] = field(default_factory=list)
     #: the CUSUM of new-merchant payments' excess (``detectors.excess_cusum``): five numbers
     cusum: list[float] = field(default_factory=new_cusum)
+    #: the day last added to ``days`` (its last key), or None when not known (a decoded state, or the day
+    #: left the window): asked on every debit, where ``next(reversed(days))`` makes an iterator each time
+    #: (not part of the state)
+    last_day: int | None = field(default=None, repr=False, compare=False)
 
 
 def new_shift_state(max_elevated: int, levels: int) -> ShiftState:
@@ -37,13 +41,19 @@ def slide_window(state: ShiftState, day: int, window_days: int, baseline: DebitB
     counters keep what matters); elevated debits that left it unreported were the customer's own and are
     learned as their new-merchant habit."""
     days = state.days
+    if not days:
+        return day - window_days + 1
     # Day keys are inserted in time order (a late event on a day not yet seen is the odd exception): the
     # last is the newest, the first the oldest, and days leave the window whole.
-    newest = max(day, next(reversed(days))) if days else day
-    first_day = newest - window_days + 1
-    if days and next(iter(days)) < first_day:
+    last = state.last_day
+    if last is None:
+        last = state.last_day = next(reversed(days))
+    first_day = max(day, last) - window_days + 1
+    if _first_key(days) < first_day:
         for d in [d for d in days if d < first_day]:
             del days[d]
+        if last < first_day:
+            state.last_day = None
         log_median = baseline.log_median()
         for ts, _, p in state.elevated:
             if ts >= first_day * DAY:
@@ -53,13 +63,34 @@ def slide_window(state: ShiftState, day: int, window_days: int, baseline: DebitB
     return first_day
 
 
+def _first_key(days: dict[int, int]) -> int:
+    """The first key of a dictionary that has one (a loop, which compiles to a plain walk)."""
+    for d in days:
+        return d
+    raise ValueError("no day")
+
+
+def count_day(state: ShiftState, day: int) -> None:
+    """One more debit on ``day``."""
+    days = state.days
+    count = days.get(day)
+    if count is None:
+        days[day] = 1
+        state.last_day = day
+    else:
+        days[day] = count + 1
+
+
 def is_new_payee(state: ShiftState, payee: str | None, ctx: CustomerContext) -> bool:
     """Never paid before, not counting the window's own elevated debits to it (repeated drains to one
     new payee do not make it a habit of the customer's)."""
     paid = None if payee is None else ctx.counterparties.get(payee)
     if paid is None:
         return True
-    drained = sum(1 for _, _, p in state.elevated if p[1] == payee)
+    drained = 0
+    for _, _, p in state.elevated:  # a loop: a generator costs an object and a call per item
+        if p[1] == payee:
+            drained += 1
     return paid[0] - drained < 1
 
 

@@ -16,6 +16,7 @@ from detectors.shift_runs import Report, count_report, cusum_report, most_surpri
 from detectors.shift_state import (
     DAY,
     ShiftState,
+    count_day,
     forget_reported,
     is_new_payee,
     new_shift_state,
@@ -92,13 +93,13 @@ class SustainedShift(Detector[ShiftState]):
     def update(self, state: ShiftState, obs: Observation, ctx: CustomerContext) -> list[Finding]:
         if not isinstance(obs, TxObservation) or not obs.debit:
             return NO_FINDINGS
-        s, baseline, days = self.s, ctx.debit_baseline, state.days
+        s, baseline = self.s, ctx.debit_baseline
         day = int(obs.ts // DAY)
         if day < slide_window(state, day, self._window_days, baseline, self._halving):
             return NO_FINDINGS  # too late to belong to the window
         if len(baseline) < self._min_history_events:
             return NO_FINDINGS  # counted neither way: the customer's habits are not known yet
-        days[day] = days.get(day, 0) + 1
+        count_day(state, day)
         history = state.history
         history[0] += 1
         if (
