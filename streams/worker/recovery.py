@@ -37,6 +37,20 @@ RESTORE_TIMEOUT_SECONDS = 300.0
 RESTORE_FETCH_WAIT_MS = 10
 RESTORE_POLL_SECONDS = 0.05
 END_TIMEOUT_SECONDS = 10.0
+# A partition's leader can move or not be known yet (a changelog topic just made, a broker restarting) as a
+# worker is assigned its partitions: the watermark query is asked again, backing off, until its timeout.
+END_RETRY_FIRST_BACKOFF_SECONDS = 0.05
+END_RETRY_MAX_BACKOFF_SECONDS = 1.0
+_END_RETRIABLE = frozenset(
+    {
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.UNKNOWN_TOPIC_OR_PART,
+        KafkaError.REQUEST_TIMED_OUT,
+        KafkaError.NOT_ENOUGH_REPLICAS,
+        KafkaError._TRANSPORT,
+    }
+)
 HIGH_WATERMARK = OffsetSpec.latest()  # type: ignore[no-untyped-call]
 
 
@@ -58,6 +72,13 @@ def end_reader_config(base: dict[str, Any], instance_id: str) -> dict[str, Any]:
     """The client that asks for the changelog's high watermarks (an admin client: one ListOffsets request
     per broker for every assigned partition, where a consumer asks one partition at a time)."""
     return {**base, "client.id": f"{instance_id}-restore-end"}
+
+
+def end_retriable(exc: KafkaException) -> bool:
+    """A fault of the watermark query that passes once the cluster settles (a partition's leader moving or
+    not yet known), as librdkafka flags it or as the partition's own answer codes it (those come unflagged)."""
+    error = exc.args[0] if exc.args else None
+    return isinstance(error, KafkaError) and (error.retriable() or error.code() in _END_RETRIABLE)
 
 
 class Recovery:
@@ -90,13 +111,23 @@ class Recovery:
         giving the partition up lies below it. Asked read_uncommitted: read_committed is told the last
         stable offset, which stops before a transaction not yet marked."""
         asked = {TopicPartition(self.changelog, p): HIGH_WATERMARK for p in partitions}
+        deadline = time.monotonic() + END_TIMEOUT_SECONDS
+        backoff = END_RETRY_FIRST_BACKOFF_SECONDS
         try:
-            answers = self.end_reader.list_offsets(
-                asked, isolation_level=IsolationLevel.READ_UNCOMMITTED, request_timeout=END_TIMEOUT_SECONDS
-            )
-            return {tp.partition: answer.result().offset for tp, answer in answers.items()}
-        except KafkaException as exc:
-            raise WorkerError(f"reading the state changelog's end failed: {exc}") from exc
+            while True:
+                try:
+                    answers = self.end_reader.list_offsets(
+                        asked,
+                        isolation_level=IsolationLevel.READ_UNCOMMITTED,
+                        request_timeout=max(0.1, deadline - time.monotonic()),
+                    )
+                    return {tp.partition: answer.result().offset for tp, answer in answers.items()}
+                except KafkaException as exc:
+                    if not end_retriable(exc) or time.monotonic() + backoff >= deadline:
+                        raise WorkerError(f"reading the state changelog's end failed: {exc}") from exc
+                    log.info("reading the state changelog's end: %s; asking again in %.2fs", exc, backoff)
+                    time.sleep(backoff)
+                    backoff = min(2 * backoff, END_RETRY_MAX_BACKOFF_SECONDS)
         finally:
             # an admin client's log waits in its queue until polled: what it met reaches the worker's log
             self.end_reader.poll(0)

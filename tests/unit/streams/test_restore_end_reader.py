@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 
 from config.settings import load_settings
@@ -42,3 +42,22 @@ def test_a_restore_with_no_broker_fails_in_one_line_and_logs_why(
     assert str(err.value).startswith("reading the state changelog's end failed: ")
     assert "\n" not in str(err.value)
     assert any("h-restore-end#producer" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("code", "retriable", "asked_again"),
+    [
+        (KafkaError.NOT_LEADER_FOR_PARTITION, False, True),  # a partition's answer: its code, unflagged
+        (KafkaError.LEADER_NOT_AVAILABLE, False, True),
+        (KafkaError.UNKNOWN_TOPIC_OR_PART, False, True),
+        (KafkaError.TOPIC_AUTHORIZATION_FAILED, False, False),
+        (KafkaError.INVALID_REQUEST, True, True),  # whatever librdkafka flags retriable
+    ],
+)
+def test_the_watermark_query_is_asked_again_only_when_the_cluster_will_settle(
+    code: int, retriable: bool, asked_again: bool
+) -> None:
+    """A restore assigned while a changelog partition's leader moves (a scale-out, a broker restart) met
+    NOT_LEADER_FOR_PARTITION and stopped the worker; such faults pass, an authorisation fault does not."""
+    exc = KafkaException(KafkaError(code, "test", retriable=retriable))
+    assert recovery.end_retriable(exc) is asked_again
