@@ -333,7 +333,7 @@ class WorkerSettings(_Section):
     # at a few thousand events/s costs the broker and librdkafka more CPU than the events themselves
     fetch_min_bytes: int = Field(default=1, ge=1)
     fetch_wait_max_ms: int = Field(default=500, ge=0)
-    # per input partition: customers kept decoded in memory (~21 KB each); the rest stay as their compact
+    # per input partition: customers kept decoded in memory (~20 KB each); the rest stay as their compact
     # changelog record (~1.9 KB). The default keeps 1M customers over 6 partitions under 3 KiB each;
     # raise it where memory allows and the customers are fewer (README, Customer state on the changelog)
     max_decoded_customers_per_partition: int = Field(default=7000, ge=1)
