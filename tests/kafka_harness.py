@@ -402,7 +402,14 @@ def produce(
     conf: dict[str, str], topics: Topics, lines: list[bytes], start_ms: int | None = None
 ) -> dict[str, int]:
     """Produce raw lines to the topic of their type, keyed by customer_id, as upstream systems do, with
-    record timestamps increasing in file order (CreateTime of events produced as they happen)."""
+    record timestamps increasing in file order (CreateTime of events produced as they happen).
+
+    Every line is on the broker before a line of another topic is produced: upstream systems append an
+    event as it happens, before the later events of other topics exist. Produced asynchronously in one
+    burst, a worker consuming meanwhile could see a customer's later transactions appended before an
+    earlier contact change; the worker processes what is appended in record-time order across topics and
+    a record appended after later ones were processed as it arrives (see the README, *Event order*), so
+    replay's order would then not be the stream's, through the feeder's doing."""
     producer = Producer({**conf, "partitioner": "murmur2_random", "enable.idempotence": True, "linger.ms": 5})
     role = {
         "transaction": "transactions",
@@ -415,6 +422,7 @@ def produce(
     counts: dict[str, int] = {}
     if start_ms is None:
         start_ms = int(time.time() * 1000) - len(lines)
+    previous_topic = None
     for i, line in enumerate(lines):
         try:
             event = json.loads(line)
@@ -422,6 +430,9 @@ def produce(
             key = str(event["customer_id"]).encode()
         except (ValueError, KeyError, TypeError):
             topic, key = topics["transactions"], b"malformed"
+        if previous_topic is not None and topic != previous_topic:
+            assert producer.flush(30) == 0, "not every message was delivered"
+        previous_topic = topic
         producer.produce(topic, key=key, value=line, timestamp=start_ms + i)
         counts[topic] = counts.get(topic, 0) + 1
         producer.poll(0)
