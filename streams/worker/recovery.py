@@ -37,14 +37,17 @@ RESTORE_TIMEOUT_SECONDS = 300.0
 RESTORE_FETCH_WAIT_MS = 10
 RESTORE_POLL_SECONDS = 0.05
 END_TIMEOUT_SECONDS = 10.0
-# A partition's leader can move or not be known yet (a changelog topic just made, a broker restarting) as a
-# worker is assigned its partitions: the watermark query is asked again, backing off, until its timeout.
+# A partition's leader can move or not be known yet (a changelog topic just made, a broker restarting: its
+# leader epoch then moves too) as a worker is assigned its partitions: the watermark query is asked again,
+# backing off, until its timeout.
 END_RETRY_FIRST_BACKOFF_SECONDS = 0.05
 END_RETRY_MAX_BACKOFF_SECONDS = 1.0
 _END_RETRIABLE = frozenset(
     {
         KafkaError.NOT_LEADER_FOR_PARTITION,
         KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.FENCED_LEADER_EPOCH,
+        KafkaError.UNKNOWN_LEADER_EPOCH,
         KafkaError.UNKNOWN_TOPIC_OR_PART,
         KafkaError.REQUEST_TIMED_OUT,
         KafkaError.NOT_ENOUGH_REPLICAS,

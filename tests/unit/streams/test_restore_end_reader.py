@@ -50,6 +50,7 @@ def test_a_restore_with_no_broker_fails_in_one_line_and_logs_why(
         (KafkaError.NOT_LEADER_FOR_PARTITION, False, True),  # a partition's answer: its code, unflagged
         (KafkaError.LEADER_NOT_AVAILABLE, False, True),
         (KafkaError.UNKNOWN_TOPIC_OR_PART, False, True),
+        (KafkaError.FENCED_LEADER_EPOCH, False, True),  # met in CI as the broker restarted (chaos test)
         (KafkaError.TOPIC_AUTHORIZATION_FAILED, False, False),
         (KafkaError.INVALID_REQUEST, True, True),  # whatever librdkafka flags retriable
     ],
