@@ -33,16 +33,12 @@ class EventWindow:
         if not times or ts > times[-1]:  # in order, as nearly every event is: no search
             times.append(ts)
             entries.append((ts, event_id, payload))
-            if len(entries) > self.max_entries:
-                excess = len(entries) - self.max_entries
-                del entries[:excess]
-                del times[:excess]
-            return
-        i = bisect.bisect_right(times, ts)
-        while i > 0 and times[i - 1] == ts and entries[i - 1][1] > event_id:
-            i -= 1
-        times.insert(i, ts)
-        entries.insert(i, (ts, event_id, payload))
+        else:
+            i = bisect.bisect_right(times, ts)
+            while i > 0 and times[i - 1] == ts and entries[i - 1][1] > event_id:
+                i -= 1
+            times.insert(i, ts)
+            entries.insert(i, (ts, event_id, payload))
         if len(entries) > self.max_entries:
             # Bounded state: the oldest entries go first.
             excess = len(entries) - self.max_entries
