@@ -118,11 +118,8 @@ def _money_column(values: Sequence[float], in_cents: array[int] | None) -> bytes
 
 
 def _unpack_money(data: memoryview) -> list[float]:
-    if not data:
-        return []
-    if data[0] == ord("q"):
-        return [c / 100 for c in _unarray("q", data[1:])]
-    return _unarray("d", data[1:]).tolist()
+    """A money column's amounts as a list (format 7's readers)."""
+    return _unpack_money_column(data)[0].tolist()
 
 
 def _payee_money(payees: Payees) -> bytes:
