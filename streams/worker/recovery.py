@@ -22,6 +22,7 @@ from confluent_kafka import (
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 
 from streams.co_partitioning import WorkerError
+from streams.errors import kafka_error_of
 from streams.worker.batch import coordinates
 from streams.worker.health import Health
 from streams.worker.metrics import WorkerMetrics
@@ -80,8 +81,8 @@ def end_reader_config(base: dict[str, Any], instance_id: str) -> dict[str, Any]:
 def end_retriable(exc: KafkaException) -> bool:
     """A fault of the watermark query that passes once the cluster settles (a partition's leader moving or
     not yet known), as librdkafka flags it or as the partition's own answer codes it (those come unflagged)."""
-    error = exc.args[0] if exc.args else None
-    return isinstance(error, KafkaError) and (error.retriable() or error.code() in _END_RETRIABLE)
+    error = kafka_error_of(exc)
+    return error is not None and (error.retriable() or error.code() in _END_RETRIABLE)
 
 
 class Recovery:
