@@ -289,9 +289,11 @@ def codec_parts(args: argparse.Namespace, workdir: Path) -> None:
         "profile facts": [h[:9] for h in heads],
         "cooldowns": [h[9] for h in heads],
     }
+    packing = [d for d in engine.detectors if d.state_bytes(states[0].detectors[d.name]) is not None]
     for d in engine.detectors:
-        parts[f"detector {d.name}"] = [h[10].get(d.name) for h in heads]
-    parts["risk book"] = [h[12] for h in heads]
+        if d not in packing:
+            parts[f"detector {d.name}"] = [h[10].get(d.name) for h in heads]
+    parts["risk book"] = [h[13] for h in heads]
     builders: dict[str, Any] = {
         "cooldowns": lambda v: {k: [float(x[0]), float(x[1])] for k, x in v.items()},
         "risk book": Book.from_json,
@@ -303,6 +305,13 @@ def codec_parts(args: argparse.Namespace, workdir: Path) -> None:
         builders[f"detector {d.name}"] = lambda v, d=d: (
             d.state_from_json(v) if v is not None else d.new_state()
         )
+    # the detectors that pack their state (format 9's last section): the bytes of each, per record
+    packed: dict[str, list[memoryview]] = {d.name: [] for d in packing}
+    for h, r in zip(heads, records, strict=True):
+        at, last = 0, _sections_of(codec, r)[8]
+        for name, size in h[11]:
+            packed[name].append(last[at : at + size])
+            at += size
     viewers: dict[str, Any] = {
         "profile facts": lambda s: [
             s.ctx.customer_id,
@@ -348,6 +357,11 @@ def codec_parts(args: argparse.Namespace, workdir: Path) -> None:
     sizes["the state object"] = statistics.mean(sys.getsizeof(s) + sys.getsizeof(s.detectors) for s in states)
     whole = statistics.mean(_deep_size(s, set()) for s in states)
 
+    for d in packing:
+        name = f"detector {d.name}"
+        unpack = timed(lambda d=d: [d.state_from_bytes(x) for x in packed[d.name]])
+        pack = timed(lambda d=d: [d.state_bytes(s.detectors[d.name]) for s in states])
+        rows.append((f"{name}: from/to bytes", unpack, pack, sizes[name]))
     for name, values in parts.items():
         parse = timed(lambda b=blobs[name]: [orjson.loads(x) for x in b])
         build = timed(lambda v=values, f=builders[name]: [f(x) for x in v])
@@ -402,9 +416,9 @@ def codec_parts(args: argparse.Namespace, workdir: Path) -> None:
 
 
 def _sections_of(codec: Any, record: bytes) -> list[Any]:
-    from detectors.state_codec import _sections
+    from detectors.state_codec import _HEADER_9, _sections
 
-    return _sections(memoryview(codec._decompressor.decompress(record[1:])))
+    return _sections(memoryview(codec._decompressor.decompress(record[1:])), _HEADER_9)
 
 
 def _seen(codec: Any, sections: list[Any]) -> Any:

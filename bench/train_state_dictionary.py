@@ -6,7 +6,7 @@ Run by hand (never by pytest); no broker needed:
 
 ``riskwatch generate`` writes --customers customers' traffic (its own seed, not the one bench/state_size.py
 measures with); the events go through the worker's ``Processor`` and, every --every events, the body of a
-format 8 record (``detectors.state_codec.state_body``) of the customer just changed is kept, so the
+format 9 record (``detectors.state_codec.state_body``) of the customer just changed is kept, so the
 samples cover customers early and late in their history. zstd trains a --size byte dictionary on them.
 
 A dictionary is part of the record format: records written with one can only be read with it. Writing a

@@ -15,7 +15,7 @@ from config.detection import SustainedShiftSettings
 from detectors.beta_binomial import beta_binomial_tail_within
 from detectors.context import DebitBaseline, median_of_sorted
 from detectors.excess_cusum import decision_interval
-from detectors.shift_state import DAY, ShiftState
+from detectors.shift_state import DAY, ShiftState, window_debits
 
 SQRT2 = math.sqrt(2.0)
 
@@ -80,7 +80,7 @@ def most_surprising_run(
             if k < s.min_elevated_debits or len(per_day) < s.min_elevated_days:
                 break  # later starts hold fewer elevated debits and days still
             first = int(run[0][0] // DAY)
-            n = sum(c for d, c in state.days.items() if d >= first)
+            n = window_debits(state, first)
             share_new = (max(0.0, history[1] - len(run)) + s.prior_new_payee_share * wn) / (
                 max(0.0, history[0] - len(run)) + wn
             )
@@ -138,7 +138,7 @@ def cusum_report(
     decision interval h: an ordinary customer paying new merchants at their own rate crosses it once in
     ``1 / false_alerts_per_month`` months."""
     cusum, history = state.cusum, state.history
-    per_month = max(1.0, sum(state.days.values()) * 30.0 / window_days * history[1] / max(history[0], 1.0))
+    per_month = max(1.0, window_debits(state) * 30.0 / window_days * history[1] / max(history[0], 1.0))
     h = decision_interval(s.cusum_reference_sds, per_month / false_alerts_per_month)
     if cusum[0] < h:
         return None

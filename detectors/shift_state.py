@@ -1,39 +1,61 @@
 """``sustained_shift``'s per-customer state, its JSON form, and how days leave its window.
 
 The window is days, not a fixed span of seconds: a run of elevated debits is judged among the debits
-since its first day, so the state counts debits per UTC day and forgets a day whole once it is out."""
+since its first day, so the state counts debits per UTC day and forgets a day whole once it is out.
+The counts are rows of numbers in one array (a dict of a month of days was 2 KB of objects per customer
+to build from each changelog record), and the state packs as columns (``state_bytes``)."""
 
 from __future__ import annotations
 
 import math
+from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
+from detectors.columns import differences, from_small_ints, pack_part, running_sums, small_ints, unpack_part
 from detectors.context import CustomerContext, DebitBaseline
 from detectors.excess_cusum import CUSUM_FIELDS, learn, new_cusum
 from detectors.window import EventWindow
 
 DAY = 86400
+#: the layout of ``state_bytes``: the day rows' days and counts as columns (``detectors.columns``), then
+#: the JSON of the history and CUSUM numbers (rounded decimals: shorter as text than as doubles) and of
+#: the elevated debits (nearly always none)
+BYTES_LAYOUT = 1
+
+
+def _no_days() -> array[int]:
+    return array("i")
 
 
 @dataclass(slots=True)
 class ShiftState:
     #: (ts, event_id, [level, payee, amount]) of the window's elevated debits at new merchants
     elevated: EventWindow
-    days: dict[int, int] = field(default_factory=dict)  # UTC day -> debits, for days inside the window
+    #: rows of (UTC day, debits that day) for days inside the window, in the order the days were first
+    #: counted (so the last row is the newest day but for a late day not yet seen, counted last)
+    days: array[int] = field(default_factory=_no_days)
     #: [debits seen, of them card/online debits at a new merchant, of those at or above each level], all
     #: halved past ``history_halving_debits``
     history: list[float] = field(default_factory=list)
     #: the CUSUM of new-merchant payments' excess (``detectors.excess_cusum``): five numbers
     cusum: list[float] = field(default_factory=new_cusum)
-    #: the day last added to ``days`` (its last key), or None when not known (a decoded state, or the day
-    #: left the window): asked on every debit, where ``next(reversed(days))`` makes an iterator each time
-    #: (not part of the state)
-    last_day: int | None = field(default=None, repr=False, compare=False)
 
 
 def new_shift_state(max_elevated: int, levels: int) -> ShiftState:
-    return ShiftState(EventWindow(max_elevated), {}, [0.0] * (2 + levels), new_cusum())
+    return ShiftState(EventWindow(max_elevated), _no_days(), [0.0] * (2 + levels), new_cusum())
+
+
+def window_debits(state: ShiftState, first_day: int = -(2**31)) -> int:
+    """The debits counted on the window's days from ``first_day`` on."""
+    days = state.days
+    n = 0
+    for i in range(0, len(days), 2):
+        if days[i] >= first_day:
+            n += days[i + 1]
+    return n
 
 
 def slide_window(state: ShiftState, day: int, window_days: int, baseline: DebitBaseline, halving: int) -> int:
@@ -43,17 +65,15 @@ def slide_window(state: ShiftState, day: int, window_days: int, baseline: DebitB
     days = state.days
     if not days:
         return day - window_days + 1
-    # Day keys are inserted in time order (a late event on a day not yet seen is the odd exception): the
-    # last is the newest, the first the oldest, and days leave the window whole.
-    last = state.last_day
-    if last is None:
-        last = state.last_day = next(reversed(days))
-    first_day = max(day, last) - window_days + 1
-    if _first_key(days) < first_day:
-        for d in [d for d in days if d < first_day]:
-            del days[d]
-        if last < first_day:
-            state.last_day = None
+    # The newest day is the last row (a late event on a day not yet seen is the odd exception), the
+    # oldest the first, and days leave the window whole.
+    first_day = max(day, days[len(days) - 2]) - window_days + 1
+    if days[0] < first_day:
+        kept = array("i")
+        for i in range(0, len(days), 2):
+            if days[i] >= first_day:
+                kept.extend(days[i : i + 2])
+        state.days = kept
         log_median = baseline.log_median()
         for ts, _, p in state.elevated:
             if ts >= first_day * DAY:
@@ -63,22 +83,16 @@ def slide_window(state: ShiftState, day: int, window_days: int, baseline: DebitB
     return first_day
 
 
-def _first_key(days: dict[int, int]) -> int:
-    """The first key of a dictionary that has one (a loop, which compiles to a plain walk)."""
-    for d in days:
-        return d
-    raise ValueError("no day")
-
-
 def count_day(state: ShiftState, day: int) -> None:
-    """One more debit on ``day``."""
+    """One more debit on ``day``: nearly always the last row's, so searched from it."""
     days = state.days
-    count = days.get(day)
-    if count is None:
-        days[day] = 1
-        state.last_day = day
-    else:
-        days[day] = count + 1
+    i = len(days) - 2
+    while i >= 0:
+        if days[i] == day:
+            days[i + 1] += 1
+            return
+        i -= 2
+    days.extend((day, 1))
 
 
 def is_new_payee(state: ShiftState, payee: str | None, ctx: CustomerContext) -> bool:
@@ -106,18 +120,20 @@ def forget_reported(state: ShiftState, entries: list[tuple[float, str, Any]], ma
 
 
 def state_to_json(state: ShiftState) -> Any:
+    days = state.days
     return {
         "elevated": state.elevated.to_json(),
-        "days": [[d, c] for d, c in state.days.items()],
+        "days": [[days[i], days[i + 1]] for i in range(0, len(days), 2)],
         "history": list(state.history),
         "cusum": list(state.cusum),
     }
 
 
 def state_view(state: ShiftState) -> Any:
+    days = state.days
     return {
         "elevated": state.elevated.view(),
-        "days": list(state.days.items()),
+        "days": [(days[i], days[i + 1]) for i in range(0, len(days), 2)],
         "history": state.history,
         "cusum": state.cusum,
     }
@@ -126,10 +142,42 @@ def state_view(state: ShiftState) -> Any:
 def state_from_json(data: Any, max_elevated: int, levels: int) -> ShiftState:
     # States written before the new-merchant model held elevated debits of another kind: they start over.
     elevated = [e for e in data["elevated"] if isinstance(e[2], list) and len(e[2]) == 3]
+    days = _no_days()
+    for d, c in data["days"]:
+        days.extend((int(d), int(c)))
     return ShiftState(
         EventWindow.from_json(elevated, max_elevated),
-        {int(d): int(c) for d, c in data["days"]},
-        [*(float(x) for x in data.get("history", ())), *[0.0] * (2 + levels)][: 2 + levels],
+        days,
+        _history([float(x) for x in data.get("history", ())], levels),
         # states written before the excess CUSUM start it afresh
         [float(x) for x in data["cusum"]] if len(data.get("cusum", ())) == CUSUM_FIELDS else new_cusum(),
+    )
+
+
+def _history(held: list[float], levels: int) -> list[float]:
+    """The history counters for ``levels`` levels from those held (for as many levels, or others)."""
+    return [*held, *[0.0] * (2 + levels)][: 2 + levels]
+
+
+def state_bytes(state: ShiftState) -> bytes:
+    days = state.days
+    rest = orjson.dumps([state.history, state.cusum, state.elevated.view()])
+    return pack_part(BYTES_LAYOUT, b"", (small_ints(differences(days[0::2])), small_ints(days[1::2]), rest))
+
+
+def state_from_bytes(data: memoryview, max_elevated: int, levels: int) -> ShiftState:
+    _, (day_column, count_column, rest) = unpack_part(data, BYTES_LAYOUT, 0, 3)
+    day_numbers = running_sums(from_small_ints(day_column))
+    counts = from_small_ints(count_column)
+    history, cusum, elevated = orjson.loads(rest)
+    if len(day_numbers) != len(counts) or len(cusum) != CUSUM_FIELDS:
+        raise ValueError("sustained_shift's state part is malformed")
+    days = _no_days()
+    for i in range(len(counts)):
+        days.extend((day_numbers[i], counts[i]))
+    return ShiftState(
+        EventWindow.from_json(elevated, max_elevated) if elevated else EventWindow(max_elevated),
+        days,
+        _history([float(x) for x in history], levels),
+        [float(x) for x in cusum],
     )

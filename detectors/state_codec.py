@@ -1,19 +1,22 @@
 """A customer's state as the changelog (and the worker's idle customers) hold it: compact, versioned bytes.
 
-A record is one format byte, then a zstd frame. Format 8 (written now) frames a binary body: the long,
+A record is one format byte, then a zstd frame. Format 9 (written now) frames a binary body: the long,
 regular parts of a state (the remembered event ids and their fingerprints, the debit baseline, the
 payees) as columns of packed numbers and of id texts, exactly as the live state holds them (the
-``detectors.id_text`` strings of ``SeenEvents``, ``DebitBaseline`` and ``Payees``), and only the small,
-irregular rest (the profile facts, cooldowns, each detector's part, the risk book) as JSON. Decoding a
-customer that left the decoded cache takes each column as it is, one C call each, and encoding one
-writes them back the same way. The frame is compressed with a dictionary trained on typical states
-(``state_dictionary_v7.zdict``, see ``bench/train_state_dictionary.py``): a record of two kilobytes has
-no earlier copy of its field names and id shapes to refer to.
+``detectors.id_text`` strings of ``SeenEvents``, ``DebitBaseline`` and ``Payees``); the parts of the
+detectors that pack their own state (``Detector.state_bytes``: windows and daily counts as columns of
+numbers) as those bytes; and only the small, irregular rest (the profile facts, cooldowns, the parts of
+the detectors that do not, the risk book) as JSON. Decoding a customer that left the decoded cache takes
+each column as it is, one C call each, and encoding one writes them back the same way. The frame is
+compressed with a dictionary trained on typical states (``state_dictionary_v7.zdict``, see
+``bench/train_state_dictionary.py``): a record of two kilobytes has no earlier copy of its field names
+and id shapes to refer to.
 
-Records written before this format are still read: format 7 (the same columns, but the baseline's ids
-as positions among the remembered ones and the payees' ids joined without escapes), format 6 (a zstd
-frame of a columnar JSON tree) and the JSON objects of formats 1 to 5, so a worker restoring an older
-changelog migrates it as it goes.
+Records written before this format are still read: format 8 (the same, every detector's part as JSON),
+format 7 (the same columns, but the baseline's ids as positions among the remembered ones and the
+payees' ids joined without escapes), format 6 (a zstd frame of a columnar JSON tree) and the JSON objects
+of formats 1 to 5, so a worker restoring an older changelog migrates it as it goes. Formats 8 and 7 can
+still be written, for a group in a rolling upgrade (``worker.state_record_format``).
 Pure: bytes in, bytes out.
 """
 
@@ -38,22 +41,25 @@ from detectors.riskbook import Book
 from detectors.state import CustomerState, SeenEvents
 
 #: the first byte of a record of the current format; a JSON record starts with "{"
-BINARY_FORMAT = 0x08
+BINARY_FORMAT = 0x09
+FORMAT_8 = 0x08
 FORMAT_7 = 0x07
 FORMAT_6 = 0x06
-#: what ``StateCodec`` can write: the current format, and the one before for a rolling upgrade
-WRITABLE_FORMATS = (FORMAT_7, BINARY_FORMAT)
+#: what ``StateCodec`` can write: the current format, and those before for a rolling upgrade
+WRITABLE_FORMATS = (FORMAT_7, FORMAT_8, BINARY_FORMAT)
 _JSON_START = ord("{")
 #: zstd's fastest level: on these records of a few kilobytes, levels 1 to 3 give the same size (level 5
 #: 2% smaller for three times the time); decoding does not depend on it
 ZSTD_LEVEL = 1
-#: the trained dictionary of formats 7 and 8, shipped with the package: records written with it need
+#: the trained dictionary of formats 7 to 9, shipped with the package: records written with it need
 #: exactly it, so a new dictionary is a new format byte (and the old file stays, to read the old records)
 DICTIONARY_V7 = "state_dictionary_v7.zdict"
 #: joins the ids of a format 7 column; an id holding it went to the JSON part
 _SEP = "\x00"
-# body: the lengths of its eight sections, then the sections (see ``state_body``)
+# body of format 8: the lengths of its eight sections, then the sections (see ``state_body_v8``)
 _HEADER = struct.Struct("<8I")
+# body of format 9: the lengths of its nine sections, then the sections (see ``state_body``)
+_HEADER_9 = struct.Struct("<9I")
 #: the JSON part of formats 7 and 8 opens with the context's profile facts, customer_id to first_tx_ts
 _PROFILE_FIELDS = 9
 _BIG_ENDIAN = sys.byteorder == "big"
@@ -168,7 +174,53 @@ def _profile_facts(ctx: CustomerContext) -> list[Any]:
 
 
 def state_body(engine: RiskEngine, state: CustomerState) -> bytes:
-    """The uncompressed body of a format 8 record (what the dictionary is trained on): the lengths of its
+    """The uncompressed body of a format 9 record (what the dictionary is trained on): the lengths of its
+    nine sections, then the sections: the JSON of the small parts, the remembered event ids (their
+    ``id_text``), their fingerprints, the debit baseline's ids and amounts, the payees' ids, payment
+    counts and largest amounts, and the detectors' binary parts one after another. The JSON part holds
+    the parts of the detectors that give no bytes (``Detector.state_bytes``), and the names and lengths
+    of those that do, in the order of the last section."""
+    ctx = state.ctx
+    baseline = ctx.debit_baseline
+    payees = ctx.counterparties
+    as_json: dict[str, Any] = {}
+    index: list[tuple[str, int]] = []
+    binary: list[bytes] = []
+    for d in engine.detectors:
+        part = state.detectors[d.name]
+        packed = d.state_bytes(part)
+        if packed is None:
+            as_json[d.name] = d.state_view(part)
+        else:
+            index.append((d.name, len(packed)))
+            binary.append(packed)
+    misc = orjson.dumps(
+        [
+            *_profile_facts(ctx),
+            state.cooldowns,
+            as_json,
+            index,
+            state.events_processed,
+            state.book.to_json(),
+        ]
+    )
+    sections = (
+        misc,
+        state.seen.text.encode(),
+        state.seen.fingerprints_bytes(),
+        baseline.ids_text.encode(),
+        _money_column(baseline.amounts, baseline.in_cents()),
+        payees.text.encode(),
+        _column(payees.counts),
+        _payee_money(payees),
+        b"".join(binary),
+    )
+    return _HEADER_9.pack(*map(len, sections)) + b"".join(sections)
+
+
+def state_body_v8(engine: RiskEngine, state: CustomerState) -> bytes:
+    """The uncompressed body of a format 8 record: format 9's without the binary detector parts, for a
+    group in a rolling upgrade from a version that reads no later format. The lengths of its
     eight sections, then the sections: the JSON of the small parts, the remembered event ids (their
     ``id_text``), their fingerprints, the debit baseline's ids and amounts, and the payees' ids, payment
     counts and largest amounts."""
@@ -241,14 +293,16 @@ class StateCodec:
 
     def __init__(self, engine: RiskEngine, write_format: int = BINARY_FORMAT) -> None:
         """``write_format``: the format ``encode`` writes, this one or (during a rolling upgrade from a
-        version that reads no later one) format 7; every format is read either way."""
+        version that reads no later one) format 8 or 7; every format is read either way."""
         if write_format not in WRITABLE_FORMATS:
             raise ValueError(
                 f"state record format {write_format} cannot be written (only {WRITABLE_FORMATS})"
             )
         self.engine = engine
         self._format_byte = bytes((write_format,))
-        self._body = state_body if write_format == BINARY_FORMAT else state_body_v7
+        self._body = {BINARY_FORMAT: state_body, FORMAT_8: state_body_v8, FORMAT_7: state_body_v7}[
+            write_format
+        ]
         settings = engine.settings
         self._max_ids = settings.seen_event_ids_max
         self._max_debits = settings.amount_spike.baseline_window_events
@@ -277,6 +331,8 @@ class StateCodec:
         first = raw[0]
         if first == BINARY_FORMAT:
             return self._from_body(memoryview(self._decompressor.decompress(raw[1:])))
+        if first == FORMAT_8:
+            return self._from_body_v8(memoryview(self._decompressor.decompress(raw[1:])))
         if first == FORMAT_7:
             return self._from_body_v7(memoryview(self._decompressor.decompress(raw[1:])))
         if first == _JSON_START:
@@ -286,9 +342,29 @@ class StateCodec:
         raise ValueError(f"unsupported customer state record format {first:#04x}")
 
     def _from_body(self, body: memoryview) -> CustomerState:
-        sections = _sections(body)
+        sections = _sections(body, _HEADER_9)
+        head = orjson.loads(sections[0])
+        cooldowns, stored, index, events_processed, book = head[_PROFILE_FIELDS:]
+        binary: dict[str, memoryview] = {}
+        at, parts = 0, sections[8]
+        for name, n in index:
+            binary[name] = parts[at : at + n]
+            at += n
+        if at != len(parts):
+            raise ValueError("customer state record: the detectors' binary parts differ in length")
+        ctx, seen = self._columns(head, sections)
+        return self._state(ctx, seen, cooldowns, stored, events_processed, book, binary)
+
+    def _from_body_v8(self, body: memoryview) -> CustomerState:
+        """Format 8: format 9 without the binary detector parts (each detector's part in the JSON)."""
+        sections = _sections(body, _HEADER)
         head = orjson.loads(sections[0])
         cooldowns, stored, events_processed, book = head[_PROFILE_FIELDS:]
+        ctx, seen = self._columns(head, sections)
+        return self._state(ctx, seen, cooldowns, stored, events_processed, book)
+
+    def _columns(self, head: list[Any], sections: list[memoryview]) -> tuple[CustomerContext, SeenEvents]:
+        """The context and the remembered ids from the sections formats 8 and 9 share."""
         seen = SeenEvents(self._max_ids)
         seen.restore_text(str(sections[1], "utf-8"), bytes(sections[2]))
         baseline = DebitBaseline(self._max_debits)
@@ -300,8 +376,7 @@ class StateCodec:
         if not check_ids(payee_ids) == len(counts) == held:
             raise ValueError("customer state record: the payees' columns differ in length")
         payees = Payees(self._max_counterparties, payee_ids, counts, largest, largest_cents)
-        ctx = self._context(head, baseline, payees)
-        return self._state(ctx, seen, cooldowns, stored, events_processed, book)
+        return self._context(head, baseline, payees), seen
 
     def _context(self, head: list[Any], baseline: DebitBaseline, payees: Payees) -> CustomerContext:
         """The context from the profile facts that open the JSON part of formats 7 and 8."""
@@ -331,15 +406,24 @@ class StateCodec:
         stored: dict[str, Any],
         events_processed: int,
         book: Any,
+        binary: dict[str, memoryview] | None = None,
     ) -> CustomerState:
+        """The state; each detector's part from its bytes (``binary``), else its JSON (``stored``), else
+        new (a detector the record's writer did not have)."""
+        detectors: dict[str, Any] = {}
+        for d in self.engine.detectors:
+            name = d.name
+            if binary is not None and name in binary:
+                detectors[name] = d.state_from_bytes(binary[name])
+            elif name in stored:
+                detectors[name] = d.state_from_json(stored[name])
+            else:
+                detectors[name] = d.new_state()
         return CustomerState(
             ctx=ctx,
             seen=seen,
             cooldowns={k: [float(v[0]), float(v[1])] for k, v in cooldowns.items()},
-            detectors={
-                d.name: d.state_from_json(stored[d.name]) if d.name in stored else d.new_state()
-                for d in self.engine.detectors
-            },
+            detectors=detectors,
             events_processed=events_processed,
             book=Book.from_json(book),
         )
@@ -348,7 +432,7 @@ class StateCodec:
         """Format 7: the baseline's ids as positions among the remembered ids (those not remembered in
         the JSON part), the payees' ids joined by the separator unescaped (or, if any held it, in the
         JSON part)."""
-        sections = _sections(body)
+        sections = _sections(body, _HEADER)
         head = orjson.loads(sections[0])
         unseen_debits, cp_fallback, cooldowns, stored, events_processed, book = head[_PROFILE_FIELDS:]
         seen = SeenEvents(self._max_ids)
@@ -410,9 +494,11 @@ class StateCodec:
         }
 
 
-def _sections(body: memoryview) -> list[memoryview]:
-    lengths = _HEADER.unpack_from(body)
-    at = _HEADER.size
+def _sections(body: memoryview, header: struct.Struct) -> list[memoryview]:
+    if len(body) < header.size:
+        raise ValueError(f"customer state record of {len(body)} bytes, shorter than its header")
+    lengths = header.unpack_from(body)
+    at = header.size
     sections = []
     for n in lengths:
         sections.append(body[at : at + n])

@@ -21,6 +21,8 @@ from detectors.shift_state import (
     is_new_payee,
     new_shift_state,
     slide_window,
+    state_bytes,
+    state_from_bytes,
     state_from_json,
     state_to_json,
     state_view,
@@ -171,3 +173,9 @@ class SustainedShift(Detector[ShiftState]):
 
     def state_from_json(self, data: Any) -> ShiftState:
         return state_from_json(data, self.s.max_elevated_events, len(self._log_levels))
+
+    def state_bytes(self, state: ShiftState) -> bytes | None:
+        return state_bytes(state)
+
+    def state_from_bytes(self, data: memoryview) -> ShiftState:
+        return state_from_bytes(data, self.s.max_elevated_events, len(self._log_levels))

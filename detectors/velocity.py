@@ -12,32 +12,57 @@ only the any-transaction count of the hour applies.
 
 from __future__ import annotations
 
+import struct
+from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
 from config.detection import VelocitySpikeSettings
 from detectors.base import NO_FINDINGS, Detector, per_tier
+from detectors.columns import (
+    differences,
+    from_small_ints,
+    pack_part,
+    running_sums,
+    small_ints,
+    time_or_nan,
+    time_or_none,
+    unpack_part,
+)
 from detectors.context import CustomerContext
 from detectors.findings import Finding, past_threshold_score, severity_by_ratio
+from detectors.flag_window import FlagWindow
 from detectors.observation import Observation, TxObservation
-from detectors.window import EventWindow
 
 DAY_SECONDS = 86400
+#: numbers per row of ``VelocityState.daily``
+ROW = 3
+#: the layout of ``VelocitySpike.state_bytes``: first_ts, day_alert_ts, payday_ts (NaN for None), then
+#: the window's times, ids and flags, and the daily rows' days, transactions and new-payee debits, as
+#: columns (``detectors.columns``)
+BYTES_LAYOUT = 1
+_HEAD = struct.Struct("<3d")
+
+
+def _no_days() -> array[int]:
+    return array("i")
 
 
 @dataclass(slots=True)
 class VelocityState:
     # (ts, event_id, 1 for a debit to a never-paid counterparty else 0)
-    window: EventWindow
-    # UTC day number -> [transactions, debits to new counterparties] that day, for the last ``baseline_days``
-    daily_counts: dict[int, list[int]] = field(default_factory=dict)
+    window: FlagWindow
+    # rows of (UTC day number, transactions, debits to new counterparties) that day, for the last
+    # ``baseline_days``, in the order the days were first seen: numbers in one array, not a dict of
+    # lists (a month of days was 3.5 KB of objects per customer to build from each changelog record)
+    daily: array[int] = field(default_factory=_no_days)
     first_ts: float | None = None
     # event time of the last day-window finding: a busy day is one pattern, however long it stays busy
     day_alert_ts: float | None = None
     # event time of the last incoming credit large for the customer (a salary): an evening of shopping
     # at new places right after payday is ordinary
     payday_ts: float | None = None
-    # the sums of ``daily_counts`` over the ``baseline_days`` before ``_sums_day``, kept up as counts
+    # the sums of ``daily`` over the ``baseline_days`` before ``_sums_day``, kept up as counts
     # change, so that the usual rate, asked on most busy days' events, is not a sum of a month of days
     # each time (not part of the state: a decoded state sums them again)
     _sums_known: bool = field(default=False, repr=False, compare=False)
@@ -47,14 +72,14 @@ class VelocityState:
 
     def __init__(  # written out: compiled (see ``detectors.observation``)
         self,
-        window: EventWindow,
-        daily_counts: dict[int, list[int]] | None = None,
+        window: FlagWindow,
+        daily: array[int] | None = None,
         first_ts: float | None = None,
         day_alert_ts: float | None = None,
         payday_ts: float | None = None,
     ) -> None:
         self.window = window
-        self.daily_counts = {} if daily_counts is None else daily_counts
+        self.daily = _no_days() if daily is None else daily
         self.first_ts = first_ts
         self.day_alert_ts = day_alert_ts
         self.payday_ts = payday_ts
@@ -62,6 +87,16 @@ class VelocityState:
         self._sums_day = 0
         self._sums_total = 0
         self._sums_new = 0
+
+
+def _row_of(daily: array[int], day: int) -> int:
+    """Where ``day``'s row starts in ``daily``, or -1: nearly always the last row, so searched from it."""
+    i = len(daily) - ROW
+    while i >= 0:
+        if daily[i] == day:
+            return i
+        i -= ROW
+    return -1
 
 
 class VelocitySpike(Detector[VelocityState]):
@@ -118,7 +153,7 @@ class VelocitySpike(Detector[VelocityState]):
         self._payday_ratio = s.payday_credit_min_ratio_to_median
 
     def new_state(self) -> VelocityState:
-        return VelocityState(window=EventWindow(self.s.max_window_events))
+        return VelocityState(window=FlagWindow(self.s.max_window_events))
 
     def update(self, state: VelocityState, obs: Observation, ctx: CustomerContext) -> list[Finding]:
         if not isinstance(obs, TxObservation):
@@ -128,17 +163,23 @@ class VelocitySpike(Detector[VelocityState]):
         today, day = int(now // DAY_SECONDS), int(obs.ts // DAY_SECONDS)
         first_ts = state.first_ts
         new = obs.debit and obs.counterparty_id is not None and obs.counterparty_id not in ctx.counterparties
-        counts = state.daily_counts.get(day)
-        if counts is None:
-            counts = state.daily_counts[day] = [0, 0]
-        counts[0] += 1
-        counts[1] += new
+        daily = state.daily
+        row = _row_of(daily, day)
+        if row < 0:
+            daily.extend((day, 1, new))
+        else:
+            daily[row + 1] += 1
+            daily[row + 2] += new
         if state._sums_known and state._sums_day - baseline_days <= day < state._sums_day:
             state._sums_total += 1
             state._sums_new += new
-        if len(state.daily_counts) > baseline_days + 1:
-            for d in [d for d in state.daily_counts if d < today - baseline_days]:
-                del state.daily_counts[d]
+        if len(daily) > (baseline_days + 1) * ROW:
+            oldest = today - baseline_days
+            kept = array("i")
+            for i in range(0, len(daily), ROW):
+                if daily[i] >= oldest:
+                    kept.extend(daily[i : i + ROW])
+            state.daily = kept
         state.first_ts = obs.ts if first_ts is None else min(first_ts, obs.ts)
         if not obs.debit and ctx.segment == "individual" and self._large_credit(obs.amount_f, ctx):
             state.payday_ts = obs.ts if state.payday_ts is None else max(state.payday_ts, obs.ts)
@@ -157,7 +198,7 @@ class VelocitySpike(Detector[VelocityState]):
                 if hour and count >= cold:
                     return [self._finding(state, obs, tier, count, None, None, cold, span)]
                 continue
-            n_new = sum(p == 1 for _, _, p in window.between(now - span, now)) if new else 0
+            n_new = window.flagged_between(now - span, now, 1) if new else 0
             payday = state.payday_ts is not None and 0 <= obs.ts - state.payday_ts <= self._payday_seconds
             factor = self._payday_factor if payday else 1.0
             if n_new >= (bar := factor * max(new_floor, m * usual[1] * scale)):
@@ -186,7 +227,7 @@ class VelocitySpike(Detector[VelocityState]):
         window_seconds: int,
     ) -> Finding:
         now = state.window.latest(obs.ts)
-        in_window = state.window.between(now - window_seconds, now)
+        in_window = tuple(state.window.ids_between(now - window_seconds, now))
         judged = count if n_new is None else n_new
         span = (
             f"{window_seconds // 60} minutes" if window_seconds < 7200 else f"{window_seconds / 3600:g} hours"
@@ -197,7 +238,7 @@ class VelocitySpike(Detector[VelocityState]):
             detector=self.name,
             severity=severity_by_ratio(judged / threshold, (1.5, 2.5)),
             score=past_threshold_score(judged, threshold),
-            trigger_event_ids=tuple(eid for _, eid, _ in in_window),
+            trigger_event_ids=in_window,
             reason=(
                 f"{what} within {span}{among}, against a usual "
                 f"{'(not yet known)' if usual is None else f'{usual:.1f}'} per window "
@@ -215,9 +256,7 @@ class VelocitySpike(Detector[VelocityState]):
             # an hour's burst (often tiny, card-testing debits) must not drag the amount baseline down; a
             # busy day is taken back out of it only if another detector finds its amounts anomalous
             anomalous_amount=True,
-            unlearn_event_ids=tuple(eid for _, eid, _ in in_window)
-            if window_seconds == self.s.window_seconds
-            else (),
+            unlearn_event_ids=in_window if window_seconds == self.s.window_seconds else (),
         )
 
     def _large_credit(self, amount: float, ctx: CustomerContext) -> bool:
@@ -244,10 +283,11 @@ class VelocitySpike(Detector[VelocityState]):
         if not state._sums_known or state._sums_day != today:
             oldest = today - baseline_days
             total = new = 0
-            for d, c in state.daily_counts.items():
-                if oldest <= d < today:
-                    total += c[0]
-                    new += c[1]
+            daily = state.daily
+            for i in range(0, len(daily), ROW):
+                if oldest <= daily[i] < today:
+                    total += daily[i + 1]
+                    new += daily[i + 2]
             state._sums_known, state._sums_day, state._sums_total, state._sums_new = True, today, total, new
         total, new = state._sums_total, state._sums_new
         full_days = max(1.0, min(float(baseline_days), float(today - int(first_ts // DAY_SECONDS))))
@@ -257,18 +297,10 @@ class VelocitySpike(Detector[VelocityState]):
         return total / full_days, new / full_days
 
     def state_to_json(self, state: VelocityState) -> Any:
+        daily = state.daily
         return {
             "window": state.window.to_json(),
-            "daily_counts": [[d, *c] for d, c in state.daily_counts.items()],
-            "first_ts": state.first_ts,
-            "day_alert_ts": state.day_alert_ts,
-            "payday_ts": state.payday_ts,
-        }
-
-    def state_view(self, state: VelocityState) -> Any:
-        return {
-            "window": state.window.view(),
-            "daily_counts": [(d, *c) for d, c in state.daily_counts.items()],
+            "daily_counts": [daily[i : i + ROW].tolist() for i in range(0, len(daily), ROW)],
             "first_ts": state.first_ts,
             "day_alert_ts": state.day_alert_ts,
             "payday_ts": state.payday_ts,
@@ -276,15 +308,43 @@ class VelocitySpike(Detector[VelocityState]):
 
     def state_from_json(self, data: Any) -> VelocityState:
         # state written before new counterparties were counted has [day, count] rows and None payloads
+        daily = array("i")
+        for row in data["daily_counts"]:
+            daily.extend((int(row[0]), int(row[1]), int(row[2]) if len(row) > 2 else 0))
         return VelocityState(
-            window=EventWindow.from_entries(
+            window=FlagWindow.from_entries(
                 [(float(t), str(e), 1 if p == 1 else 0) for t, e, p in data["window"]],
                 self.s.max_window_events,
             ),
-            daily_counts={
-                int(row[0]): [int(row[1]), int(row[2]) if len(row) > 2 else 0] for row in data["daily_counts"]
-            },
+            daily=daily,
             first_ts=data["first_ts"],
             day_alert_ts=data["day_alert_ts"],
             payday_ts=data.get("payday_ts"),
+        )
+
+    def state_bytes(self, state: VelocityState) -> bytes | None:
+        head = _HEAD.pack(
+            time_or_nan(state.first_ts), time_or_nan(state.day_alert_ts), time_or_nan(state.payday_ts)
+        )
+        daily = state.daily
+        days = small_ints(differences(daily[0::ROW]))
+        counts = (small_ints(daily[1::ROW]), small_ints(daily[2::ROW]))
+        return pack_part(BYTES_LAYOUT, head, (*state.window.columns(), days, *counts))
+
+    def state_from_bytes(self, data: memoryview) -> VelocityState:
+        head, (times, ids, flags, days, totals, news) = unpack_part(data, BYTES_LAYOUT, _HEAD.size, 6)
+        first_ts, day_alert_ts, payday_ts = _HEAD.unpack(head)
+        day_numbers = running_sums(from_small_ints(days))
+        total_counts, new_counts = from_small_ints(totals), from_small_ints(news)
+        if not len(day_numbers) == len(total_counts) == len(new_counts):
+            raise ValueError("velocity_spike's daily columns differ in length")
+        daily = array("i")
+        for i in range(len(day_numbers)):
+            daily.extend((day_numbers[i], total_counts[i], new_counts[i]))
+        return VelocityState(
+            FlagWindow.from_columns(self.s.max_window_events, times, ids, flags),
+            daily,
+            time_or_none(first_ts),
+            time_or_none(day_alert_ts),
+            time_or_none(payday_ts),
         )

@@ -211,6 +211,12 @@ class Delegating(Detector[Any]):
     def state_from_json(self, data: Any) -> Any:
         return self.inner.state_from_json(data)
 
+    def state_bytes(self, state: Any) -> bytes | None:
+        return self.inner.state_bytes(state)
+
+    def state_from_bytes(self, data: memoryview) -> Any:
+        return self.inner.state_from_bytes(data)
+
 
 class Recorder(Delegating):
     """Wraps one detector inside the engine: records its raw findings and checks, on every call, that it

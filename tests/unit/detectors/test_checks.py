@@ -76,6 +76,24 @@ class LossyRoundTrip(Breakable):
         return restored
 
 
+class LossyBytes(Breakable):
+    """Forgets the window when its state is read back from the changelog's bytes (but not from JSON)."""
+
+    def state_from_bytes(self, data: memoryview) -> Any:
+        restored = super().state_from_bytes(data)
+        restored.window = self.new_state().window
+        return restored
+
+
+class BytesNotASnapshot(Breakable):
+    """Packs the state as it will be, not as it is: bytes that do not read back as the state given."""
+
+    def state_bytes(self, state: Any) -> bytes | None:
+        later = self.state_from_json(self.state_to_json(state))
+        later.first_ts = None
+        return super().state_bytes(later)
+
+
 class KeepsStateOnItself(Breakable):
     """Counts on the detector object instead of the per-customer state: a fresh worker starts again at 0."""
 
@@ -93,8 +111,23 @@ class ViewDiffers(Breakable):
 
 
 class SharesLiveState(Breakable):
+    """Hands out one JSON object per state and keeps it up as the state moves on (as a view sharing a
+    live list would): a checkpoint kept in memory changes under its holder."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.views: dict[int, dict[str, Any]] = {}
+
+    def update(self, state: Any, obs: Observation, ctx: CustomerContext) -> list[Finding]:
+        found = super().update(state, obs, ctx)
+        if id(state) in self.views:
+            self.views[id(state)].update(super().state_to_json(state))
+        return found
+
     def state_to_json(self, state: Any) -> Any:
-        return {**super().state_to_json(state), "window": state.window.view()}
+        view = self.views.setdefault(id(state), {})
+        view.update(super().state_to_json(state))
+        return view
 
 
 class ForeignFinding(Breakable):
@@ -111,7 +144,7 @@ class Unbounded(Breakable):
     """Keeps every event id it ever saw."""
 
     def update(self, state: Any, obs: Observation, ctx: CustomerContext) -> list[Finding]:
-        state.daily_counts[int(obs.ts)] = [1, 0]
+        state.daily.extend((int(obs.ts), 1, 0))
         return super().update(state, obs, ctx)
 
 
@@ -125,6 +158,8 @@ CASES: list[tuple[str, Check, type[Breakable]]] = [
     ("mutates its observation", checks.check_no_mutation, MutatesObservation),
     ("nondeterministic", checks.check_deterministic, Nondeterministic),
     ("lossy state round trip", lambda m, e: checks.check_state_round_trip(m, e, 20), LossyRoundTrip),
+    ("lossy bytes round trip", lambda m, e: checks.check_state_bytes_round_trip(m, e, 20), LossyBytes),
+    ("bytes not the state", lambda m, e: checks.check_state_bytes_round_trip(m, e, 20), BytesNotASnapshot),
     ("state kept on the detector", lambda m, e: checks.check_state_round_trip(m, e, 20), KeepsStateOnItself),
     ("state_view differs", checks.check_state_view, ViewDiffers),
     ("state_to_json shares live state", checks.check_to_json_is_a_snapshot, SharesLiveState),

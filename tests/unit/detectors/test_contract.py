@@ -82,6 +82,11 @@ class TestDetectorContract:
         split = data.draw(st.integers(min_value=0, max_value=len(events)), label="split")
         checks.check_state_round_trip(lambda: spec.build(DETECTION), events, split)
 
+    @given(events=event_sequences(min_size=2), data=st.data())
+    def test_state_bytes_round_trip(self, spec: Any, events: list[Event], data: st.DataObject) -> None:
+        split = data.draw(st.integers(min_value=0, max_value=len(events)), label="split")
+        checks.check_state_bytes_round_trip(lambda: spec.build(DETECTION), events, split)
+
     @given(events=event_sequences())
     def test_state_view_serialises_as_state_to_json(self, spec: Any, events: list[Event]) -> None:
         checks.check_state_view(lambda: spec.build(DETECTION), events)
@@ -98,6 +103,7 @@ class TestDetectorContract:
         checks.check_state_bounded(make, traffic, STATE_BOUND_BYTES // 2)
         checks.check_to_json_is_a_snapshot(make, traffic[:3600])
         checks.check_state_round_trip(make, traffic[:4000], 2500)
+        checks.check_state_bytes_round_trip(make, traffic[:4000], 2500)
         checks.check_no_mutation(make, traffic[:1500])
 
 

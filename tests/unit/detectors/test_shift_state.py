@@ -1,5 +1,6 @@
-"""``sustained_shift``'s day window: the last day it remembers (kept beside the days, not in the state)
-is always the last key of its days, so the window slides exactly as one read from the days would."""
+"""``sustained_shift``'s day window: its rows of day counts (an array) slide exactly as the dict of days
+they replace did, in whose insertion order the last key is the newest day but for a late day not yet
+seen; and the state packs to bytes that read back as the same state."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from detectors.context import DebitBaseline
-from detectors.shift_state import count_day, new_shift_state, slide_window, state_from_json, state_to_json
+from detectors.shift_state import (
+    count_day,
+    new_shift_state,
+    slide_window,
+    state_bytes,
+    state_from_bytes,
+    state_from_json,
+    state_to_json,
+)
 
 WINDOW_DAYS = 7
 
@@ -21,19 +30,38 @@ def _reference_first_day(days: dict[int, int], day: int) -> int:
     st.lists(st.tuples(st.integers(min_value=0, max_value=40), st.booleans()), max_size=60),
     st.integers(min_value=0, max_value=60),
 )
-def test_the_remembered_last_day_is_the_last_key(days: list[tuple[int, bool]], decode_at: int) -> None:
+def test_the_day_rows_slide_as_a_dict_of_days(days: list[tuple[int, bool]], decode_at: int) -> None:
     """Days in any order (a late day not yet seen is added last), some not counted (as before the
-    customer's history is long enough), and a decode (which forgets the remembered day) part way."""
+    customer's history is long enough), and a decode (JSON, then bytes) part way."""
     state = new_shift_state(10, 2)
+    reference: dict[int, int] = {}
     baseline = DebitBaseline(60)
     for i, (day, counted) in enumerate(days):
         if i == decode_at:
             state = state_from_json(state_to_json(state), 10, 2)
-        expected = _reference_first_day(dict(state.days), day)
+            state = state_from_bytes(memoryview(state_bytes(state)), 10, 2)
+        expected = _reference_first_day(reference, day)
         first_day = slide_window(state, day, WINDOW_DAYS, baseline, 100)
         assert first_day == expected
+        if reference and next(iter(reference)) < first_day:  # days leave whole once the oldest is out
+            reference = {d: c for d, c in reference.items() if d >= first_day}
         if counted and day >= first_day:
             count_day(state, day)
-        if state.last_day is not None:
-            assert state.days
-            assert state.last_day == next(reversed(state.days))
+            reference[day] = reference.get(day, 0) + 1
+        assert state_to_json(state)["days"] == [[d, c] for d, c in reference.items()]
+
+
+def test_the_bytes_hold_every_part() -> None:
+    state = state_from_json(
+        {
+            "elevated": [[86400.0, "e1", [1, "payee", "120.50"]], [90000.0, "e\x00", [0, None, "99"]]],
+            "days": [[1, 4], [0, 2]],
+            "history": [10.0, 3.5, 2.0, 1.0],
+            "cusum": [1.5, 86400.0, 3.0, 0.25, 0.125],
+        },
+        10,
+        2,
+    )
+    packed = state_bytes(state)
+    assert state_to_json(state_from_bytes(memoryview(packed), 10, 2)) == state_to_json(state)
+    assert state_to_json(state_from_bytes(memoryview(packed), 10, 3))["history"] == [10.0, 3.5, 2.0, 1.0, 0.0]

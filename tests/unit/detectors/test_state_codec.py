@@ -28,6 +28,9 @@ V5_RECORD = Path(__file__).parent / "data" / "state_v5_changelog_record.json"
 V6_RECORD = Path(__file__).parent / "data" / "state_v6_changelog_record.json"
 # and as the worker of state format 7 (binary columns, the baseline's ids as positions) wrote it
 V7_RECORD = Path(__file__).parent / "data" / "state_v7_changelog_record.json"
+# and as the worker of state format 8 (the baseline's ids as text, every detector's part as JSON) wrote it
+V8_RECORD = Path(__file__).parent / "data" / "state_v8_changelog_record.json"
+CAPTURED = {6: V6_RECORD, 7: V7_RECORD, 8: V8_RECORD}
 
 
 def _json(value: Any) -> str:
@@ -134,12 +137,12 @@ def test_a_format_5_json_record_is_migrated_with_the_same_detection_afterwards()
     assert codec.encode(codec.decode(record)) == record
 
 
-@pytest.mark.parametrize("fmt", [6, 7])
-def test_a_format_6_or_7_record_is_read_as_the_state_it_was_written_from(fmt: int) -> None:
-    """A worker of format 6 or 7 wrote it: it decodes to what a run of the same events by the current
-    code keeps, goes on with the same alerts, and is rewritten as format 8."""
+@pytest.mark.parametrize("fmt", [6, 7, 8])
+def test_a_format_6_7_or_8_record_is_read_as_the_state_it_was_written_from(fmt: int) -> None:
+    """A worker of format 6, 7 or 8 wrote it: it decodes to what a run of the same events by the current
+    code keeps, goes on with the same alerts, and is rewritten as format 9."""
     fixture = json.loads(V5_RECORD.read_text())
-    captured = json.loads((V6_RECORD if fmt == 6 else V7_RECORD).read_text())
+    captured = json.loads(CAPTURED[fmt].read_text())
     record = base64.b64decode(captured[f"record_v{fmt}_base64"])
     assert record[0] == fmt
     assert captured["customer_id"] == fixture["customer_id"]
@@ -173,7 +176,7 @@ def test_a_format_6_or_7_record_is_read_as_the_state_it_was_written_from(fmt: in
     assert alerts["restored"] == alerts["straight"]
     assert alerts["straight"], "the fixture's customer raises alerts after the restore"
     rewritten = codec.encode(restored.states[cid])
-    assert rewritten[0] == BINARY_FORMAT == 0x08
+    assert rewritten[0] == BINARY_FORMAT == 0x09
     assert codec.encode(codec.decode(rewritten)) == rewritten
 
 
@@ -213,9 +216,58 @@ def test_format_7_is_written_for_a_rolling_upgrade_as_the_version_before_wrote_i
     assert _json(engine.state_to_json(StateCodec(engine).decode(record))) == _json(
         engine.state_to_json(state)
     )
-    assert StateCodec(engine).encode(state)[0] == 0x08
+    assert StateCodec(engine).encode(state)[0] == 0x09
     with pytest.raises(ValueError, match="cannot be written"):
         StateCodec(engine, 0x06)
+
+
+def test_format_8_is_written_for_a_rolling_upgrade_as_the_version_before_wrote_it() -> None:
+    """A worker of the version before (format 8) reads what ``StateCodec(engine, 8)`` writes: for the
+    state of the same events, the captured record's body byte for byte (the detectors that pack their
+    state now still give the same JSON)."""
+    fixture = json.loads(V5_RECORD.read_text())
+    captured = base64.b64decode(json.loads(V8_RECORD.read_text())["record_v8_base64"])
+    engine = RiskEngine(DETECTION)
+    store = MemoryStateStore()
+    processor = Processor(engine, store)
+    for offset, line in enumerate(fixture["events_before"]):
+        assert processor.handle(line.encode(), source="t", offset=offset).dead_letter is None
+    state = store.states[fixture["customer_id"]]
+    record = StateCodec(engine, 0x08).encode(state)
+    assert record[0] == captured[0] == 0x08
+    unzip = zstandard.ZstdDecompressor(dict_data=trained_dictionary())
+    assert unzip.decompress(record[1:]) == unzip.decompress(captured[1:])
+
+
+def test_format_9_packs_the_parts_of_detectors_that_give_bytes() -> None:
+    """The detectors that pack their state (``Detector.state_bytes``) are not in the JSON part, the others
+    are; and the record reads back as the state, as the same bytes."""
+    engine = RiskEngine(DETECTION)
+    codec = StateCodec(engine)
+    state = feed(engine, varied_traffic(3000, seed=5)).state
+    packing = {d.name for d in engine.detectors if d.state_bytes(state.detectors[d.name]) is not None}
+    assert {"velocity_spike", "sustained_shift"} <= packing
+    body = memoryview(codec.body(state))
+    lengths = struct.unpack_from("<9I", body)
+    head = orjson.loads(body[36 : 36 + lengths[0]])
+    assert set(head[10]) == {d.name for d in engine.detectors} - packing
+    assert [name for name, _ in head[11]] == [d.name for d in engine.detectors if d.name in packing]
+    assert sum(n for _, n in head[11]) == lengths[8]
+    record = codec.encode(state)
+    assert codec.encode(codec.decode(record)) == record
+    assert _json(engine.state_to_json(codec.decode(record))) == _json(engine.state_to_json(state))
+
+
+def test_a_damaged_binary_part_is_refused_with_a_reason() -> None:
+    engine = RiskEngine(DETECTION)
+    velocity = next(d for d in engine.detectors if d.name == "velocity_spike")
+    state = feed(engine, varied_traffic(500, seed=5)).state.detectors["velocity_spike"]
+    packed = velocity.state_bytes(state)
+    assert packed is not None
+    with pytest.raises(ValueError, match="layout"):
+        velocity.state_from_bytes(memoryview(b"\x7f" + packed[1:]))
+    with pytest.raises(ValueError, match="velocity_spike's daily columns differ"):
+        velocity.state_from_bytes(memoryview(packed[:-1]))
 
 
 def test_ids_that_hold_the_separator_and_odd_amounts_round_trip() -> None:
@@ -230,8 +282,9 @@ def test_ids_that_hold_the_separator_and_odd_amounts_round_trip() -> None:
     state.ctx.debit_baseline.add(5.0, "not-remembered")
     restored = codec.decode(codec.encode(state))
     assert _json(engine.state_to_json(restored)) == _json(engine.state_to_json(state))
-    as_7 = StateCodec(engine, 0x07).encode(state)
-    assert _json(engine.state_to_json(codec.decode(as_7))) == _json(engine.state_to_json(state))
+    for older in (0x07, 0x08):
+        as_older = StateCodec(engine, older).encode(state)
+        assert _json(engine.state_to_json(codec.decode(as_older))) == _json(engine.state_to_json(state))
     assert restored.seen.fingerprint("a\x00b") == bytes([0, 1, 2, 3])
     assert list(restored.ctx.debit_baseline.event_ids)[-1] == "not-remembered"
 
@@ -273,7 +326,7 @@ def test_an_ordinary_customer_fits_in_a_small_record() -> None:
 
 def test_an_unknown_format_is_refused_with_its_byte() -> None:
     codec = StateCodec(RiskEngine(DETECTION))
-    with pytest.raises(ValueError, match="0x09"):
-        codec.decode(b"\x09abc")
+    with pytest.raises(ValueError, match="0x0a"):
+        codec.decode(b"\x0aabc")
     with pytest.raises(ValueError, match="empty"):
         codec.decode(b"")
