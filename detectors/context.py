@@ -66,14 +66,16 @@ class DebitBaseline:
             else:
                 held.append(c)
         self.ids_text += escape(event_id) + SEP
-        bisect.insort(self._sorted, amount)
+        ordered = self._sorted
+        # not ``bisect.insort``: on anything but a list it calls ``insert`` through a format string
+        ordered.insert(bisect.bisect_right(ordered, amount), amount)
         if len(self.amounts) > self.max_events:
             old = self.amounts.pop(0)
             held = self._cents
             if held is not None:
                 del held[0]
             self.ids_text = self.ids_text[self.ids_text.index(SEP, 1) :]
-            del self._sorted[bisect.bisect_left(self._sorted, old)]
+            del ordered[bisect.bisect_left(ordered, old)]
         self._log_median = None
         self._mad = None
 

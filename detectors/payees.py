@@ -38,7 +38,16 @@ class Payees:
     ((2.0, 950.0), False, 2)
     """
 
-    __slots__ = ("_cents", "_largest", "_memo_at", "_memo_payee", "counts", "max_payees", "text")
+    __slots__ = (
+        "_cents",
+        "_largest",
+        "_memo_at",
+        "_memo_char",
+        "_memo_payee",
+        "counts",
+        "max_payees",
+        "text",
+    )
 
     def __init__(
         self,
@@ -66,9 +75,11 @@ class Payees:
             self._largest = largest
         else:
             self._cents = array("q")
-        # the payee last looked up and its position: a debit asks several detectors about the same payee
+        # the payee last looked up, its position and where its id starts in ``text`` (-1 when not there): a
+        # debit asks several detectors about the same payee, then ``remember``s it
         self._memo_payee: str | None = None
         self._memo_at = -1
+        self._memo_char = -1
 
     @classmethod
     def from_rows(cls, max_payees: int, rows: Iterable[tuple[str, float, float]]) -> Payees:
@@ -91,7 +102,7 @@ class Payees:
         text = self.text
         at = text.find(SEP + escape(payee) + SEP)
         found = -1 if at < 0 else text.count(SEP, 0, at)
-        self._memo_payee, self._memo_at = payee, found
+        self._memo_payee, self._memo_at, self._memo_char = payee, found, at
         return found
 
     def __contains__(self, payee: str) -> bool:
@@ -141,14 +152,17 @@ class Payees:
     def remember(self, payee: str, amount: float) -> float:
         """One more payment to ``payee``, now the most recently paid. Returns the largest amount paid to
         the payee this pushed out (the most of them, were there several), or -1 when none left."""
-        self._memo_payee = None
         text = self.text
         key = escape(payee) + SEP
-        at = text.find(SEP + key)
+        if payee == self._memo_payee:  # the detectors have just looked it up: no second search
+            at, i = self._memo_char, self._memo_at
+        else:
+            at = text.find(SEP + key)
+            i = -1 if at < 0 else text.count(SEP, 0, at)
+        self._memo_payee = None
         if at < 0:
             n, most = 1.0, amount
         else:
-            i = text.count(SEP, 0, at)
             text = text[:at] + text[at + len(key) :]
             n = self.counts.pop(i) + 1
             most = max(self._pop_largest(i), amount)
