@@ -12,7 +12,8 @@ in batches of --batch, on the partitions Kafka's partitioner gives: ``Processor.
 (through the worker's ``PartitionState``, one per partition), the outputs encoded and handed to the
 batch's output, then the changelog records of every customer touched in the batch
 (``PartitionState.take_dirty``). The output is a counting sink instead of the Kafka transaction, and the
-Kafka clients are left out, so the figures are the worker's pure-Python cost per event. Prints a split
+Kafka clients are left out, so the figures are the worker's pure-Python cost per event. ``--jsonl`` runs
+the events of a file instead (side_by_side.py's dense traffic is cached as one). Prints a split
 of the time (batch step vs the collector's freeze) and the cProfile top N.
 """
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import json
 import pstats
 import random
 import sys
@@ -67,6 +69,16 @@ def synthetic(customers: int, events: int, contact_share: float, days: float, se
     return out
 
 
+def from_jsonl(path: Path):
+    """The input events of a JSONL file as (key, value, type), keyed by customer id as the preload does."""
+    out = []
+    for line in path.read_bytes().splitlines():
+        ev = json.loads(line)
+        if ev.get("type") in ("transaction", "contact_change", "customer_profile"):
+            out.append((ev["customer_id"].encode(), line, ev["type"]))
+    return out
+
+
 class CountingSink:
     """The batch's output (``streams.worker.batch.BatchOutput``) without Kafka: counts what would be sent."""
 
@@ -92,6 +104,11 @@ def main() -> int:
     ap.add_argument("--contact-share", type=float, default=0.03)
     ap.add_argument("--days", type=float, default=14.0)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--jsonl",
+        type=Path,
+        help="events of a JSONL file instead (e.g. side_by_side.py's dense traffic), record times in file order",
+    )
     ap.add_argument("--batch", type=int, default=2000)
     ap.add_argument("--partitions", type=int, default=6)
     ap.add_argument("--top", type=int, default=20)
@@ -109,10 +126,14 @@ def main() -> int:
 
     print(hardware())
     t = time.perf_counter()
-    msgs = synthetic(args.customers, args.events, args.contact_share, args.days, args.seed, "prof")
-    print(
-        f"generated {len(msgs):,} events for {args.customers:,} customers in {time.perf_counter() - t:.1f}s"
-    )
+    if args.jsonl:
+        msgs = from_jsonl(args.jsonl)
+        print(f"read {len(msgs):,} events of {args.jsonl} in {time.perf_counter() - t:.1f}s")
+    else:
+        msgs = synthetic(args.customers, args.events, args.contact_share, args.days, args.seed, "prof")
+        print(
+            f"generated {len(msgs):,} events for {args.customers:,} customers in {time.perf_counter() - t:.1f}s"
+        )
     settings = load_settings()
     topic = {
         "transaction": settings.topics.transactions,
@@ -130,7 +151,8 @@ def main() -> int:
         )
         for offset, (key, value, etype) in enumerate(msgs)
     ]
-    step = BatchStep(settings, RiskEngine(settings.detection), WorkerMetrics.create(), "changelog", utc_now)
+    metrics = WorkerMetrics.create()
+    step = BatchStep(settings, RiskEngine(settings.detection), metrics, "changelog", utc_now)
     step.partition_count = args.partitions
     sink = CountingSink(step.changelog)
 
@@ -140,7 +162,9 @@ def main() -> int:
         pc = time.process_time  # CPU time: the box is shared, and wall time counts the neighbours
         for b in range(0, len(records), args.batch):
             t0 = pc()
-            step.run(records[b : b + args.batch], sink, False, lambda topic, partition: True)
+            tally = step.run(records[b : b + args.batch], sink, False, lambda topic, partition: True)
+            # the worker's metrics of a committed batch (``loop.Worker._committed``)
+            metrics.observe_batch(tally.consumed, tally.event_timestamps, tally.alert_timestamps, time.time())
             t1 = pc()
             freeze_survivors()  # as the worker does after each committed batch
             timing["step"] += t1 - t0
@@ -165,7 +189,7 @@ def main() -> int:
     print("-" * 66)
     tot = sum(timing.values())
     for k, label in (
-        ("step", "BatchStep.run (parse, detect, emit, changelog)"),
+        ("step", "BatchStep.run + the batch's metrics"),
         ("gc", "freeze_survivors per batch"),
     ):
         print(f"{label:<48}{1e6 * timing[k] / n:>10.1f}{100 * timing[k] / tot:>7.0f}%")

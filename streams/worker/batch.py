@@ -170,33 +170,66 @@ class BatchStep:
         return tally
 
     def process(self, msgs: Sequence[ConsumedRecord], out: BatchOutput) -> BatchTally:
+        """Every record through its partition's processor. Written for the per-record cost (tens of
+        thousands of records a second): what is per partition or per batch (the positions handed to ``out``,
+        when each partition last saw an event) is noted once per batch, and a record without outputs (most
+        of them) does not go through ``emit``."""
         tally = BatchTally(records=len(msgs))
         consumed = tally.consumed
+        event_times = tally.event_timestamps
+        alert_times = tally.alert_timestamps
+        stream_time = self._stream_time
+        processors = self.processors
+        expected_type = self.expected_type
+        topics, metrics, produce = self.settings.topics, self.metrics, out.produce
+        # (topic, partition) -> the last offset taken: records of one topic partition come in offset order
+        positions: dict[tuple[str, int], int] = {}
+        with_events: set[int] = set()
+        now = time.time()
         for msg in msgs:
             topic, partition, offset = coordinates(msg)
-            out.consumed(topic, partition, offset)
+            positions[(topic, partition)] = offset
             consumed[topic] = consumed.get(topic, 0) + 1
+            processor = processors.get(partition)
+            if processor is None:
+                processor = self._processor(partition)
             key = msg.key()
-            result = self._processor(partition).handle(
+            result = processor.handle(
                 msg.value() or b"",
                 source=topic,
                 partition=partition,
                 offset=offset,
                 key=key or b"",
-                expected_type=self.expected_type.get(topic),
+                expected_type=expected_type.get(topic),
             )
-            if result.event_ts is not None:
-                self._stream_time[partition] = max(self._stream_time.get(partition, 0.0), result.event_ts)
-                self._last_event[partition] = time.monotonic()
+            event_ts = result.event_ts
+            if event_ts is not None:
+                latest = stream_time.get(partition, 0.0)
+                stream_time[partition] = event_ts if event_ts > latest else latest
+                with_events.add(partition)
             ts_type, ts_ms = msg.timestamp()
-            ts = ts_ms / 1000.0 if ts_type != 0 else time.time()
-            tally.event_timestamps.append(ts)
-            if emit(result, key, self.settings.topics, self.metrics, out.produce):
-                tally.alert_timestamps.append(ts)
+            ts = ts_ms / 1000.0 if ts_type != 0 else now
+            event_times.append(ts)
+            if (
+                result.alerts
+                or result.risks
+                or result.reviews
+                or result.dead_letter is not None
+                or result.duplicate
+                or result.erased
+            ) and emit(result, key, topics, metrics, produce):
+                alert_times.append(ts)
+        for (topic, partition), offset in positions.items():
+            out.consumed(topic, partition, offset)
+        if with_events:
+            done = time.monotonic()
+            for partition in with_events:
+                self._last_event[partition] = done
         return tally
 
     def write_changelog(self, out: BatchOutput) -> None:
         """The state of every customer changed in the batch, to its partition of the changelog."""
+        written = 0
         for partition, store in self.partitions.items():
             for customer_id, blob in store.take_dirty():
                 out.produce(
@@ -206,7 +239,9 @@ class BatchStep:
                     partition=partition,
                     headers=deadline_header(store.deadlines.get(customer_id)),
                 )
-                self.metrics.state_bytes_written.inc(len(blob or b""))
+                if blob is not None:
+                    written += len(blob)
+        self.metrics.state_bytes_written.inc(written)
 
     # ---------------------------------------------------------------------------- the wall clock
     def punctuation_due(self) -> bool:

@@ -243,14 +243,9 @@ class Worker:
         self._committed(tally, started)
 
     def _committed(self, tally: BatchTally, started: float) -> None:
-        done = time.time()
-        for ts in tally.alert_timestamps:
-            self.metrics.processing_latency.labels("alert").observe(max(0.0, done - ts))
-        for topic, n in tally.consumed.items():
-            self.metrics.events_consumed.labels(topic).inc(n)
-        hist = self.metrics.processing_latency.labels("event")
-        for ts in tally.event_timestamps:
-            hist.observe(max(0.0, done - ts))
+        self.metrics.observe_batch(
+            tally.consumed, tally.event_timestamps, tally.alert_timestamps, time.time()
+        )
         self.metrics.batch_duration.observe(time.perf_counter() - started)
         self.metrics.batch_size.observe(tally.records)
         self.metrics.customers_in_state.set(self.step.customers())

@@ -55,3 +55,28 @@ def test_every_rejection_category_is_a_known_reason() -> None:
         "event_id: already seen for this customer with different content",
     ]
     assert {reject_category(e) for e in errors} == set(REJECT_REASONS)
+
+
+def test_a_batchs_latencies_observed_in_bulk_equal_one_observation_each() -> None:
+    """The bulk path reads prometheus_client's value cells: it must export exactly what ``observe`` would,
+    bucket bounds (``le`` is inclusive) and records stamped after ``done`` (clamped to 0) included."""
+    done = 0.0  # latencies then equal the bucket bounds exactly
+    event_times = [-0.001, -0.0025, -0.3, -45.0, 2.0, -0.0099]
+    alert_times = [-0.05, -7.0]
+    bulk, one_by_one = WorkerMetrics.create(), WorkerMetrics.create()
+    bulk.observe_batch({"tx": 5, "cc": 1}, event_times, alert_times, done)
+    for t in event_times:
+        one_by_one.processing_latency.labels("event").observe(max(0.0, done - t))
+    for t in alert_times:
+        one_by_one.processing_latency.labels("alert").observe(max(0.0, done - t))
+    one_by_one.events_consumed.labels("tx").inc(5)
+    one_by_one.events_consumed.labels("cc").inc(1)
+    name = "riskwatch_processing_latency_seconds_bucket"
+    assert _samples(bulk, name) == _samples(one_by_one, name)
+    assert any(v for v in _samples(bulk, name).values())
+    total = "riskwatch_processing_latency_seconds_sum"
+    assert _samples(bulk, total).keys() == _samples(one_by_one, total).keys()
+    for labels, value in _samples(bulk, total).items():
+        assert abs(value - _samples(one_by_one, total)[labels]) < 1e-9
+    consumed = "riskwatch_events_consumed_total"
+    assert _samples(bulk, consumed) == _samples(one_by_one, consumed)
