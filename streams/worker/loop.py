@@ -156,19 +156,17 @@ class Worker:
             while not self.stop_requested.is_set():
                 # after a full batch more may be buffered and ready: look for new input without waiting
                 consumed = self._consume(0.0 if full_batch else self.batch_max_wait_seconds)
-                # a message fetched before a revocation is not ours to process any more
-                assigned = self.assignment.assigned
-                self.orderer.add(
-                    m for m in consumed if m.error() is None and (m.topic(), m.partition()) in assigned
-                )
+                records = []
                 for m in consumed:
                     err = m.error()
                     if err is None:
-                        continue
-                    if err.code() == KafkaError._PARTITION_EOF:
+                        records.append(m)
+                    elif err.code() == KafkaError._PARTITION_EOF:
                         self.positions.end_reached(*coordinates(m))
                     else:
                         log.warning("consume error: %s", err)
+                # a message fetched before a revocation is not ours to process any more
+                self.orderer.add(records, only=self.assignment.assigned)
                 msgs = (
                     self.orderer.drain(self.positions.caught_up, self.batch_max_events)
                     if len(self.orderer)

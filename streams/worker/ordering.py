@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from typing import Generic, Protocol, TypeVar
 
 # True: read to its end; False: unread data or end unknown (wait, unbounded); None: cannot tell (bounded wait)
@@ -75,11 +75,14 @@ class TimestampOrderer(Generic[R]):
         self.buffers: dict[int, PartitionBuffer[R]] = {}
         self.paused: set[TopicPartitionKey] = set()
 
-    def add(self, msgs: Iterable[R]) -> None:
+    def add(self, msgs: Iterable[R], only: Container[TopicPartitionKey] | None = None) -> None:
+        """Buffer ``msgs``; with ``only``, those of these topic partitions (the ones still assigned)."""
         for msg in msgs:
             topic, partition = msg.topic(), msg.partition()
             if topic is None or partition is None:
                 raise ValueError("a consumed record without topic or partition")
+            if only is not None and (topic, partition) not in only:
+                continue
             buffer = self.buffers.get(partition)
             if buffer is None:
                 buffer = self.buffers[partition] = PartitionBuffer(self.topics)
@@ -127,8 +130,18 @@ class TimestampOrderer(Generic[R]):
                     for _ in range(min(limit - len(out), len(queue))):
                         out.append(queue.popleft())
                     continue
-                _, oldest = min(filled, key=lambda tq: self._head_key(*tq))
+                # The oldest head goes first, and so does every record behind it that is still older than
+                # the other queues' heads: those do not move meanwhile, so this run is what choosing one
+                # record at a time would give, for one timestamp read per record instead of a comparison
+                # of every head per record.
+                keyed = sorted(((self._head_key(t, q), q) for t, q in filled), key=lambda kq: kq[0])
+                ((_, rank), oldest), (next_key, _) = keyed[0], keyed[1]
                 out.append(oldest.popleft())
+                while oldest and len(out) < limit:
+                    ts_type, ts = oldest[0].timestamp()
+                    if ((ts if ts_type else 0), rank) > next_key:
+                        break
+                    out.append(oldest.popleft())
         return out
 
     def _head_key(self, topic: str, queue: deque[R]) -> tuple[int, int]:

@@ -138,6 +138,14 @@ def test_dropping_a_revoked_partition_forgets_its_buffered_records() -> None:
     assert [r.partition() for r in orderer.drain(lambda t, p: True, limit=100)] == [1]
 
 
+def test_records_of_a_partition_no_longer_assigned_are_not_buffered() -> None:
+    orderer = TimestampOrderer(TOPICS, max_idle_seconds=1.0, clock=Clock())
+    fetched = [FakeRecord("transactions", 0, 0, 1), FakeRecord("transactions", 1, 0, 1)]
+    orderer.add(fetched, only={("transactions", 1)})
+    assert len(orderer) == 1
+    assert [r.partition() for r in orderer.drain(lambda t, p: True, limit=100)] == [1]
+
+
 def reference_drain(
     queues: dict[int, dict[str, list[FakeRecord]]], caught_up: dict[tuple[str, int], bool | None], limit: int
 ) -> list[tuple[str, int]]:
