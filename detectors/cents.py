@@ -10,14 +10,22 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable
+from typing import Final
 
 #: an amount at or beyond this magnitude is written as a double (its cents would lose precision)
-CENTS_LIMIT = 1e13
+CENTS_LIMIT: Final = 1e13
 
 
 def cents(amount: float) -> int | None:
-    """``amount`` in whole cents, or None when it is not a whole number of cents."""
-    c = round(amount * 100) if -CENTS_LIMIT < amount < CENTS_LIMIT else 0
+    """``amount`` in whole cents, or None when it is not a whole number of cents.
+
+    The nearest integer by adding a half and truncating, not ``round()``, which the compiled build calls
+    as a Python builtin (about 0.3 µs of a debit's baseline and payee updates). They differ only on an exact half, and
+    no half is a whole number of cents either way; below ``CENTS_LIMIT`` cents adding the half is exact."""
+    c = 0
+    if -CENTS_LIMIT < amount < CENTS_LIMIT:
+        scaled = amount * 100
+        c = int(scaled + 0.5) if scaled >= 0 else -int(0.5 - scaled)
     return c if c / 100 == amount else None
 
 

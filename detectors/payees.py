@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable, Iterator
+from typing import Final
 
 from detectors.cents import amounts_of, cents, cents_of
 from detectors.id_text import SEP, escape, split
 
 #: how many of the least recently paid payees eviction looks at for a one-off payee
-EVICTION_SCAN = 16
+EVICTION_SCAN: Final = 16
 
 
 class Payees:

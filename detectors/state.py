@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from detectors.context import CustomerContext
 from detectors.id_text import SEP as _SEP
@@ -17,7 +17,7 @@ from detectors.id_text import split as _split_ids
 from detectors.riskbook import Book
 
 # the fingerprint of an event remembered before fingerprints were kept (state format 3 and older)
-FINGERPRINT_WIDTH = 4
+FINGERPRINT_WIDTH: Final = 4
 UNKNOWN_FINGERPRINT = bytes(FINGERPRINT_WIDTH)
 # lookups a freshly decoded memory answers by search alone before it builds its filter: a customer the
 # worker decodes for one or two events would spend more building it than searching

@@ -9,10 +9,22 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from detectors.cents import cents_of
+from detectors.cents import CENTS_LIMIT, cents, cents_of
 from detectors.context import DebitBaseline
 
 AMOUNTS = st.floats(min_value=-5.0, max_value=1e9) | st.integers(-500, 10**11).map(lambda c: c / 100)
+
+
+@given(
+    st.floats(allow_nan=True, allow_infinity=True)
+    | st.integers(-(10**15), 10**15).map(lambda c: c / 100)
+    | st.integers(-(10**15), 10**15).map(lambda c: (c + 0.5) / 100)
+)
+def test_cents_are_those_of_rounding(amount: float) -> None:
+    """Whole cents by adding a half (compiled, ``round()`` is a call through the builtins) give what
+    ``round()`` gives, and None for amounts that are not whole cents (exact halves included)."""
+    c = round(amount * 100) if -CENTS_LIMIT < amount < CENTS_LIMIT else 0
+    assert cents(amount) == (c if c / 100 == amount else None)
 
 
 @given(
