@@ -8,13 +8,14 @@ to build from each changelog record), and the state packs as columns (``state_by
 from __future__ import annotations
 
 import math
+import struct
 from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-from detectors.columns import differences, from_small_ints, pack_part, running_sums, small_ints, unpack_part
+from detectors.columns import differences, interleave, narrow, pack_part, running_sums, unpack_part, widen
 from detectors.context import CustomerContext, DebitBaseline
 from detectors.excess_cusum import CUSUM_FIELDS, learn, new_cusum
 from detectors.window import EventWindow
@@ -24,6 +25,7 @@ DAY = 86400
 #: the JSON of the history and CUSUM numbers (rounded decimals: shorter as text than as doubles) and of
 #: the elevated debits (nearly always none)
 BYTES_LAYOUT = 1
+_SHAPE = struct.Struct("<2I")  # the lengths of the first two columns
 
 
 def _no_days() -> array[int]:
@@ -162,22 +164,17 @@ def _history(held: list[float], levels: int) -> list[float]:
 def state_bytes(state: ShiftState) -> bytes:
     days = state.days
     rest = orjson.dumps([state.history, state.cusum, state.elevated.view()])
-    return pack_part(BYTES_LAYOUT, b"", (small_ints(differences(days[0::2])), small_ints(days[1::2]), rest))
+    return pack_part(BYTES_LAYOUT, _SHAPE, (), (narrow(differences(days[0::2])), narrow(days[1::2]), rest))
 
 
 def state_from_bytes(data: memoryview, max_elevated: int, levels: int) -> ShiftState:
-    _, (day_column, count_column, rest) = unpack_part(data, BYTES_LAYOUT, 0, 3)
-    day_numbers = running_sums(from_small_ints(day_column))
-    counts = from_small_ints(count_column)
+    _, (day_column, count_column, rest) = unpack_part(data, BYTES_LAYOUT, _SHAPE, 3)
     history, cusum, elevated = orjson.loads(rest)
-    if len(day_numbers) != len(counts) or len(cusum) != CUSUM_FIELDS:
+    if len(cusum) != CUSUM_FIELDS:
         raise ValueError("sustained_shift's state part is malformed")
-    days = _no_days()
-    for i in range(len(counts)):
-        days.extend((day_numbers[i], counts[i]))
     return ShiftState(
         EventWindow.from_json(elevated, max_elevated) if elevated else EventWindow(max_elevated),
-        days,
+        interleave([running_sums(widen(day_column, "q")), widen(count_column)]),
         _history([float(x) for x in history], levels),
         [float(x) for x in cusum],
     )

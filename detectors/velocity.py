@@ -21,13 +21,14 @@ from config.detection import VelocitySpikeSettings
 from detectors.base import NO_FINDINGS, Detector, per_tier
 from detectors.columns import (
     differences,
-    from_small_ints,
+    interleave,
+    narrow,
     pack_part,
     running_sums,
-    small_ints,
     time_or_nan,
     time_or_none,
     unpack_part,
+    widen,
 )
 from detectors.context import CustomerContext
 from detectors.findings import Finding, past_threshold_score, severity_by_ratio
@@ -37,11 +38,11 @@ from detectors.observation import Observation, TxObservation
 DAY_SECONDS = 86400
 #: numbers per row of ``VelocityState.daily``
 ROW = 3
-#: the layout of ``VelocitySpike.state_bytes``: first_ts, day_alert_ts, payday_ts (NaN for None), then
-#: the window's times, ids and flags, and the daily rows' days, transactions and new-payee debits, as
-#: columns (``detectors.columns``)
+#: the layout of ``VelocitySpike.state_bytes``: first_ts, day_alert_ts, payday_ts (NaN for None) and the
+#: lengths of the columns, then the window's times, ids and flags, and the daily rows' days, transactions
+#: and new-payee debits, as columns (``detectors.columns``)
 BYTES_LAYOUT = 1
-_HEAD = struct.Struct("<3d")
+_SHAPE = struct.Struct("<3d5I")
 
 
 def _no_days() -> array[int]:
@@ -323,28 +324,17 @@ class VelocitySpike(Detector[VelocityState]):
         )
 
     def state_bytes(self, state: VelocityState) -> bytes | None:
-        head = _HEAD.pack(
-            time_or_nan(state.first_ts), time_or_nan(state.day_alert_ts), time_or_nan(state.payday_ts)
-        )
         daily = state.daily
-        days = small_ints(differences(daily[0::ROW]))
-        counts = (small_ints(daily[1::ROW]), small_ints(daily[2::ROW]))
-        return pack_part(BYTES_LAYOUT, head, (*state.window.columns(), days, *counts))
+        head = (time_or_nan(state.first_ts), time_or_nan(state.day_alert_ts), time_or_nan(state.payday_ts))
+        days = (narrow(differences(daily[0::ROW])), narrow(daily[1::ROW]), narrow(daily[2::ROW]))
+        return pack_part(BYTES_LAYOUT, _SHAPE, head, (*state.window.columns(), *days))
 
     def state_from_bytes(self, data: memoryview) -> VelocityState:
-        head, (times, ids, flags, days, totals, news) = unpack_part(data, BYTES_LAYOUT, _HEAD.size, 6)
-        first_ts, day_alert_ts, payday_ts = _HEAD.unpack(head)
-        day_numbers = running_sums(from_small_ints(days))
-        total_counts, new_counts = from_small_ints(totals), from_small_ints(news)
-        if not len(day_numbers) == len(total_counts) == len(new_counts):
-            raise ValueError("velocity_spike's daily columns differ in length")
-        daily = array("i")
-        for i in range(len(day_numbers)):
-            daily.extend((day_numbers[i], total_counts[i], new_counts[i]))
+        head, (times, ids, flags, days, totals, news) = unpack_part(data, BYTES_LAYOUT, _SHAPE, 6)
         return VelocityState(
             FlagWindow.from_columns(self.s.max_window_events, times, ids, flags),
-            daily,
-            time_or_none(first_ts),
-            time_or_none(day_alert_ts),
-            time_or_none(payday_ts),
+            interleave([running_sums(widen(days, "q")), widen(totals), widen(news)]),
+            time_or_none(head[0]),
+            time_or_none(head[1]),
+            time_or_none(head[2]),
         )
