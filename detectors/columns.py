@@ -5,22 +5,19 @@ other; on a little-endian machine (nearly all) packing an ``array`` is one copy 
 ``frombytes``. A part is its layout byte, a fixed head of numbers, the lengths of its columns, and the
 columns, so that reading it takes one ``struct`` call for the head and one C call per column.
 
-Counts go as the narrowest unsigned integers that hold them (a typecode byte first), day numbers and
-event times in whole seconds as differences from the one before, as narrow: a record is compressed, and columns of narrow, repeating
-values compress to no more than the JSON text they replace, where full-width integers and the doubles
-of whole seconds did not (measured: the record grew 4%). Every conversion is one C call (``array``
-from an array, a slice assignment, ``map``), never a loop over the values in Python: a loop cost more
-than the JSON it replaced.
+Columns are the live arrays' own bytes, shuffled into byte planes (``shuffled``), and rows of several
+numbers (a day and its counts) go as one column per number (a slice each way): like bytes together
+compress best. Nothing converts value by value: each value touched in Python, or passed through ``min``,
+``map`` or an ``array`` of another typecode, costs an object (25-50 ns compiled); narrowing the integers
+and taking differences made encoding these parts slower than their JSON.
 """
 
 from __future__ import annotations
 
 import math
-import operator
 import struct
 import sys
 from array import array
-from itertools import accumulate, chain
 from typing import Any
 
 BIG_ENDIAN = sys.byteorder == "big"
@@ -34,7 +31,7 @@ def column(values: array[Any]) -> bytes:
     return values.tobytes()
 
 
-def from_column(kind: str, data: bytes | memoryview) -> array[Any]:
+def from_column(kind: str, data: bytes | bytearray | memoryview) -> array[Any]:
     """The array of ``kind`` that ``column`` wrote; ``ValueError`` if ``data`` is not whole items."""
     values = array(kind)
     if len(data) % values.itemsize:
@@ -45,75 +42,38 @@ def from_column(kind: str, data: bytes | memoryview) -> array[Any]:
     return values
 
 
-def narrow(values: array[int]) -> bytes:
-    """Integers as the narrowest of bytes, 16-bit unsigned, 32- or 64-bit signed that holds them all (a
-    typecode byte first): chosen from their least and greatest, converted in one C call."""
-    code = "B"
-    if values:
-        lo, hi = min(values), max(values)
-        if lo < 0 or hi >= 65536:
-            code = "i" if lo >= -(2**31) and hi < 2**31 else "q"
-        elif hi >= 256:
-            code = "H"
-    return code.encode() + column(values if values.typecode == code else array(code, values))
+def shuffled(values: array[Any]) -> bytes:
+    """An array's little-endian bytes as byte planes: every value's first byte, then every second byte,
+    and so on (blosc's shuffle). The planes of small counts' high bytes are zeros, those of day numbers
+    and event times nearly constant: what zstd compresses to almost nothing, where the same values
+    interleaved cost more than their JSON text. Slices in C, no object per value."""
+    data = column(values)
+    size = values.itemsize
+    return b"".join([data[k::size] for k in range(size)])
 
 
-def widen(data: memoryview, kind: str = "i") -> array[int]:
-    """The integers ``narrow`` wrote, as an array of ``kind``."""
-    if not data:
-        raise ValueError("an integer column without its typecode")
-    code = chr(data[0])
-    if code not in "BHiq":
-        raise ValueError(f"an integer column of typecode {code!r}")
-    held = from_column(code, data[1:])
-    if code == kind:
-        return held
-    try:
-        return array(kind, held)
-    except OverflowError as e:
-        raise ValueError(f"an integer column too wide for {kind!r}") from e
-
-
-def differences(values: array[int]) -> array[int]:
-    """Each value less the one before (the first as it is), as 64-bit integers: ``running_sums``
-    reverses it. Day numbers and event times a few apart become small, repeating numbers."""
-    return array("q", map(operator.sub, values, chain((0,), values)))
-
-
-def running_sums(steps: array[int], kind: str = "i") -> array[int]:
-    try:
-        return array(kind, accumulate(steps))
-    except OverflowError as e:
-        raise ValueError(f"a column of differences sums beyond {kind!r}") from e
+def unshuffled(kind: str, data: bytes | memoryview) -> array[Any]:
+    """The array that ``shuffled`` wrote."""
+    size = array(kind).itemsize
+    if len(data) % size:
+        raise ValueError(f"a state column of {len(data)} bytes is not whole items of {size}")
+    n = len(data) // size
+    plain = bytearray(len(data))
+    for k in range(size):
+        plain[k::size] = data[k * n : (k + 1) * n]
+    return from_column(kind, plain)
 
 
 def interleave(columns: list[array[int]], kind: str = "i") -> array[int]:
-    """Rows of one value from each column, as one array: slice assignments, no loop over the values."""
+    """Rows of one value from each column (arrays of ``kind``), as one array: one slice assignment per
+    column, a copy in C without an object per value."""
     n = len(columns[0])
     rows = array(kind, bytes(array(kind).itemsize * n * len(columns)))
     for j, values in enumerate(columns):
         if len(values) != n:
             raise ValueError("a state part's columns differ in length")
-        rows[j :: len(columns)] = values if values.typecode == kind else array(kind, values)
+        rows[j :: len(columns)] = values
     return rows
-
-
-def times_column(times: array[float]) -> bytes:
-    """Event times: whole seconds (nearly always) as differences (``narrow``), else the doubles as they
-    are."""
-    if all(map(float.is_integer, times)) and (not times or -(2.0**52) < min(times) <= max(times) < 2.0**52):
-        return b"q" + narrow(differences(array("q", map(int, times))))
-    return b"d" + column(times)
-
-
-def from_times_column(data: memoryview) -> array[float]:
-    if not data:
-        raise ValueError("a time column without its typecode")
-    if data[0] == ord("d"):
-        return from_column("d", data[1:])
-    if data[0] != ord("q"):
-        raise ValueError(f"a time column of typecode {chr(data[0])!r}")
-    return array("d", map(float, accumulate(widen(data[1:], "q"))))
 
 
 def time_or_nan(ts: float | None) -> float:

@@ -20,15 +20,13 @@ from typing import Any
 from config.detection import VelocitySpikeSettings
 from detectors.base import NO_FINDINGS, Detector, per_tier
 from detectors.columns import (
-    differences,
     interleave,
-    narrow,
     pack_part,
-    running_sums,
+    shuffled,
     time_or_nan,
     time_or_none,
     unpack_part,
-    widen,
+    unshuffled,
 )
 from detectors.context import CustomerContext
 from detectors.findings import Finding, past_threshold_score, severity_by_ratio
@@ -41,7 +39,7 @@ ROW = 3
 #: the layout of ``VelocitySpike.state_bytes``: first_ts, day_alert_ts, payday_ts (NaN for None) and the
 #: lengths of the columns, then the window's times, ids and flags, and the daily rows' days, transactions
 #: and new-payee debits, as columns (``detectors.columns``)
-BYTES_LAYOUT = 1
+BYTES_LAYOUT = 2  # 1: a version of main for an hour, never released (narrowed columns)
 _SHAPE = struct.Struct("<3d5I")
 
 
@@ -326,14 +324,14 @@ class VelocitySpike(Detector[VelocityState]):
     def state_bytes(self, state: VelocityState) -> bytes | None:
         daily = state.daily
         head = (time_or_nan(state.first_ts), time_or_nan(state.day_alert_ts), time_or_nan(state.payday_ts))
-        days = (narrow(differences(daily[0::ROW])), narrow(daily[1::ROW]), narrow(daily[2::ROW]))
+        days = (shuffled(daily[0::ROW]), shuffled(daily[1::ROW]), shuffled(daily[2::ROW]))
         return pack_part(BYTES_LAYOUT, _SHAPE, head, (*state.window.columns(), *days))
 
     def state_from_bytes(self, data: memoryview) -> VelocityState:
         head, (times, ids, flags, days, totals, news) = unpack_part(data, BYTES_LAYOUT, _SHAPE, 6)
         return VelocityState(
             FlagWindow.from_columns(self.s.max_window_events, times, ids, flags),
-            interleave([running_sums(widen(days, "q")), widen(totals), widen(news)]),
+            interleave([unshuffled("i", days), unshuffled("i", totals), unshuffled("i", news)]),
             time_or_none(head[0]),
             time_or_none(head[1]),
             time_or_none(head[2]),
