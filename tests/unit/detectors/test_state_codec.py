@@ -266,7 +266,7 @@ def test_a_damaged_binary_part_is_refused_with_a_reason() -> None:
     assert packed is not None
     with pytest.raises(ValueError, match="layout"):
         velocity.state_from_bytes(memoryview(b"\x7f" + packed[1:]))
-    with pytest.raises(ValueError, match="not whole items|differ in length"):
+    with pytest.raises(ValueError, match=r"not whole items|differ in length"):
         velocity.state_from_bytes(memoryview(packed[:-1]))
 
 
