@@ -1,8 +1,9 @@
-"""Train the zstd dictionary of the state records (``detectors/state_dictionary_v7.zdict``).
+"""Train the zstd dictionary of the state records (``detectors/state_dictionary_v9.zdict``; v7 is formats
+7 and 8's).
 
 Run by hand (never by pytest); no broker needed:
 
-    .venv/bin/python bench/train_state_dictionary.py --out detectors/state_dictionary_v7.zdict
+    .venv/bin/python bench/train_state_dictionary.py --out detectors/state_dictionary_v9.zdict
 
 ``riskwatch generate`` writes --customers customers' traffic (its own seed, not the one bench/state_size.py
 measures with); the events go through the worker's ``Processor`` and, every --every events, the body of a

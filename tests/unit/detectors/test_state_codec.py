@@ -17,7 +17,7 @@ from strategies import DETECTION, Event, Run, alert_key, dense_traffic, event_se
 
 from detectors.engine import RiskEngine
 from detectors.state import CustomerState
-from detectors.state_codec import BINARY_FORMAT, StateCodec, trained_dictionary
+from detectors.state_codec import BINARY_FORMAT, DICTIONARY_V7, StateCodec, trained_dictionary
 from schemas.events import parse_event_json
 from streams.processor import MemoryStateStore, Processor
 
@@ -183,7 +183,7 @@ def test_a_format_6_7_or_8_record_is_read_as_the_state_it_was_written_from(fmt: 
 def _v7_sections(record: bytes) -> tuple[list[Any], list[bytes]]:
     """A format 7 record's JSON part and its other seven sections, as the version before reads them."""
     assert record[0] == 0x07
-    body = zstandard.ZstdDecompressor(dict_data=trained_dictionary()).decompress(record[1:])
+    body = zstandard.ZstdDecompressor(dict_data=trained_dictionary(DICTIONARY_V7)).decompress(record[1:])
     lengths = struct.unpack_from("<8I", body)
     sections, at = [], 32
     for n in lengths:
@@ -235,7 +235,7 @@ def test_format_8_is_written_for_a_rolling_upgrade_as_the_version_before_wrote_i
     state = store.states[fixture["customer_id"]]
     record = StateCodec(engine, 0x08).encode(state)
     assert record[0] == captured[0] == 0x08
-    unzip = zstandard.ZstdDecompressor(dict_data=trained_dictionary())
+    unzip = zstandard.ZstdDecompressor(dict_data=trained_dictionary(DICTIONARY_V7))
     assert unzip.decompress(record[1:]) == unzip.decompress(captured[1:])
 
 
