@@ -14,7 +14,7 @@ from array import array
 from typing import Any
 
 from detectors import id_text
-from detectors.columns import shuffled, unshuffled
+from detectors.columns import column, from_column
 
 
 class FlagWindow:
@@ -92,15 +92,16 @@ class FlagWindow:
         return [[t, e, f] for t, e, f in zip(self.times, id_text.split(self.ids), self.flags, strict=True)]
 
     def columns(self) -> tuple[bytes, bytes, bytes]:
-        """The three columns as bytes (copies): the times (``columns.shuffled``), the id text, the flags."""
-        return shuffled(self.times), self.ids.encode(), bytes(self.flags)
+        """The three columns as bytes (copies): the times as little-endian doubles, the id text, the
+        flags."""
+        return column(self.times), self.ids.encode(), bytes(self.flags)
 
     @classmethod
     def from_columns(
         cls, max_entries: int, times: memoryview, ids: memoryview, flags: memoryview
     ) -> FlagWindow:
         """The window whose ``columns`` these are; ``ValueError`` if they differ in length."""
-        held = unshuffled("d", times)
+        held = from_column("d", times)
         text = str(ids, "utf-8")
         if not id_text.check(text) == len(held) == len(flags):
             raise ValueError("a window's columns differ in length")

@@ -15,18 +15,17 @@ from typing import Any
 
 import orjson
 
-from detectors.columns import interleave, pack_part, shuffled, unpack_part, unshuffled
+from detectors.columns import pack_part, shuffled, unpack_part, unshuffled
 from detectors.context import CustomerContext, DebitBaseline
 from detectors.excess_cusum import CUSUM_FIELDS, learn, new_cusum
 from detectors.window import EventWindow
 
 DAY = 86400
-#: the layout of ``state_bytes``: the day rows' days and counts as columns of 32-bit integers
-#: (``detectors.columns``), then
+#: the layout of ``state_bytes``: the day rows (``days``, shuffled: ``detectors.columns``), then
 #: the JSON of the history and CUSUM numbers (rounded decimals: shorter as text than as doubles) and of
 #: the elevated debits (nearly always none)
 BYTES_LAYOUT = 2  # 1: a version of main for an hour, never released (narrowed columns)
-_SHAPE = struct.Struct("<2I")  # the lengths of the first two columns
+_SHAPE = struct.Struct("<I")  # the length of the first column
 
 
 def _no_days() -> array[int]:
@@ -163,19 +162,19 @@ def _history(held: list[float], levels: int) -> list[float]:
 
 
 def state_bytes(state: ShiftState) -> bytes:
-    days = state.days
     rest = orjson.dumps([state.history, state.cusum, state.elevated.view()])
-    return pack_part(BYTES_LAYOUT, _SHAPE, (), (shuffled(days[0::2]), shuffled(days[1::2]), rest))
+    return pack_part(BYTES_LAYOUT, _SHAPE, (), (shuffled(state.days), rest))
 
 
 def state_from_bytes(data: memoryview, max_elevated: int, levels: int) -> ShiftState:
-    _, (day_column, count_column, rest) = unpack_part(data, BYTES_LAYOUT, _SHAPE, 3)
+    _, (day_rows, rest) = unpack_part(data, BYTES_LAYOUT, _SHAPE, 2)
+    days = unshuffled("i", day_rows)
     history, cusum, elevated = orjson.loads(rest)
-    if len(cusum) != CUSUM_FIELDS:
+    if len(days) % 2 or len(cusum) != CUSUM_FIELDS:
         raise ValueError("sustained_shift's state part is malformed")
     return ShiftState(
         EventWindow.from_json(elevated, max_elevated) if elevated else EventWindow(max_elevated),
-        interleave([unshuffled("i", day_column), unshuffled("i", count_column)]),
+        days,
         _history([float(x) for x in history], levels),
         [float(x) for x in cusum],
     )

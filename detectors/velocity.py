@@ -20,7 +20,6 @@ from typing import Any
 from config.detection import VelocitySpikeSettings
 from detectors.base import NO_FINDINGS, Detector, per_tier
 from detectors.columns import (
-    interleave,
     pack_part,
     shuffled,
     time_or_nan,
@@ -37,10 +36,10 @@ DAY_SECONDS = 86400
 #: numbers per row of ``VelocityState.daily``
 ROW = 3
 #: the layout of ``VelocitySpike.state_bytes``: first_ts, day_alert_ts, payday_ts (NaN for None) and the
-#: lengths of the columns, then the window's times, ids and flags, and the daily rows' days, transactions
-#: and new-payee debits, as columns (``detectors.columns``)
+#: lengths of the columns, then the window's times, ids and flags, and the daily rows (``daily``,
+#: shuffled), as columns (``detectors.columns``)
 BYTES_LAYOUT = 2  # 1: a version of main for an hour, never released (narrowed columns)
-_SHAPE = struct.Struct("<3d5I")
+_SHAPE = struct.Struct("<3d3I")
 
 
 def _no_days() -> array[int]:
@@ -322,16 +321,17 @@ class VelocitySpike(Detector[VelocityState]):
         )
 
     def state_bytes(self, state: VelocityState) -> bytes | None:
-        daily = state.daily
         head = (time_or_nan(state.first_ts), time_or_nan(state.day_alert_ts), time_or_nan(state.payday_ts))
-        days = (shuffled(daily[0::ROW]), shuffled(daily[1::ROW]), shuffled(daily[2::ROW]))
-        return pack_part(BYTES_LAYOUT, _SHAPE, head, (*state.window.columns(), *days))
+        return pack_part(BYTES_LAYOUT, _SHAPE, head, (*state.window.columns(), shuffled(state.daily)))
 
     def state_from_bytes(self, data: memoryview) -> VelocityState:
-        head, (times, ids, flags, days, totals, news) = unpack_part(data, BYTES_LAYOUT, _SHAPE, 6)
+        head, (times, ids, flags, daily) = unpack_part(data, BYTES_LAYOUT, _SHAPE, 4)
+        rows = unshuffled("i", daily)
+        if len(rows) % ROW:
+            raise ValueError("velocity_spike's daily counts are not whole rows")
         return VelocityState(
             FlagWindow.from_columns(self.s.max_window_events, times, ids, flags),
-            interleave([unshuffled("i", days), unshuffled("i", totals), unshuffled("i", news)]),
+            rows,
             time_or_none(head[0]),
             time_or_none(head[1]),
             time_or_none(head[2]),
