@@ -336,10 +336,10 @@ class WorkerSettings(_Section):
     # at a few thousand events/s costs the broker and librdkafka more CPU than the events themselves
     fetch_min_bytes: int = Field(default=1, ge=1)
     fetch_wait_max_ms: int = Field(default=500, ge=0)
-    # per input partition: customers kept decoded in memory (~20 KB each); the rest stay as their compact
-    # changelog record (~1.9 KB). The default keeps 1M customers over 6 partitions under 3 KiB each;
+    # per input partition: customers kept decoded in memory (~16 KB each in format 9); the rest stay as their
+    # compact changelog record (~1.8 KB). The default keeps 1M customers over 6 partitions under 3 KiB each;
     # raise it where memory allows and the customers are fewer (README, Customer state on the changelog)
-    max_decoded_customers_per_partition: int = Field(default=7000, ge=1)
+    max_decoded_customers_per_partition: int = Field(default=9000, ge=1)
     # the customer state record format written to the changelog (every format is read): while a group
     # is upgraded worker by worker, the newest format the old version reads (8, or 7 from a version
     # that reads no 8), then 9 (README, "Customer state on the changelog")
