@@ -23,21 +23,7 @@ from detectors.base import NO_FINDINGS, Detector, per_tier
 from detectors.context import CustomerContext
 from detectors.findings import Finding, past_threshold_score
 from detectors.observation import ContactObservation, Observation
-from detectors.window import EventWindow
-
-MAX_RECENT = 20
-
-
-@dataclass(slots=True)
-class TakeoverState:
-    # (ts, event_id, field)
-    changes: EventWindow
-    # (ts, event_id, [amount, channel, threshold, median or None, new payee, already alerted, late threshold])
-    transfers: EventWindow
-
-    def __init__(self, changes: EventWindow, transfers: EventWindow) -> None:  # written out: compiled
-        self.changes = changes
-        self.transfers = transfers
+from detectors.takeover_state import TakeoverState
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +61,6 @@ class AccountTakeover(Detector[TakeoverState]):
 
     def __init__(self, settings: AccountTakeoverSettings, allowed_lateness_seconds: int) -> None:
         self.s = settings
-        self.lateness = allowed_lateness_seconds
         self.cooldown_seconds = settings.cooldown_seconds
         self._fields = frozenset(settings.trigger_fields)
         self._channels = frozenset(settings.transfer_channels)
@@ -83,6 +68,8 @@ class AccountTakeover(Detector[TakeoverState]):
         self._cash_out_categories = frozenset(settings.cash_out_merchant_categories)
         # read on every debit: plain attributes (a pydantic one costs several times as much to read)
         self._window_seconds = settings.window_seconds
+        # what is remembered: the window, and the lateness a change or transfer may still arrive with
+        self._keep_seconds = settings.window_seconds + allowed_lateness_seconds
         self._min_history_events = settings.min_history_events
         self._min_amount = (settings.min_amount_base.individual, settings.min_amount_base.corporate)
         segments = ("individual", "corporate")
@@ -101,16 +88,16 @@ class AccountTakeover(Detector[TakeoverState]):
         )
 
     def new_state(self) -> TakeoverState:
-        return TakeoverState(EventWindow(MAX_RECENT), EventWindow(MAX_RECENT))
+        return TakeoverState()
 
     def update(self, state: TakeoverState, obs: Observation, ctx: CustomerContext) -> list[Finding]:
         w = self._window_seconds
         if isinstance(obs, ContactObservation):
             if obs.field not in self._fields or obs.channel in self._in_person:
                 return NO_FINDINGS
-            state.changes.add(obs.ts, obs.event_id, obs.field)
-            self._evict(state, obs.ts)
-            for ts, eid, pending in state.transfers.between(obs.ts, obs.ts + w):
+            state.add_change(obs.ts, obs.event_id, obs.field)
+            state.evict(obs.ts, self._keep_seconds)
+            for ts, eid, pending in state.transfers_between(obs.ts, obs.ts + w):
                 if not pending[5] and self._large_after(pending, ts - obs.ts):
                     pending[5] = True
                     return [self._finding(state, ts, eid, pending, ctx)]
@@ -152,9 +139,9 @@ class AccountTakeover(Detector[TakeoverState]):
             False,
             late_threshold,
         ]
-        state.transfers.add(obs.ts, obs.event_id, payload)
-        self._evict(state, obs.ts)
-        changes = state.changes.between(obs.ts - w, obs.ts)
+        state.add_transfer(obs.ts, obs.event_id, payload)
+        state.evict(obs.ts, self._keep_seconds)
+        changes = state.changes_between(obs.ts - w, obs.ts)
         if not changes or not self._large_after(payload, obs.ts - changes[-1][0]):
             return NO_FINDINGS
         payload[5] = True
@@ -164,17 +151,11 @@ class AccountTakeover(Detector[TakeoverState]):
         """Beyond the late bar too when the debit comes later than ``prompt_seconds`` after the change."""
         return seconds_since_change <= self.s.prompt_seconds or float(payload[0]) >= float(payload[6])
 
-    def _evict(self, state: TakeoverState, ts: float) -> None:
-        now = max(state.changes.latest(ts), state.transfers.latest(ts))
-        horizon = now - self.s.window_seconds - self.lateness
-        state.changes.evict_before(horizon)
-        state.transfers.evict_before(horizon)
-
     def _finding(
         self, state: TakeoverState, tx_ts: float, tx_id: str, payload: list[Any], ctx: CustomerContext
     ) -> Finding:
         amount, channel, threshold, median, new_payee = payload[:5]
-        changes = state.changes.between(tx_ts - self.s.window_seconds, tx_ts)
+        changes = state.changes_between(tx_ts - self.s.window_seconds, tx_ts)
         fields = sorted({str(f) for _, _, f in changes})
         first_change_ts = changes[0][0]
         large = float(amount) >= self._tiers[ctx.tier].severity_floor[ctx.segment == "corporate"]
@@ -202,14 +183,10 @@ class AccountTakeover(Detector[TakeoverState]):
         )
 
     def state_to_json(self, state: TakeoverState) -> Any:
-        return {"changes": state.changes.to_json(), "transfers": state.transfers.to_json()}
+        return state.to_json()
 
     def state_view(self, state: TakeoverState) -> Any:
-        return {"changes": state.changes.view(), "transfers": state.transfers.view()}
+        return state.view()
 
     def state_from_json(self, data: Any) -> TakeoverState:
-        return TakeoverState(
-            EventWindow.from_json(data["changes"], MAX_RECENT),
-            # a transfer remembered before the late bar existed keeps its one threshold
-            EventWindow.from_json([[t, e, [*p, p[2]][:7]] for t, e, p in data["transfers"]], MAX_RECENT),
-        )
+        return TakeoverState.from_json(data)

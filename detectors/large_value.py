@@ -9,50 +9,32 @@ deduplicated by cooldown: recall must be exactly 1.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from config.detection import LargeValueSettings
-from detectors import money
 from detectors.base import NO_FINDINGS, Detector
 from detectors.context import CustomerContext
+from detectors.day_totals import DayTotals, day_number, evidence, from_dated_json
 from detectors.findings import Finding, past_threshold_score
 from detectors.observation import Observation, TxObservation
 
 MAX_IDS_PER_DAY = 200
-ZERO = Decimal(0)
+#: the report kinds, in the order of their slots (``2 * kind + debit``)
+KINDS = ("cash", "corporate_transfer", "individual_transfer_cross_border", "individual_transfer_domestic")
 KIND_WORDS = {
     "cash": "cash",
     "corporate_transfer": "corporate transfer",
     "individual_transfer_domestic": "domestic individual transfer",
     "individual_transfer_cross_border": "cross-border individual transfer",
 }
+DIRECTIONS = ("credit", "debit")
 
 
-@dataclass(slots=True)
-class DayTotal:
-    total: Decimal
-    event_ids: list[str]
-    count: int
-    reported: bool
-    # the day of its key (the key's last 10 characters), cut out once rather than on each expiry check
-    # (not part of the state: the key holds it)
-    day: str = field(repr=False, compare=False)
-
-    def __init__(  # written out: compiled (see ``detectors.observation``)
-        self, total: Decimal, event_ids: list[str], count: int, reported: bool, day: str
-    ) -> None:
-        self.total = total
-        self.event_ids = event_ids
-        self.count = count
-        self.reported = reported
-        self.day = day
-
-
-class LargeValue(Detector[dict[str, DayTotal]]):
+class LargeValue(Detector[DayTotals]):
     """A report due for one large transaction, or for a day's total of one kind reaching the threshold.
-    State: ``"kind|direction|day"`` -> that day's running total, for the last few days only.
+    State: a ``DayTotals`` row per reporting day, kind and direction (slot ``2 * kind + debit``), for the
+    last few days only; the flag marks a day total already reported.
 
     >>> from decimal import Decimal
     >>> from config.detection import LargeValueSettings
@@ -79,19 +61,22 @@ class LargeValue(Detector[dict[str, DayTotal]]):
         self._cash = frozenset(settings.cash_channels)
         self._max_days = settings.max_tracked_days
         # (kind, threshold) resolved once: a pydantic settings attribute costs several times a plain one
-        self._kinds = (
-            ("cash", settings.cash_threshold_base),
-            ("corporate_transfer", settings.corporate_transfer_threshold_base),
-            ("individual_transfer_cross_border", settings.individual_transfer_cross_border_threshold_base),
-            ("individual_transfer_domestic", settings.individual_transfer_domestic_threshold_base),
+        thresholds = (
+            settings.cash_threshold_base,
+            settings.corporate_transfer_threshold_base,
+            settings.individual_transfer_cross_border_threshold_base,
+            settings.individual_transfer_domestic_threshold_base,
         )
-        self._day_keys: tuple[str, list[str]] | None = None
+        self._kinds = tuple(zip(KINDS, thresholds, strict=True))
+        # the last reporting day seen and its day number shifted for the key, worked out once per day
+        self._day = ""
+        self._day_key = 0
 
-    def new_state(self) -> dict[str, DayTotal]:
-        return {}
+    def new_state(self) -> DayTotals:
+        return DayTotals()
 
     def kind_index(self, obs: TxObservation, ctx: CustomerContext) -> int:
-        """The report kind, as its place in ``_kinds``."""
+        """The report kind, as its place in ``KINDS``."""
         if obs.channel in self._cash:
             return 0
         if ctx.segment == "corporate":
@@ -100,34 +85,28 @@ class LargeValue(Detector[dict[str, DayTotal]]):
             return 2
         return 3
 
-    def update(self, state: dict[str, DayTotal], obs: Observation, ctx: CustomerContext) -> list[Finding]:
+    def update(self, state: DayTotals, obs: Observation, ctx: CustomerContext) -> list[Finding]:
         if not isinstance(obs, TxObservation):
             return NO_FINDINGS
         index = self.kind_index(obs, ctx)
         kind, threshold = self._kinds[index]
-        direction = "debit" if obs.debit else "credit"
-        day_keys = self._day_keys
-        if day_keys is None or day_keys[0] != obs.day:
-            # the day's eight keys, made once per day of the stream rather than per event; the same key
-            # object each time also keeps its hash for the dictionary
-            day_keys = (obs.day, [f"{k}|{d}|{obs.day}" for k, _ in self._kinds for d in ("credit", "debit")])
-            self._day_keys = day_keys
-        key = day_keys[1][2 * index + obs.debit]
-        day = state.get(key)
-        if day is None:
-            day = state[key] = DayTotal(ZERO, [], 0, False, key[-10:])
-            self._expire(state, obs.day)
-        day.total = money.add(day.total, obs.amount)
-        day.count += 1
-        if len(day.event_ids) < MAX_IDS_PER_DAY:
-            day.event_ids.append(obs.event_id)
-        if not day.reported and day.total >= threshold:
-            day.reported = True
-            ids = [e for e in day.event_ids if e != obs.event_id] + [obs.event_id]
-            return [
-                self._finding(obs, ctx, kind, direction, threshold, day.total, tuple(ids), day.count, key)
-            ]
-        if day.reported and obs.amount >= threshold and day.count > 1:
+        if obs.day != self._day:
+            self._day, self._day_key = obs.day, day_number(obs.day) << 3
+        key = self._day_key + 2 * index + obs.debit
+        row = state.find(key)
+        if row < 0:
+            state.add_row(key)
+            self._expire(state, key >> 3)
+            row = len(state) - 1  # the new row, kept last
+        total = state.add(row, obs.amount, obs.event_id, MAX_IDS_PER_DAY)
+        count = state.count(row)
+        direction = DIRECTIONS[obs.debit]
+        if not state.flagged(row) and total >= threshold:
+            state.flag(row)
+            ids = evidence(state.ids[row], obs.event_id)
+            dedup_key = f"{kind}|{direction}|{obs.day}"
+            return [self._finding(obs, ctx, kind, direction, threshold, total, ids, count, dedup_key)]
+        if state.flagged(row) and obs.amount >= threshold and count > 1:
             return [
                 self._finding(
                     obs, ctx, kind, direction, threshold, obs.amount, (obs.event_id,), 1, obs.event_id
@@ -178,26 +157,27 @@ class LargeValue(Detector[dict[str, DayTotal]]):
             dedup_key=dedup_key,
         )
 
-    def _expire(self, state: dict[str, DayTotal], current_day: str) -> None:
+    def _expire(self, state: DayTotals, current_day: int) -> None:
         limit = self._max_days
         if len(state) <= limit:
-            return  # every tracked day has at least one key: nothing can be over the limit
-        days: list[str] = []  # keys end in the ISO date; a few days at most
-        for total in state.values():
-            if total.day not in days:
-                days.append(total.day)
-        if len(days) <= limit:
-            return
-        days.sort()
-        keep = days[-limit:]
-        keep.append(current_day)
-        for k in [k for k, total in state.items() if total.day not in keep]:
-            del state[k]
+            return  # every tracked day has at least one row: nothing can be over the limit
+        days = state.days()
+        if len(days) > limit:
+            state.keep_days([*days[-limit:], current_day])
 
-    def state_to_json(self, state: dict[str, DayTotal]) -> Any:
-        return {k: [str(d.total), list(d.event_ids), d.count, d.reported] for k, d in state.items()}
+    def state_to_json(self, state: DayTotals) -> Any:
+        return state.to_json()
 
-    def state_from_json(self, data: Any) -> dict[str, DayTotal]:
-        return {
-            k: DayTotal(Decimal(t), list(ids), int(c), bool(r), k[-10:]) for k, (t, ids, c, r) in data.items()
-        }
+    def state_view(self, state: DayTotals) -> Any:
+        return state.view()
+
+    def state_from_json(self, data: Any) -> DayTotals:
+        if isinstance(data, dict):  # formats 1 to 8: "kind|direction|date" -> [total, ids, count, reported]
+            return from_dated_json(data, _key_of_v8)
+        return DayTotals.from_json(data)
+
+
+def _key_of_v8(key: str) -> int:
+    """The row key of a day total that formats 1 to 8 held under ``"kind|direction|date"``."""
+    kind, direction, day = key.split("|")
+    return (day_number(day) << 3) + 2 * KINDS.index(kind) + DIRECTIONS.index(direction)

@@ -11,16 +11,15 @@ from config.detection import TierLimitSettings
 from detectors import money
 from detectors.base import NO_FINDINGS, Detector, per_tier
 from detectors.context import CustomerContext
+from detectors.day_totals import ZERO, DayTotals, day_number, evidence, from_dated_json
 from detectors.findings import Finding, past_threshold_score, severity_by_ratio
 from detectors.observation import Observation, TxObservation
 
 MAX_TRACKED_DAYS = 3
+MAX_IDS_PER_DAY = 50
 
 
-ZERO = Decimal(0)
-
-
-class TierLimit(Detector[dict[str, list[Any]]]):
+class TierLimit(Detector[DayTotals]):
     """A debit over the tier's per-transaction limit, or a day's debits over its daily limit.
 
     >>> from decimal import Decimal
@@ -37,9 +36,9 @@ class TierLimit(Detector[dict[str, list[Any]]]):
     >>> debits("medium", *[("2025-01-01", 180000)] * 3), debits("medium", ("2025-01-01", 180000), ("2025-01-02", 180000), ("2025-01-03", 180000))
     ([('daily', '500000')], [])
 
-    State: reporting day -> [debit total, event ids over the limit so far]; the total is a ``Decimal``
-    while live and a decimal string in JSON (parsing and printing it on every debit cost more than the
-    addition)."""
+    State: a ``DayTotals`` row per reporting day (its key the day number shifted, slot 0): the day's debit
+    total and the ids of its first debits; the total is a ``Decimal`` while live and a decimal string in
+    JSON (parsing and printing it on every debit cost more than the addition)."""
 
     name = "tier_limit"
     kinds = frozenset({"transaction"})
@@ -58,25 +57,32 @@ class TierLimit(Detector[dict[str, list[Any]]]):
                 for factor in factors
             )
         )
+        # the last reporting day seen and its row key, worked out once per day
+        self._day = ""
+        self._day_key = 0
 
-    def new_state(self) -> dict[str, list[Any]]:
-        return {}
+    def new_state(self) -> DayTotals:
+        return DayTotals()
 
-    def update(self, state: dict[str, list[Any]], obs: Observation, ctx: CustomerContext) -> list[Finding]:
+    def update(self, state: DayTotals, obs: Observation, ctx: CustomerContext) -> list[Finding]:
         if not isinstance(obs, TxObservation) or not obs.debit:
             return NO_FINDINGS
         per_tx, daily = self._limits[ctx.tier][ctx.segment == "corporate"]
-        entry = state.get(obs.day)
-        if entry is None:
-            entry = state[obs.day] = [ZERO, []]
+        if obs.day != self._day:
+            self._day, self._day_key = obs.day, day_number(obs.day) << 3
+        row = state.find(self._day_key)
+        if row < 0:
+            state.add_row(self._day_key)
             if len(state) > MAX_TRACKED_DAYS:
-                for d in sorted(state)[:-MAX_TRACKED_DAYS]:
-                    del state[d]
-        before: Decimal = entry[0]
-        total = money.add(before, obs.amount)
-        entry[0] = total
-        if len(entry[1]) < 50:
-            entry[1].append(obs.event_id)
+                state.keep_days(state.days()[-MAX_TRACKED_DAYS:])
+                row = state.find(self._day_key)  # gone if older than every day kept
+            else:
+                row = len(state) - 1
+        if row >= 0:
+            before = state.totals[row]
+            total = state.add(row, obs.amount, obs.event_id, MAX_IDS_PER_DAY)
+        else:  # a late debit of a day no longer tracked: judged on its own, not remembered
+            before, total = ZERO, money.add(ZERO, obs.amount)
         findings: list[Finding] = []
         crossed_daily = total > daily >= before
         if obs.amount > per_tx:
@@ -86,7 +92,7 @@ class TierLimit(Detector[dict[str, list[Any]]]):
                 self._finding(obs, ctx, "per_transaction", obs.amount, per_tx, (obs.event_id,), crossed_daily)
             )
         if crossed_daily:
-            ids = (*(e for e in entry[1] if e != obs.event_id), obs.event_id)
+            ids = evidence(state.ids[row], obs.event_id) if row >= 0 else (obs.event_id,)
             if not findings or len(ids) > 1:
                 findings.append(self._finding(obs, ctx, "daily", total, daily, ids, True))
         return findings
@@ -128,11 +134,13 @@ class TierLimit(Detector[dict[str, list[Any]]]):
             dedup_key=limit_kind if limit_kind == "per_transaction" else f"daily|{obs.day}",
         )
 
-    def state_to_json(self, state: dict[str, list[Any]]) -> Any:
-        return {d: [str(t), list(ids)] for d, (t, ids) in state.items()}
+    def state_to_json(self, state: DayTotals) -> Any:
+        return state.to_json()
 
-    def state_view(self, state: dict[str, list[Any]]) -> Any:
-        return {d: [str(t), ids] for d, (t, ids) in state.items()}
+    def state_view(self, state: DayTotals) -> Any:
+        return state.view()
 
-    def state_from_json(self, data: Any) -> dict[str, list[Any]]:
-        return {d: [Decimal(str(t)), list(ids)] for d, (t, ids) in data.items()}
+    def state_from_json(self, data: Any) -> DayTotals:
+        if isinstance(data, dict):  # formats 1 to 8: "date" -> [total, ids]
+            return from_dated_json(data, lambda day: day_number(day) << 3)
+        return DayTotals.from_json(data)

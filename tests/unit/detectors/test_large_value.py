@@ -168,5 +168,4 @@ def test_a_late_deposit_adds_to_its_own_days_total_while_the_day_is_tracked() ->
     late = tx(CASH / 2, at(days=days - 2, hours=1), channel="cash", event_id="late")
     run = feed(RiskEngine(DETECTION), [*events, late])
     assert [a.trigger_event_ids for a in by_detector(run.alerts, NAME)] == [[f"d{days - 2}", "late"]]
-    tracked = {key.rsplit("|", 1)[1] for key in run.state.detectors[NAME]}
-    assert len(tracked) == S.max_tracked_days
+    assert len(run.state.detectors[NAME].days()) == S.max_tracked_days

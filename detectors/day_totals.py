@@ -1,0 +1,142 @@
+"""Running money totals by reporting day, as ``large_value`` and ``tier_limit`` hold them per customer.
+
+Each row is one key (a day number shifted left by three bits, plus a slot of the detector's own, such as
+the report kind and direction), its total, the ids of its first events (the evidence of an alert) and its
+event count with a flag. Held as four columns in one object rather than as a dict of ``"kind|direction|
+date"`` strings to lists of strings: a customer the worker takes out of the changelog builds four lists
+instead of a few dozen strings and lists, and holds a third of the bytes (the decoded cache that fits the
+memory target is larger, so fewer events pay for a decode). The keys and counts are 64-bit arrays, the
+ids one ``detectors.id_text`` string per row. Totals stay ``Decimal``: they are regulatory figures, exact
+to the digit the events gave (``large_value`` is checked against a brute-force oracle), and the alerts
+print them as the events wrote them.
+
+JSON (``to_json``): ``[keys, totals as strings, id texts, marks]``, a list where formats 1 to 8 wrote a
+dict, so that the detectors tell the shapes apart and read both.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from detectors import money
+from detectors.id_text import EMPTY, SEP, check, escape, join, split
+
+ZERO = Decimal(0)
+#: ``date(1970, 1, 1).toordinal()``: day numbers count from the Unix epoch
+_EPOCH_ORDINAL = 719163
+
+
+def day_number(day: str) -> int:
+    """Days since 1970-01-01 of an ISO date (``"2025-03-25"``)."""
+    return date.fromisoformat(day).toordinal() - _EPOCH_ORDINAL
+
+
+def evidence(ids: str, event_id: str) -> tuple[str, ...]:
+    """The ids of a row with ``event_id`` last: the event completing the pattern closes the list."""
+    return (*(e for e in split(ids) if e != event_id), event_id)
+
+
+class DayTotals:
+    """Rows of (key, total, id text, mark); a mark is the row's event count times two, plus one once its
+    owner has flagged it (``large_value``: reported)."""
+
+    __slots__ = ("ids", "keys", "marks", "totals")
+
+    def __init__(self) -> None:
+        self.keys: array[int] = array("q")
+        self.totals: list[Decimal] = []
+        self.ids: list[str] = []
+        self.marks: array[int] = array("q")
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def find(self, key: int) -> int:
+        """The row of ``key``, or -1; the newest rows, the likeliest, are looked at first."""
+        keys = self.keys
+        i = len(keys) - 1
+        while i >= 0 and keys[i] != key:
+            i -= 1
+        return i
+
+    def add_row(self, key: int) -> int:
+        self.keys.append(key)
+        self.totals.append(ZERO)
+        self.ids.append(EMPTY)
+        self.marks.append(0)
+        return len(self.keys) - 1
+
+    def add(self, row: int, amount: Decimal, event_id: str, max_ids: int) -> Decimal:
+        """Count one event of ``amount`` in ``row`` (its id kept while fewer than ``max_ids`` are) and
+        return the new total."""
+        total = money.add(self.totals[row], amount)
+        self.totals[row] = total
+        mark = self.marks[row]
+        if mark >> 1 < max_ids:
+            self.ids[row] += escape(event_id) + SEP
+        self.marks[row] = mark + 2
+        return total
+
+    def count(self, row: int) -> int:
+        return self.marks[row] >> 1
+
+    def flagged(self, row: int) -> bool:
+        return bool(self.marks[row] & 1)
+
+    def flag(self, row: int) -> None:
+        self.marks[row] |= 1
+
+    def days(self) -> list[int]:
+        """The distinct days held, oldest first."""
+        return sorted({key >> 3 for key in self.keys})
+
+    def keep_days(self, keep: list[int]) -> None:
+        """Drop every row whose day is not in ``keep`` (the rest keep their order)."""
+        rows = [i for i, key in enumerate(self.keys) if key >> 3 in keep]
+        self.keys = array("q", [self.keys[i] for i in rows])
+        self.totals = [self.totals[i] for i in rows]
+        self.ids = [self.ids[i] for i in rows]
+        self.marks = array("q", [self.marks[i] for i in rows])
+
+    def put(self, key: int, total: Decimal, ids: str, count: int, flagged: bool) -> None:
+        """Append a row as it was held (migrating an older state)."""
+        self.keys.append(key)
+        self.totals.append(total)
+        self.ids.append(ids)
+        self.marks.append(2 * count + flagged)
+
+    def to_json(self) -> list[Any]:
+        return [self.keys.tolist(), [str(t) for t in self.totals], list(self.ids), self.marks.tolist()]
+
+    def view(self) -> list[Any]:
+        """``to_json`` sharing the id list (see ``Detector.state_view``)."""
+        return [self.keys.tolist(), [str(t) for t in self.totals], self.ids, self.marks.tolist()]
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> DayTotals:
+        keys, totals, ids, marks = data
+        table = cls()
+        table.keys = array("q", keys)
+        table.totals = [Decimal(t) for t in totals]
+        table.ids = [str(i) for i in ids]
+        table.marks = array("q", marks)
+        if not len(table.keys) == len(table.totals) == len(table.ids) == len(table.marks):
+            raise ValueError("day totals: columns of different lengths")
+        for text in table.ids:
+            check(text)
+        return table
+
+
+def from_dated_json(data: dict[str, list[Any]], key_of: Callable[[str], int]) -> DayTotals:
+    """A table from the JSON of formats 1 to 8: a dict from a key naming the day (``key_of`` gives the
+    row key) to ``[total, ids]`` (``tier_limit``; the count is the ids') or ``[total, ids, count,
+    flag]`` (``large_value``)."""
+    table = DayTotals()
+    for name, (total, ids, *rest) in data.items():
+        count, flagged = (int(rest[0]), bool(rest[1])) if rest else (len(ids), False)
+        table.put(key_of(name), Decimal(str(total)), join([str(i) for i in ids]), count, flagged)
+    return table
