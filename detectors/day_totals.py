@@ -16,6 +16,7 @@ dict, so that the detectors tell the shapes apart and read both.
 
 from __future__ import annotations
 
+import sys
 from array import array
 from collections.abc import Callable
 from datetime import date
@@ -23,11 +24,14 @@ from decimal import Decimal
 from typing import Any
 
 from detectors import money
-from detectors.id_text import EMPTY, SEP, check, escape, join, split
+from detectors.id_text import EMPTY, SEP, escape, join, split
 
 ZERO = Decimal(0)
 #: ``date(1970, 1, 1).toordinal()``: day numbers count from the Unix epoch
 _EPOCH_ORDINAL = 719163
+#: the first byte of ``to_bytes``: its layout, so that a later one can still read these
+LAYOUT = 1
+_BIG_ENDIAN = sys.byteorder == "big"
 
 
 def day_number(day: str) -> int:
@@ -42,15 +46,28 @@ def evidence(ids: str, event_id: str) -> tuple[str, ...]:
 
 class DayTotals:
     """Rows of (key, total, id text, mark); a mark is the row's event count times two, plus one once its
-    owner has flagged it (``large_value``: reported)."""
+    owner has flagged it (``large_value``: reported). A total read from a record stays the string it was
+    written as until an event adds to it (``total``): most rows of a customer taken out of the changelog
+    are days that get no more events before it is written back, unchanged."""
 
     __slots__ = ("ids", "keys", "marks", "totals")
 
-    def __init__(self) -> None:
-        self.keys: array[int] = array("q")
-        self.totals: list[Decimal] = []
-        self.ids: list[str] = []
-        self.marks: array[int] = array("q")
+    def __init__(
+        self,
+        keys: array[int] | None = None,
+        totals: list[Decimal | str] | None = None,
+        ids: list[str] | None = None,
+        marks: array[int] | None = None,
+    ) -> None:
+        self.keys: array[int] = array("q") if keys is None else keys
+        self.totals: list[Decimal | str] = [] if totals is None else totals
+        self.ids: list[str] = [] if ids is None else ids
+        self.marks: array[int] = array("q") if marks is None else marks
+        if not len(self.keys) == len(self.totals) == len(self.ids) == len(self.marks):
+            raise ValueError("day totals: columns of different lengths")
+        for text in self.ids:
+            if not text.startswith(SEP) or not text.endswith(SEP):
+                raise ValueError("day totals: an id text must start and end with the separator")
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -73,13 +90,19 @@ class DayTotals:
     def add(self, row: int, amount: Decimal, event_id: str, max_ids: int) -> Decimal:
         """Count one event of ``amount`` in ``row`` (its id kept while fewer than ``max_ids`` are) and
         return the new total."""
-        total = money.add(self.totals[row], amount)
+        total = money.add(self.total(row), amount)
         self.totals[row] = total
         mark = self.marks[row]
         if mark >> 1 < max_ids:
             self.ids[row] += escape(event_id) + SEP
         self.marks[row] = mark + 2
         return total
+
+    def total(self, row: int) -> Decimal:
+        held = self.totals[row]
+        if isinstance(held, str):
+            held = self.totals[row] = Decimal(held)
+        return held
 
     def count(self, row: int) -> int:
         return self.marks[row] >> 1
@@ -109,26 +132,71 @@ class DayTotals:
         self.ids.append(ids)
         self.marks.append(2 * count + flagged)
 
+    def total_texts(self) -> list[str]:
+        return [t if isinstance(t, str) else str(t) for t in self.totals]
+
     def to_json(self) -> list[Any]:
-        return [self.keys.tolist(), [str(t) for t in self.totals], list(self.ids), self.marks.tolist()]
+        return [self.keys.tolist(), self.total_texts(), list(self.ids), self.marks.tolist()]
 
     def view(self) -> list[Any]:
         """``to_json`` sharing the id list (see ``Detector.state_view``)."""
-        return [self.keys.tolist(), [str(t) for t in self.totals], self.ids, self.marks.tolist()]
+        return [self.keys.tolist(), self.total_texts(), self.ids, self.marks.tolist()]
+
+    def to_bytes(self) -> bytes:
+        """The layout byte, the row count (32-bit), the keys and marks (64-bit), the length in characters
+        of each row's total and id text (32-bit, two per row), then those texts in UTF-8, one after
+        another: numbers taken as they are held, and one string decoded for all the texts."""
+        texts = self.total_texts()
+        lengths = array("I")
+        for total, ids in zip(texts, self.ids, strict=True):
+            lengths.append(len(total))
+            lengths.append(len(ids))
+        columns = [self.keys, self.marks, lengths]
+        if _BIG_ENDIAN:
+            columns = [array(c.typecode, c) for c in columns]
+            for c in columns:
+                c.byteswap()
+        head = bytes((LAYOUT,)) + len(self.keys).to_bytes(4, "little")
+        body = "".join(t + i for t, i in zip(texts, self.ids, strict=True))
+        return head + b"".join(c.tobytes() for c in columns) + body.encode()
+
+    @classmethod
+    def from_bytes(cls, data: memoryview) -> DayTotals:
+        """Inverse of ``to_bytes``; raises ``ValueError`` for bytes of another layout or length."""
+        if len(data) < 5 or data[0] != LAYOUT:
+            raise ValueError("day totals: not bytes of layout 1")
+        n = int.from_bytes(data[1:5], "little")
+        at = 5 + 16 * n + 8 * n
+        if len(data) < at:
+            raise ValueError("day totals: fewer bytes than their rows")
+        keys, marks, lengths = array("q"), array("q"), array("I")
+        keys.frombytes(data[5 : 5 + 8 * n])
+        marks.frombytes(data[5 + 8 * n : 5 + 16 * n])
+        lengths.frombytes(data[5 + 16 * n : at])
+        if _BIG_ENDIAN:
+            for c in (keys, marks, lengths):
+                c.byteswap()
+        text = str(data[at:], "utf-8")
+        totals: list[Decimal | str] = []
+        ids: list[str] = []
+        i = 0
+        for row in range(n):
+            end = i + lengths[2 * row]
+            totals.append(text[i:end])
+            i, end = end, end + lengths[2 * row + 1]
+            ids.append(text[i:end])
+            i = end
+        if i != len(text):
+            raise ValueError("day totals: texts of other lengths than their rows say")
+        return cls(keys, totals, ids, marks)
 
     @classmethod
     def from_json(cls, data: list[Any]) -> DayTotals:
         keys, totals, ids, marks = data
-        table = cls()
-        table.keys = array("q", keys)
-        table.totals = [Decimal(t) for t in totals]
-        table.ids = [str(i) for i in ids]
-        table.marks = array("q", marks)
-        if not len(table.keys) == len(table.totals) == len(table.ids) == len(table.marks):
-            raise ValueError("day totals: columns of different lengths")
-        for text in table.ids:
-            check(text)
-        return table
+        for total in totals:
+            if not isinstance(total, str):
+                raise ValueError("day totals: a total must be a decimal string")
+        return cls(array("q", keys), list(totals), list(ids), array("q", marks))
 
 
 def from_dated_json(data: dict[str, list[Any]], key_of: Callable[[str], int]) -> DayTotals:

@@ -79,7 +79,7 @@ class TierLimit(Detector[DayTotals]):
             else:
                 row = len(state) - 1
         if row >= 0:
-            before = state.totals[row]
+            before = state.total(row)
             total = state.add(row, obs.amount, obs.event_id, MAX_IDS_PER_DAY)
         else:  # a late debit of a day no longer tracked: judged on its own, not remembered
             before, total = ZERO, money.add(ZERO, obs.amount)

@@ -61,6 +61,9 @@ def test_rows_count_keep_their_first_ids_and_drop_by_day() -> None:
     assert str(table.totals[0]) == "6.105"
     restored = DayTotals.from_json(json.loads(json.dumps(table.to_json())))
     assert restored.to_json() == table.to_json()
+    packed = table.to_bytes()
+    assert DayTotals.from_bytes(memoryview(packed)).to_json() == table.to_json()
+    assert DayTotals.from_bytes(memoryview(packed)).to_bytes() == packed
     # ids holding the separator come back whole; the third one was not kept, the new one goes last
     assert evidence(restored.ids[0], "e0\x00") == ("e1\x00", "e0\x00")
     table.keep_days([day + 1])
@@ -68,6 +71,13 @@ def test_rows_count_keep_their_first_ids_and_drop_by_day() -> None:
 
 
 def test_a_malformed_part_is_refused() -> None:
+    table = DayTotals()
+    table.add(table.add_row(8), Decimal("12.5"), "é-1", max_ids=3)
+    packed = table.to_bytes()
+    assert DayTotals.from_bytes(memoryview(packed)).to_json() == [[8], ["12.5"], ["\x00é-1\x00"], [2]]
+    for bad in (packed[:-1], packed + b"x", packed[:12], b"\x02" + packed[1:]):
+        with pytest.raises(ValueError, match="day totals"):
+            DayTotals.from_bytes(memoryview(bad))
     with pytest.raises(ValueError, match="columns"):
         DayTotals.from_json([[1, 2], ["1"], ["\x00"], [2]])
     with pytest.raises(ValueError, match="separator"):
