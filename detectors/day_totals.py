@@ -5,8 +5,9 @@ the report kind and direction), its total, the ids of its first events (the evid
 event count with a flag. Held as four columns in one object rather than as a dict of ``"kind|direction|
 date"`` strings to lists of strings: a customer the worker takes out of the changelog builds four lists
 instead of a few dozen strings and lists, and holds a third of the bytes (the decoded cache that fits the
-memory target is larger, so fewer events pay for a decode). The keys and counts are 64-bit arrays, the
-ids one ``detectors.id_text`` string per row. Totals stay ``Decimal``: they are regulatory figures, exact
+memory target is larger, so fewer events pay for a decode). The keys and counts are lists of integers
+(arrays of them, a few bytes smaller, cost the event path a boxed read and write for each use), the ids
+one ``detectors.id_text`` string per row. Totals stay ``Decimal``: they are regulatory figures, exact
 to the digit the events gave (``large_value`` is checked against a brute-force oracle), and the alerts
 print them as the events wrote them.
 
@@ -54,15 +55,15 @@ class DayTotals:
 
     def __init__(
         self,
-        keys: array[int] | None = None,
+        keys: list[int] | None = None,
         totals: list[Decimal | str] | None = None,
         ids: list[str] | None = None,
-        marks: array[int] | None = None,
+        marks: list[int] | None = None,
     ) -> None:
-        self.keys: array[int] = array("q") if keys is None else keys
+        self.keys: list[int] = [] if keys is None else keys
         self.totals: list[Decimal | str] = [] if totals is None else totals
         self.ids: list[str] = [] if ids is None else ids
-        self.marks: array[int] = array("q") if marks is None else marks
+        self.marks: list[int] = [] if marks is None else marks
         if not len(self.keys) == len(self.totals) == len(self.ids) == len(self.marks):
             raise ValueError("day totals: columns of different lengths")
         for text in self.ids:
@@ -90,11 +91,13 @@ class DayTotals:
     def add(self, row: int, amount: Decimal, event_id: str, max_ids: int) -> Decimal:
         """Count one event of ``amount`` in ``row`` (its id kept while fewer than ``max_ids`` are) and
         return the new total."""
-        total = money.add(self.total(row), amount)
+        held = self.totals[row]
+        total = money.add(held if isinstance(held, Decimal) else Decimal(held), amount)
         self.totals[row] = total
         mark = self.marks[row]
         if mark >> 1 < max_ids:
-            self.ids[row] += escape(event_id) + SEP
+            ids = self.ids
+            ids[row] = f"{ids[row]}{escape(event_id)}{SEP}"
         self.marks[row] = mark + 2
         return total
 
@@ -120,10 +123,10 @@ class DayTotals:
     def keep_days(self, keep: list[int]) -> None:
         """Drop every row whose day is not in ``keep`` (the rest keep their order)."""
         rows = [i for i, key in enumerate(self.keys) if key >> 3 in keep]
-        self.keys = array("q", [self.keys[i] for i in rows])
+        self.keys = [self.keys[i] for i in rows]
         self.totals = [self.totals[i] for i in rows]
         self.ids = [self.ids[i] for i in rows]
-        self.marks = array("q", [self.marks[i] for i in rows])
+        self.marks = [self.marks[i] for i in rows]
 
     def put(self, key: int, total: Decimal, ids: str, count: int, flagged: bool) -> None:
         """Append a row as it was held (migrating an older state)."""
@@ -136,11 +139,11 @@ class DayTotals:
         return [t if isinstance(t, str) else str(t) for t in self.totals]
 
     def to_json(self) -> list[Any]:
-        return [self.keys.tolist(), self.total_texts(), list(self.ids), self.marks.tolist()]
+        return [list(self.keys), self.total_texts(), list(self.ids), list(self.marks)]
 
     def view(self) -> list[Any]:
         """``to_json`` sharing the id list (see ``Detector.state_view``)."""
-        return [self.keys.tolist(), self.total_texts(), self.ids, self.marks.tolist()]
+        return [self.keys, self.total_texts(), self.ids, self.marks]
 
     def to_bytes(self) -> bytes:
         """The layout byte, the row count (32-bit), the keys and marks (64-bit), the length in characters
@@ -151,9 +154,8 @@ class DayTotals:
         for total, ids in zip(texts, self.ids, strict=True):
             lengths.append(len(total))
             lengths.append(len(ids))
-        columns = [self.keys, self.marks, lengths]
+        columns = [array("q", self.keys), array("q", self.marks), lengths]
         if _BIG_ENDIAN:
-            columns = [array(c.typecode, c) for c in columns]
             for c in columns:
                 c.byteswap()
         head = bytes((LAYOUT,)) + len(self.keys).to_bytes(4, "little")
@@ -188,7 +190,7 @@ class DayTotals:
             i = end
         if i != len(text):
             raise ValueError("day totals: texts of other lengths than their rows say")
-        return cls(keys, totals, ids, marks)
+        return cls(keys.tolist(), totals, ids, marks.tolist())
 
     @classmethod
     def from_json(cls, data: list[Any]) -> DayTotals:
@@ -196,7 +198,7 @@ class DayTotals:
         for total in totals:
             if not isinstance(total, str):
                 raise ValueError("day totals: a total must be a decimal string")
-        return cls(array("q", keys), list(totals), list(ids), array("q", marks))
+        return cls([int(k) for k in keys], list(totals), list(ids), [int(m) for m in marks])
 
 
 def from_dated_json(data: dict[str, list[Any]], key_of: Callable[[str], int]) -> DayTotals:

@@ -99,14 +99,15 @@ class LargeValue(Detector[DayTotals]):
             self._expire(state, key >> 3)
             row = len(state) - 1  # the new row, kept last
         total = state.add(row, obs.amount, obs.event_id, MAX_IDS_PER_DAY)
-        count = state.count(row)
+        mark = state.marks[row]  # the count, times two, plus one once the day total is reported
+        count = mark >> 1
         direction = DIRECTIONS[obs.debit]
-        if not state.flagged(row) and total >= threshold:
+        if not mark & 1 and total >= threshold:
             state.flag(row)
             ids = evidence(state.ids[row], obs.event_id)
             dedup_key = f"{kind}|{direction}|{obs.day}"
             return [self._finding(obs, ctx, kind, direction, threshold, total, ids, count, dedup_key)]
-        if state.flagged(row) and obs.amount >= threshold and count > 1:
+        if mark & 1 and obs.amount >= threshold and count > 1:
             return [
                 self._finding(
                     obs, ctx, kind, direction, threshold, obs.amount, (obs.event_id,), 1, obs.event_id
