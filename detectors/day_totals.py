@@ -117,16 +117,23 @@ class DayTotals:
         self.marks[row] |= 1
 
     def days(self) -> list[int]:
-        """The distinct days held, oldest first."""
-        return sorted({key >> 3 for key in self.keys})
+        """The distinct days held, in the order of their first rows (a few at most: no set, no sort)."""
+        days: list[int] = []
+        for key in self.keys:
+            day = key >> 3
+            if day not in days:
+                days.append(day)
+        return days
 
     def keep_days(self, keep: list[int]) -> None:
-        """Drop every row whose day is not in ``keep`` (the rest keep their order)."""
-        rows = [i for i, key in enumerate(self.keys) if key >> 3 in keep]
-        self.keys = [self.keys[i] for i in rows]
-        self.totals = [self.totals[i] for i in rows]
-        self.ids = [self.ids[i] for i in rows]
-        self.marks = [self.marks[i] for i in rows]
+        """Drop every row whose day is not in ``keep`` (the rest keep their order), in place."""
+        keys = self.keys
+        for i in range(len(keys) - 1, -1, -1):
+            if keys[i] >> 3 not in keep:
+                del keys[i]
+                del self.totals[i]
+                del self.ids[i]
+                del self.marks[i]
 
     def put(self, key: int, total: Decimal, ids: str, count: int, flagged: bool) -> None:
         """Append a row as it was held (migrating an older state)."""

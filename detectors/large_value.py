@@ -164,6 +164,7 @@ class LargeValue(Detector[DayTotals]):
             return  # every tracked day has at least one row: nothing can be over the limit
         days = state.days()
         if len(days) > limit:
+            days.sort()
             state.keep_days([*days[-limit:], current_day])
 
     def state_to_json(self, state: DayTotals) -> Any:

@@ -74,7 +74,7 @@ class TierLimit(Detector[DayTotals]):
         if row < 0:
             state.add_row(self._day_key)
             if len(state) > MAX_TRACKED_DAYS:
-                state.keep_days(state.days()[-MAX_TRACKED_DAYS:])
+                state.keep_days(sorted(state.days())[-MAX_TRACKED_DAYS:])
                 row = state.find(self._day_key)  # gone if older than every day kept
             else:
                 row = len(state) - 1
