@@ -11,13 +11,14 @@ one ``detectors.id_text`` string per row. Totals stay ``Decimal``: they are regu
 to the digit the events gave (``large_value`` is checked against a brute-force oracle), and the alerts
 print them as the events wrote them.
 
-JSON (``to_json``): ``[keys, totals as strings, id texts, marks]``, a list where formats 1 to 8 wrote a
-dict, so that the detectors tell the shapes apart and read both.
+The changelog holds the rows as ``to_bytes`` packs them (format 9, ``Detector.state_bytes``). Their JSON
+keeps the shape formats 1 to 8 wrote (``to_dated_json``, a dict from a key naming the day to its total
+and id list), so that format 8, written for a rolling upgrade, is read by the version before, and every
+older state reads as it is.
 """
 
 from __future__ import annotations
 
-import sys
 from array import array
 from collections.abc import Callable
 from datetime import date
@@ -25,6 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from detectors import money
+from detectors.columns import differences, from_small_ints, pack_part, running_sums, small_ints, unpack_part
 from detectors.id_text import EMPTY, SEP, escape, join, split
 
 ZERO = Decimal(0)
@@ -32,12 +34,16 @@ ZERO = Decimal(0)
 _EPOCH_ORDINAL = 719163
 #: the first byte of ``to_bytes``: its layout, so that a later one can still read these
 LAYOUT = 1
-_BIG_ENDIAN = sys.byteorder == "big"
 
 
 def day_number(day: str) -> int:
     """Days since 1970-01-01 of an ISO date (``"2025-03-25"``)."""
     return date.fromisoformat(day).toordinal() - _EPOCH_ORDINAL
+
+
+def day_text(number: int) -> str:
+    """The ISO date of a day number (``day_number``'s inverse)."""
+    return date.fromordinal(number + _EPOCH_ORDINAL).isoformat()
 
 
 def evidence(ids: str, event_id: str) -> tuple[str, ...]:
@@ -145,73 +151,62 @@ class DayTotals:
     def total_texts(self) -> list[str]:
         return [t if isinstance(t, str) else str(t) for t in self.totals]
 
-    def to_json(self) -> list[Any]:
-        return [list(self.keys), self.total_texts(), list(self.ids), list(self.marks)]
-
-    def view(self) -> list[Any]:
-        """``to_json`` sharing the id list (see ``Detector.state_view``)."""
-        return [self.keys, self.total_texts(), self.ids, self.marks]
+    def to_dated_json(self, name_of: Callable[[int], str], counted: bool) -> dict[str, list[Any]]:
+        """The JSON of formats 1 to 8: ``name_of(key)`` -> ``[total, ids]``, or ``[total, ids, count,
+        flag]`` if ``counted``."""
+        out: dict[str, list[Any]] = {}
+        for row, total in enumerate(self.total_texts()):
+            value: list[Any] = [total, split(self.ids[row])]
+            if counted:
+                value += [self.marks[row] >> 1, bool(self.marks[row] & 1)]
+            out[name_of(self.keys[row])] = value
+        return out
 
     def to_bytes(self) -> bytes:
-        """The layout byte, the row count (32-bit), the keys and marks (64-bit), the length in characters
-        of each row's total and id text (32-bit, two per row), then those texts in UTF-8, one after
-        another: numbers taken as they are held, and one string decoded for all the texts."""
+        """A ``detectors.columns`` part: the keys as differences and the marks, as small integers; the
+        length in characters of each row's total and of its id text; then those texts, one after another,
+        in UTF-8 (one string decoded for all of them, sliced)."""
         texts = self.total_texts()
-        lengths = array("I")
+        lengths: list[int] = []
         for total, ids in zip(texts, self.ids, strict=True):
             lengths.append(len(total))
             lengths.append(len(ids))
-        columns = [array("q", self.keys), array("q", self.marks), lengths]
-        if _BIG_ENDIAN:
-            for c in columns:
-                c.byteswap()
-        head = bytes((LAYOUT,)) + len(self.keys).to_bytes(4, "little")
         body = "".join(t + i for t, i in zip(texts, self.ids, strict=True))
-        return head + b"".join(c.tobytes() for c in columns) + body.encode()
+        columns = (
+            small_ints(differences(array("q", self.keys))),
+            small_ints(self.marks),
+            small_ints(lengths),
+            body.encode(),
+        )
+        return pack_part(LAYOUT, b"", columns)
 
     @classmethod
     def from_bytes(cls, data: memoryview) -> DayTotals:
         """Inverse of ``to_bytes``; raises ``ValueError`` for bytes of another layout or length."""
-        if len(data) < 5 or data[0] != LAYOUT:
-            raise ValueError("day totals: not bytes of layout 1")
-        n = int.from_bytes(data[1:5], "little")
-        at = 5 + 16 * n + 8 * n
-        if len(data) < at:
-            raise ValueError("day totals: fewer bytes than their rows")
-        keys, marks, lengths = array("q"), array("q"), array("I")
-        keys.frombytes(data[5 : 5 + 8 * n])
-        marks.frombytes(data[5 + 8 * n : 5 + 16 * n])
-        lengths.frombytes(data[5 + 16 * n : at])
-        if _BIG_ENDIAN:
-            for c in (keys, marks, lengths):
-                c.byteswap()
-        text = str(data[at:], "utf-8")
+        _, (key_steps, marks, lengths, body) = unpack_part(data, LAYOUT, 0, 4)
+        keys = running_sums(from_small_ints(key_steps))
+        sizes = from_small_ints(lengths)
+        if len(sizes) != 2 * len(keys):
+            raise ValueError("day totals: text lengths for another number of rows")
+        text = str(body, "utf-8")
         totals: list[Decimal | str] = []
         ids: list[str] = []
-        i = 0
-        for row in range(n):
-            end = i + lengths[2 * row]
-            totals.append(text[i:end])
-            i, end = end, end + lengths[2 * row + 1]
-            ids.append(text[i:end])
-            i = end
-        if i != len(text):
+        at = 0
+        for row in range(len(keys)):
+            end = at + sizes[2 * row]
+            totals.append(text[at:end])
+            at, end = end, end + sizes[2 * row + 1]
+            ids.append(text[at:end])
+            at = end
+        if at != len(text):
             raise ValueError("day totals: texts of other lengths than their rows say")
-        return cls(keys.tolist(), totals, ids, marks.tolist())
-
-    @classmethod
-    def from_json(cls, data: list[Any]) -> DayTotals:
-        keys, totals, ids, marks = data
-        for total in totals:
-            if not isinstance(total, str):
-                raise ValueError("day totals: a total must be a decimal string")
-        return cls([int(k) for k in keys], list(totals), list(ids), [int(m) for m in marks])
+        return cls(keys, totals, ids, from_small_ints(marks).tolist())
 
 
 def from_dated_json(data: dict[str, list[Any]], key_of: Callable[[str], int]) -> DayTotals:
-    """A table from the JSON of formats 1 to 8: a dict from a key naming the day (``key_of`` gives the
-    row key) to ``[total, ids]`` (``tier_limit``; the count is the ids') or ``[total, ids, count,
-    flag]`` (``large_value``)."""
+    """A table from its JSON (``to_dated_json``, the shape of formats 1 to 8 too): a dict from a key naming
+    the day (``key_of`` gives the row key) to ``[total, ids]`` (``tier_limit``; the count is the ids') or
+    ``[total, ids, count, flag]`` (``large_value``)."""
     table = DayTotals()
     for name, (total, ids, *rest) in data.items():
         count, flagged = (int(rest[0]), bool(rest[1])) if rest else (len(ids), False)

@@ -15,7 +15,7 @@ from typing import Any
 from config.detection import LargeValueSettings
 from detectors.base import NO_FINDINGS, Detector
 from detectors.context import CustomerContext
-from detectors.day_totals import DayTotals, day_number, evidence, from_dated_json
+from detectors.day_totals import DayTotals, day_number, day_text, evidence, from_dated_json
 from detectors.findings import Finding, past_threshold_score
 from detectors.observation import Observation, TxObservation
 
@@ -168,18 +168,24 @@ class LargeValue(Detector[DayTotals]):
             state.keep_days([*days[-limit:], current_day])
 
     def state_to_json(self, state: DayTotals) -> Any:
-        return state.to_json()
+        return state.to_dated_json(_name_of, counted=True)
 
-    def state_view(self, state: DayTotals) -> Any:
-        return state.view()
+    def state_bytes(self, state: DayTotals) -> bytes | None:
+        return state.to_bytes()
+
+    def state_from_bytes(self, data: memoryview) -> DayTotals:
+        return DayTotals.from_bytes(data)
 
     def state_from_json(self, data: Any) -> DayTotals:
-        if isinstance(data, dict):  # formats 1 to 8: "kind|direction|date" -> [total, ids, count, reported]
-            return from_dated_json(data, _key_of_v8)
-        return DayTotals.from_json(data)
+        return from_dated_json(data, _key_of)
 
 
-def _key_of_v8(key: str) -> int:
-    """The row key of a day total that formats 1 to 8 held under ``"kind|direction|date"``."""
-    kind, direction, day = key.split("|")
+def _name_of(key: int) -> str:
+    """The JSON's name of a row: ``"kind|direction|date"``."""
+    return f"{KINDS[(key & 7) >> 1]}|{DIRECTIONS[key & 1]}|{day_text(key >> 3)}"
+
+
+def _key_of(name: str) -> int:
+    """The row key of a ``"kind|direction|date"`` name."""
+    kind, direction, day = name.split("|")
     return (day_number(day) << 3) + 2 * KINDS.index(kind) + DIRECTIONS.index(direction)

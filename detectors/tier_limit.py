@@ -11,7 +11,7 @@ from config.detection import TierLimitSettings
 from detectors import money
 from detectors.base import NO_FINDINGS, Detector, per_tier
 from detectors.context import CustomerContext
-from detectors.day_totals import ZERO, DayTotals, day_number, evidence, from_dated_json
+from detectors.day_totals import ZERO, DayTotals, day_number, day_text, evidence, from_dated_json
 from detectors.findings import Finding, past_threshold_score, severity_by_ratio
 from detectors.observation import Observation, TxObservation
 
@@ -135,12 +135,17 @@ class TierLimit(Detector[DayTotals]):
         )
 
     def state_to_json(self, state: DayTotals) -> Any:
-        return state.to_json()
+        return state.to_dated_json(_name_of, counted=False)
 
-    def state_view(self, state: DayTotals) -> Any:
-        return state.view()
+    def state_bytes(self, state: DayTotals) -> bytes | None:
+        return state.to_bytes()
 
-    def state_from_json(self, data: Any) -> DayTotals:
-        if isinstance(data, dict):  # formats 1 to 8: "date" -> [total, ids]
-            return from_dated_json(data, lambda day: day_number(day) << 3)
-        return DayTotals.from_json(data)
+    def state_from_bytes(self, data: memoryview) -> DayTotals:
+        return DayTotals.from_bytes(data)
+
+    def state_from_json(self, data: Any) -> DayTotals:  # the day -> [total, ids]
+        return from_dated_json(data, lambda day: day_number(day) << 3)
+
+
+def _name_of(key: int) -> str:
+    return day_text(key >> 3)
