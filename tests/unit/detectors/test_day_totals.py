@@ -88,6 +88,12 @@ def test_malformed_bytes_are_refused() -> None:
     assert DayTotals.from_bytes(memoryview(packed)).to_dated_json(str, counted=True) == {
         "8": ["12.5", ["é-1"], 1, False]
     }
-    for bad in (packed[:-1], packed + b"x", packed[:12], b"\x02" + packed[1:]):
-        with pytest.raises(ValueError, match=r"day totals|state part|column|utf-8"):
+    for bad in (
+        packed[:-1],
+        packed + b"x",
+        b"\x02" + packed[1:],
+        b"\x01[[1],[2]]",
+        b'\x01[[8],["1"],["a"],[2]]',
+    ):
+        with pytest.raises(ValueError, match=r"day totals|unexpected|not enough values"):
             DayTotals.from_bytes(memoryview(bad))
