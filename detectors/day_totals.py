@@ -55,7 +55,7 @@ def evidence(ids: str, event_id: str) -> tuple[str, ...]:
 class DayTotals:
     """Rows of (key, total, id text, mark); a mark is the row's event count times two, plus one once its
     owner has flagged it (``large_value``: reported). A total read from a record stays the string it was
-    written as until an event adds to it (``total``): most rows of a customer taken out of the changelog
+    written as until an event adds to it (``add``): most rows of a customer taken out of the changelog
     are days that get no more events before it is written back, unchanged."""
 
     __slots__ = ("ids", "keys", "marks", "totals")
@@ -107,12 +107,6 @@ class DayTotals:
             ids[row] = f"{ids[row]}{escape(event_id)}{SEP}"
         self.marks[row] = mark + 2
         return total
-
-    def total(self, row: int) -> Decimal:
-        held = self.totals[row]
-        if isinstance(held, str):
-            held = self.totals[row] = Decimal(held)
-        return held
 
     def count(self, row: int) -> int:
         return self.marks[row] >> 1

@@ -10,7 +10,7 @@ deduplicated by cooldown: recall must be exactly 1.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from config.detection import LargeValueSettings
 from detectors.base import NO_FINDINGS, Detector
@@ -19,7 +19,7 @@ from detectors.day_totals import DayTotals, day_number, day_text, evidence, from
 from detectors.findings import Finding, past_threshold_score
 from detectors.observation import Observation, TxObservation
 
-MAX_IDS_PER_DAY = 200
+MAX_IDS_PER_DAY: Final = 200
 #: the report kinds, in the order of their slots (``2 * kind + debit``)
 KINDS = ("cash", "corporate_transfer", "individual_transfer_cross_border", "individual_transfer_domestic")
 KIND_WORDS = {
@@ -101,7 +101,7 @@ class LargeValue(Detector[DayTotals]):
         total = state.add(row, obs.amount, obs.event_id, MAX_IDS_PER_DAY)
         mark = state.marks[row]  # the count, times two, plus one once the day total is reported
         count = mark >> 1
-        direction = DIRECTIONS[obs.debit]
+        direction = "debit" if obs.debit else "credit"
         if not mark & 1 and total >= threshold:
             state.flag(row)
             ids = evidence(state.ids[row], obs.event_id)

@@ -5,7 +5,7 @@ officer's lever; this detector tells them when a limit is crossed."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from config.detection import TierLimitSettings
 from detectors import money
@@ -15,8 +15,8 @@ from detectors.day_totals import ZERO, DayTotals, day_number, day_text, evidence
 from detectors.findings import Finding, past_threshold_score, severity_by_ratio
 from detectors.observation import Observation, TxObservation
 
-MAX_TRACKED_DAYS = 3
-MAX_IDS_PER_DAY = 50
+MAX_TRACKED_DAYS: Final = 3
+MAX_IDS_PER_DAY: Final = 50
 
 
 class TierLimit(Detector[DayTotals]):
@@ -79,12 +79,12 @@ class TierLimit(Detector[DayTotals]):
             else:
                 row = len(state) - 1
         if row >= 0:
-            before = state.total(row)
             total = state.add(row, obs.amount, obs.event_id, MAX_IDS_PER_DAY)
         else:  # a late debit of a day no longer tracked: judged on its own, not remembered
-            before, total = ZERO, money.add(ZERO, obs.amount)
+            total = money.add(ZERO, obs.amount)
         findings: list[Finding] = []
-        crossed_daily = total > daily >= before
+        # over the limit now and not before this debit (total - amount <= daily; all of it exact)
+        crossed_daily = total > daily and money.add(daily, obs.amount) >= total
         if obs.amount > per_tx:
             # One event, one alert: a lone transaction over both limits is reported as the per-transaction
             # breach, with the daily breach in its evidence.
