@@ -99,7 +99,7 @@ class DayTotals:
         """Count one event of ``amount`` in ``row`` (its id kept while fewer than ``max_ids`` are) and
         return the new total."""
         held = self.totals[row]
-        total = money.add(held if isinstance(held, Decimal) else Decimal(held), amount)
+        total = money.add(Decimal(held) if isinstance(held, str) else held, amount)
         self.totals[row] = total
         mark = self.marks[row]
         if mark >> 1 < max_ids:
