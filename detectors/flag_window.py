@@ -2,8 +2,10 @@
 
 ``EventWindow`` holds a tuple, a float and a string object per event; a customer's window of a day of
 transactions taken out of a changelog record was a few hundred objects to build. This window holds the
-same entries as an ``array`` of doubles, one ``detectors.id_text`` string and a ``bytearray``: three
-objects whatever its length, each read from a record and written back in one C call. The order is
+same entries as a list of times, one ``detectors.id_text`` string and a ``bytearray``, each read from a
+record and written back in one C call. The times stay a list of floats, not an ``array('d')``: the
+searches on every event read them, and compiled, a list's item is a native read where an array's is a
+boxed float per read (a window holds ~5 times: a list costs ~100 bytes more). The order is
 ``EventWindow``'s (event time, then event id among equal times), and so is every answer.
 """
 
@@ -25,13 +27,13 @@ class FlagWindow:
     def __init__(
         self,
         max_entries: int,
-        times: array[float] | None = None,
+        times: list[float] | None = None,
         ids: str = id_text.EMPTY,
         flags: bytearray | None = None,
     ) -> None:
         """A window of the columns given (taken, not copied, and already in order), or an empty one."""
         self.max_entries = max_entries
-        self.times: array[float] = array("d") if times is None else times
+        self.times: list[float] = [] if times is None else times
         self.ids = ids
         self.flags = bytearray() if flags is None else flags
 
@@ -94,14 +96,14 @@ class FlagWindow:
     def columns(self) -> tuple[bytes, bytes, bytes]:
         """The three columns as bytes (copies): the times as little-endian doubles, the id text, the
         flags."""
-        return column(self.times), self.ids.encode(), bytes(self.flags)
+        return column(array("d", self.times)), self.ids.encode(), bytes(self.flags)
 
     @classmethod
     def from_columns(
         cls, max_entries: int, times: memoryview, ids: memoryview, flags: memoryview
     ) -> FlagWindow:
         """The window whose ``columns`` these are; ``ValueError`` if they differ in length."""
-        held = from_column("d", times)
+        held: list[float] = from_column("d", times).tolist()
         text = str(ids, "utf-8")
         if not id_text.check(text) == len(held) == len(flags):
             raise ValueError("a window's columns differ in length")
@@ -117,7 +119,7 @@ class FlagWindow:
                 break
         return cls(
             max_entries,
-            array("d", [e[0] for e in entries]),
+            [e[0] for e in entries],
             id_text.join([e[1] for e in entries]),
             bytearray([e[2] for e in entries]),
         )
