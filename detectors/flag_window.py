@@ -1,11 +1,12 @@
 """A time-ordered window of events held as three columns: times, event ids and one flag byte each.
 
-``EventWindow`` holds a tuple, a float and a string object per event; a customer's window of a day of
+``EventWindow`` holds a tuple per event besides its time and id; a customer's window of a day of
 transactions taken out of a changelog record was a few hundred objects to build. This window holds the
-same entries as a list of times, one ``detectors.id_text`` string and a ``bytearray``, each read from a
-record and written back in one C call. The times stay a list of floats, not an ``array('d')``: the
-searches on every event read them, and compiled, a list's item is a native read where an array's is a
-boxed float per read (a window holds ~5 times: a list costs ~100 bytes more). The order is
+same entries as a list of times, a list of ids and a ``bytearray`` of flags, and a record holds them as
+doubles, one ``detectors.id_text`` string and the flags, each read and written in one C call. The
+times and ids stay lists, not an ``array('d')`` and one id text: the searches and appends on every
+event touch them, and compiled, a list's item is a native read where an array's is a boxed float per
+read, and appending to an id text copies it (velocity_spike's update took 1 µs more with them). The order is
 ``EventWindow``'s (event time, then event id among equal times), and so is every answer.
 """
 
@@ -28,29 +29,28 @@ class FlagWindow:
         self,
         max_entries: int,
         times: list[float] | None = None,
-        ids: str = id_text.EMPTY,
+        ids: list[str] | None = None,
         flags: bytearray | None = None,
     ) -> None:
         """A window of the columns given (taken, not copied, and already in order), or an empty one."""
         self.max_entries = max_entries
         self.times: list[float] = [] if times is None else times
-        self.ids = ids
+        self.ids: list[str] = [] if ids is None else ids
         self.flags = bytearray() if flags is None else flags
 
     def add(self, ts: float, event_id: str, flag: int) -> None:
         times = self.times
         if not times or ts > times[-1]:  # in order, as nearly every event is: an append
             times.append(ts)
-            self.ids += id_text.escape(event_id) + id_text.SEP
+            self.ids.append(event_id)
             self.flags.append(flag)
         else:
             i = bisect.bisect_right(times, ts)
-            ids = id_text.split(self.ids)
+            ids = self.ids
             while i > 0 and times[i - 1] == ts and ids[i - 1] > event_id:
                 i -= 1
             times.insert(i, ts)
             ids.insert(i, event_id)
-            self.ids = id_text.join(ids)
             self.flags.insert(i, flag)
         excess = len(times) - self.max_entries
         if excess > 0:  # bounded state: the oldest entries go first
@@ -59,7 +59,7 @@ class FlagWindow:
     def _drop_first(self, n: int) -> None:
         del self.times[:n]
         del self.flags[:n]
-        self.ids = id_text.drop_first(self.ids, n)
+        del self.ids[:n]
 
     def evict_before(self, ts: float) -> None:
         times = self.times
@@ -80,7 +80,7 @@ class FlagWindow:
     def ids_between(self, start_exclusive: float, end_inclusive: float) -> list[str]:
         times = self.times
         i = bisect.bisect_right(times, start_exclusive)
-        return id_text.split(self.ids)[i : bisect.bisect_right(times, end_inclusive)]
+        return self.ids[i : bisect.bisect_right(times, end_inclusive)]
 
     def latest(self, default: float) -> float:
         """The newest event time held, or ``default`` (as ``EventWindow.latest``)."""
@@ -91,12 +91,12 @@ class FlagWindow:
         return len(self.times)
 
     def to_json(self) -> list[list[Any]]:
-        return [[t, e, f] for t, e, f in zip(self.times, id_text.split(self.ids), self.flags, strict=True)]
+        return [[t, e, f] for t, e, f in zip(self.times, self.ids, self.flags, strict=True)]
 
     def columns(self) -> tuple[bytes, bytes, bytes]:
         """The three columns as bytes (copies): the times as little-endian doubles, the id text, the
         flags."""
-        return column(array("d", self.times)), self.ids.encode(), bytes(self.flags)
+        return column(array("d", self.times)), id_text.join(self.ids).encode(), bytes(self.flags)
 
     @classmethod
     def from_columns(
@@ -107,7 +107,7 @@ class FlagWindow:
         text = str(ids, "utf-8")
         if not id_text.check(text) == len(held) == len(flags):
             raise ValueError("a window's columns differ in length")
-        return cls(max_entries, held, text, bytearray(flags))
+        return cls(max_entries, held, id_text.split(text), bytearray(flags))
 
     @classmethod
     def from_entries(cls, entries: list[tuple[float, str, int]], max_entries: int) -> FlagWindow:
@@ -120,6 +120,6 @@ class FlagWindow:
         return cls(
             max_entries,
             [e[0] for e in entries],
-            id_text.join([e[1] for e in entries]),
+            [e[1] for e in entries],
             bytearray([e[2] for e in entries]),
         )

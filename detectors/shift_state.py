@@ -2,8 +2,10 @@
 
 The window is days, not a fixed span of seconds: a run of elevated debits is judged among the debits
 since its first day, so the state counts debits per UTC day and forgets a day whole once it is out.
-The counts are rows of numbers in one array (a dict of a month of days was 2 KB of objects per customer
-to build from each changelog record), and the state packs as columns (``state_bytes``)."""
+The counts are rows of numbers in one list (a dict of a month of days was 2 KB of objects per customer
+to build from each changelog record; a list, not an ``array('i')``: compiled, its items are native
+reads and writes on every debit, where an array's are boxed), and the state packs as columns
+(``state_bytes``)."""
 
 from __future__ import annotations
 
@@ -28,8 +30,8 @@ BYTES_LAYOUT = 2  # 1: a version of main for an hour, never released (narrowed c
 _SHAPE = struct.Struct("<I")  # the length of the first column
 
 
-def _no_days() -> array[int]:
-    return array("i")
+def _no_days() -> list[int]:
+    return []
 
 
 @dataclass(slots=True)
@@ -38,7 +40,7 @@ class ShiftState:
     elevated: EventWindow
     #: rows of (UTC day, debits that day) for days inside the window, in the order the days were first
     #: counted (so the last row is the newest day but for a late day not yet seen, counted last)
-    days: array[int] = field(default_factory=_no_days)
+    days: list[int] = field(default_factory=_no_days)
     #: [debits seen, of them card/online debits at a new merchant, of those at or above each level], all
     #: halved past ``history_halving_debits``
     history: list[float] = field(default_factory=list)
@@ -71,7 +73,7 @@ def slide_window(state: ShiftState, day: int, window_days: int, baseline: DebitB
     # oldest the first, and days leave the window whole.
     first_day = max(day, days[len(days) - 2]) - window_days + 1
     if days[0] < first_day:
-        kept = array("i")
+        kept: list[int] = []
         for i in range(0, len(days), 2):
             if days[i] >= first_day:
                 kept.extend(days[i : i + 2])
@@ -163,12 +165,12 @@ def _history(held: list[float], levels: int) -> list[float]:
 
 def state_bytes(state: ShiftState) -> bytes:
     rest = orjson.dumps([state.history, state.cusum, state.elevated.view()])
-    return pack_part(BYTES_LAYOUT, _SHAPE, (), (shuffled(state.days), rest))
+    return pack_part(BYTES_LAYOUT, _SHAPE, (), (shuffled(array("i", state.days)), rest))
 
 
 def state_from_bytes(data: memoryview, max_elevated: int, levels: int) -> ShiftState:
     _, (day_rows, rest) = unpack_part(data, BYTES_LAYOUT, _SHAPE, 2)
-    days = unshuffled("i", day_rows)
+    days: list[int] = unshuffled("i", day_rows).tolist()
     history, cusum, elevated = orjson.loads(rest)
     if len(days) % 2 or len(cusum) != CUSUM_FIELDS:
         raise ValueError("sustained_shift's state part is malformed")

@@ -42,8 +42,8 @@ BYTES_LAYOUT = 2  # 1: a version of main for an hour, never released (narrowed c
 _SHAPE = struct.Struct("<3d3I")
 
 
-def _no_days() -> array[int]:
-    return array("i")
+def _no_days() -> list[int]:
+    return []
 
 
 @dataclass(slots=True)
@@ -51,9 +51,10 @@ class VelocityState:
     # (ts, event_id, 1 for a debit to a never-paid counterparty else 0)
     window: FlagWindow
     # rows of (UTC day number, transactions, debits to new counterparties) that day, for the last
-    # ``baseline_days``, in the order the days were first seen: numbers in one array, not a dict of
-    # lists (a month of days was 3.5 KB of objects per customer to build from each changelog record)
-    daily: array[int] = field(default_factory=_no_days)
+    # ``baseline_days``, in the order the days were first seen: numbers in one list, not a dict of
+    # lists (a month of days was 3.5 KB of objects per customer to build from each changelog record); a
+    # list, not an ``array('i')``: compiled, its items are native reads and writes on every event
+    daily: list[int] = field(default_factory=_no_days)
     first_ts: float | None = None
     # event time of the last day-window finding: a busy day is one pattern, however long it stays busy
     day_alert_ts: float | None = None
@@ -71,7 +72,7 @@ class VelocityState:
     def __init__(  # written out: compiled (see ``detectors.observation``)
         self,
         window: FlagWindow,
-        daily: array[int] | None = None,
+        daily: list[int] | None = None,
         first_ts: float | None = None,
         day_alert_ts: float | None = None,
         payday_ts: float | None = None,
@@ -87,7 +88,7 @@ class VelocityState:
         self._sums_new = 0
 
 
-def _row_of(daily: array[int], day: int) -> int:
+def _row_of(daily: list[int], day: int) -> int:
     """Where ``day``'s row starts in ``daily``, or -1: nearly always the last row, so searched from it."""
     i = len(daily) - ROW
     while i >= 0:
@@ -164,7 +165,7 @@ class VelocitySpike(Detector[VelocityState]):
         daily = state.daily
         row = _row_of(daily, day)
         if row < 0:
-            daily.extend((day, 1, new))
+            daily.extend((day, 1, 1 if new else 0))
         else:
             daily[row + 1] += 1
             daily[row + 2] += new
@@ -173,7 +174,7 @@ class VelocitySpike(Detector[VelocityState]):
             state._sums_new += new
         if len(daily) > (baseline_days + 1) * ROW:
             oldest = today - baseline_days
-            kept = array("i")
+            kept: list[int] = []
             for i in range(0, len(daily), ROW):
                 if daily[i] >= oldest:
                     kept.extend(daily[i : i + ROW])
@@ -298,7 +299,7 @@ class VelocitySpike(Detector[VelocityState]):
         daily = state.daily
         return {
             "window": state.window.to_json(),
-            "daily_counts": [daily[i : i + ROW].tolist() for i in range(0, len(daily), ROW)],
+            "daily_counts": [daily[i : i + ROW] for i in range(0, len(daily), ROW)],
             "first_ts": state.first_ts,
             "day_alert_ts": state.day_alert_ts,
             "payday_ts": state.payday_ts,
@@ -306,7 +307,7 @@ class VelocitySpike(Detector[VelocityState]):
 
     def state_from_json(self, data: Any) -> VelocityState:
         # state written before new counterparties were counted has [day, count] rows and None payloads
-        daily = array("i")
+        daily: list[int] = []
         for row in data["daily_counts"]:
             daily.extend((int(row[0]), int(row[1]), int(row[2]) if len(row) > 2 else 0))
         return VelocityState(
@@ -322,11 +323,13 @@ class VelocitySpike(Detector[VelocityState]):
 
     def state_bytes(self, state: VelocityState) -> bytes | None:
         head = (time_or_nan(state.first_ts), time_or_nan(state.day_alert_ts), time_or_nan(state.payday_ts))
-        return pack_part(BYTES_LAYOUT, _SHAPE, head, (*state.window.columns(), shuffled(state.daily)))
+        return pack_part(
+            BYTES_LAYOUT, _SHAPE, head, (*state.window.columns(), shuffled(array("i", state.daily)))
+        )
 
     def state_from_bytes(self, data: memoryview) -> VelocityState:
         head, (times, ids, flags, daily) = unpack_part(data, BYTES_LAYOUT, _SHAPE, 4)
-        rows = unshuffled("i", daily)
+        rows: list[int] = unshuffled("i", daily).tolist()
         if len(rows) % ROW:
             raise ValueError("velocity_spike's daily counts are not whole rows")
         return VelocityState(

@@ -165,7 +165,7 @@ def test_state_from_before_the_new_merchant_model_starts_over() -> None:
     old = {"elevated": [[1.0, "e1", ["120.00", "payee"]], [2.0, "e2", "80.00"]], "days": [[0, 3]]}
     state = detector.state_from_json(old)
     assert len(state.elevated) == 0
-    assert state.days.tolist() == [0, 3]
+    assert state.days == [0, 3]
     assert detector.state_to_json(detector.state_from_json(detector.state_to_json(state))) == (
         detector.state_to_json(state)
     )
