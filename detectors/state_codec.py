@@ -177,6 +177,23 @@ def _profile_facts(ctx: CustomerContext) -> list[Any]:
     ]
 
 
+def _columns(state: CustomerState) -> tuple[bytes, ...]:
+    """The sections formats 8 and 9 share after their JSON part: the remembered event ids (their
+    ``id_text``), their fingerprints, the debit baseline's ids and amounts, and the payees' ids, payment
+    counts and largest amounts."""
+    baseline = state.ctx.debit_baseline
+    payees = state.ctx.counterparties
+    return (
+        state.seen.text.encode(),
+        state.seen.fingerprints_bytes(),
+        baseline.ids_text.encode(),
+        _money_column(baseline.amounts, baseline.in_cents()),
+        payees.text.encode(),
+        _column(payees.counts),
+        _payee_money(payees),
+    )
+
+
 def state_body(engine: RiskEngine, state: CustomerState) -> bytes:
     """The uncompressed body of a format 9 record (what the dictionary is trained on): the lengths of its
     nine sections, then the sections: the JSON of the small parts, the remembered event ids (their
@@ -185,8 +202,6 @@ def state_body(engine: RiskEngine, state: CustomerState) -> bytes:
     the parts of the detectors that give no bytes (``Detector.state_bytes``), and the names and lengths
     of those that do, in the order of the last section."""
     ctx = state.ctx
-    baseline = ctx.debit_baseline
-    payees = ctx.counterparties
     as_json: dict[str, Any] = {}
     index: list[tuple[str, int]] = []
     binary: list[bytes] = []
@@ -208,29 +223,15 @@ def state_body(engine: RiskEngine, state: CustomerState) -> bytes:
             state.book.to_json(),
         ]
     )
-    sections = (
-        misc,
-        state.seen.text.encode(),
-        state.seen.fingerprints_bytes(),
-        baseline.ids_text.encode(),
-        _money_column(baseline.amounts, baseline.in_cents()),
-        payees.text.encode(),
-        _column(payees.counts),
-        _payee_money(payees),
-        b"".join(binary),
-    )
+    sections = (misc, *_columns(state), b"".join(binary))
     return _HEADER_9.pack(*map(len, sections)) + b"".join(sections)
 
 
 def state_body_v8(engine: RiskEngine, state: CustomerState) -> bytes:
     """The uncompressed body of a format 8 record: format 9's without the binary detector parts, for a
-    group in a rolling upgrade from a version that reads no later format. The lengths of its
-    eight sections, then the sections: the JSON of the small parts, the remembered event ids (their
-    ``id_text``), their fingerprints, the debit baseline's ids and amounts, and the payees' ids, payment
-    counts and largest amounts."""
+    group in a rolling upgrade from a version that reads no later format: the lengths of its eight
+    sections, then the JSON of the small parts and the sections of ``_columns``."""
     ctx = state.ctx
-    baseline = ctx.debit_baseline
-    payees = ctx.counterparties
     misc = orjson.dumps(
         [
             *_profile_facts(ctx),
@@ -240,16 +241,7 @@ def state_body_v8(engine: RiskEngine, state: CustomerState) -> bytes:
             state.book.to_json(),
         ]
     )
-    sections = (
-        misc,
-        state.seen.text.encode(),
-        state.seen.fingerprints_bytes(),
-        baseline.ids_text.encode(),
-        _money_column(baseline.amounts, baseline.in_cents()),
-        payees.text.encode(),
-        _column(payees.counts),
-        _payee_money(payees),
-    )
+    sections = (misc, *_columns(state))
     return _HEADER.pack(*map(len, sections)) + b"".join(sections)
 
 

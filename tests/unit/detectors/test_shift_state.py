@@ -1,4 +1,4 @@
-"""``sustained_shift``'s day window: its rows of day counts (an array) slide exactly as the dict of days
+"""``sustained_shift``'s day window: its rows of day counts (numbers in one list) slide exactly as the dict of days
 they replace did, in whose insertion order the last key is the newest day but for a late day not yet
 seen; and the state packs to bytes that read back as the same state."""
 
