@@ -12,90 +12,24 @@ only the any-transaction count of the hour applies.
 
 from __future__ import annotations
 
-import struct
-from array import array
-from dataclasses import dataclass, field
 from typing import Any
 
 from config.detection import VelocitySpikeSettings
 from detectors.base import NO_FINDINGS, Detector, per_tier
-from detectors.columns import (
-    pack_part,
-    shuffled,
-    time_or_nan,
-    time_or_none,
-    unpack_part,
-    unshuffled,
-)
 from detectors.context import CustomerContext
 from detectors.findings import Finding, past_threshold_score, severity_by_ratio
 from detectors.flag_window import FlagWindow
 from detectors.observation import Observation, TxObservation
-
-DAY_SECONDS = 86400
-#: numbers per row of ``VelocityState.daily``
-ROW = 3
-#: the layout of ``VelocitySpike.state_bytes``: first_ts, day_alert_ts, payday_ts (NaN for None) and the
-#: lengths of the columns, then the window's times, ids and flags, and the daily rows (``daily``,
-#: shuffled), as columns (``detectors.columns``)
-BYTES_LAYOUT = 2  # 1: a version of main for an hour, never released (narrowed columns)
-_SHAPE = struct.Struct("<3d3I")
-
-
-def _no_days() -> list[int]:
-    return []
-
-
-@dataclass(slots=True)
-class VelocityState:
-    # (ts, event_id, 1 for a debit to a never-paid counterparty else 0)
-    window: FlagWindow
-    # rows of (UTC day number, transactions, debits to new counterparties) that day, for the last
-    # ``baseline_days``, in the order the days were first seen: numbers in one list, not a dict of
-    # lists (a month of days was 3.5 KB of objects per customer to build from each changelog record); a
-    # list, not an ``array('i')``: compiled, its items are native reads and writes on every event
-    daily: list[int] = field(default_factory=_no_days)
-    first_ts: float | None = None
-    # event time of the last day-window finding: a busy day is one pattern, however long it stays busy
-    day_alert_ts: float | None = None
-    # event time of the last incoming credit large for the customer (a salary): an evening of shopping
-    # at new places right after payday is ordinary
-    payday_ts: float | None = None
-    # the sums of ``daily`` over the ``baseline_days`` before ``_sums_day``, kept up as counts
-    # change, so that the usual rate, asked on most busy days' events, is not a sum of a month of days
-    # each time (not part of the state: a decoded state sums them again)
-    _sums_known: bool = field(default=False, repr=False, compare=False)
-    _sums_day: int = field(default=0, repr=False, compare=False)
-    _sums_total: int = field(default=0, repr=False, compare=False)
-    _sums_new: int = field(default=0, repr=False, compare=False)
-
-    def __init__(  # written out: compiled (see ``detectors.observation``)
-        self,
-        window: FlagWindow,
-        daily: list[int] | None = None,
-        first_ts: float | None = None,
-        day_alert_ts: float | None = None,
-        payday_ts: float | None = None,
-    ) -> None:
-        self.window = window
-        self.daily = _no_days() if daily is None else daily
-        self.first_ts = first_ts
-        self.day_alert_ts = day_alert_ts
-        self.payday_ts = payday_ts
-        self._sums_known = False
-        self._sums_day = 0
-        self._sums_total = 0
-        self._sums_new = 0
-
-
-def _row_of(daily: list[int], day: int) -> int:
-    """Where ``day``'s row starts in ``daily``, or -1: nearly always the last row, so searched from it."""
-    i = len(daily) - ROW
-    while i >= 0:
-        if daily[i] == day:
-            return i
-        i -= ROW
-    return -1
+from detectors.velocity_state import (
+    DAY_SECONDS,
+    VelocityState,
+    count_day,
+    state_bytes,
+    state_from_bytes,
+    state_from_json,
+    state_to_json,
+    usual_per_day,
+)
 
 
 class VelocitySpike(Detector[VelocityState]):
@@ -162,23 +96,7 @@ class VelocitySpike(Detector[VelocityState]):
         today, day = int(now // DAY_SECONDS), int(obs.ts // DAY_SECONDS)
         first_ts = state.first_ts
         new = obs.debit and obs.counterparty_id is not None and obs.counterparty_id not in ctx.counterparties
-        daily = state.daily
-        row = _row_of(daily, day)
-        if row < 0:
-            daily.extend((day, 1, 1 if new else 0))
-        else:
-            daily[row + 1] += 1
-            daily[row + 2] += new
-        if state._sums_known and state._sums_day - baseline_days <= day < state._sums_day:
-            state._sums_total += 1
-            state._sums_new += new
-        if len(daily) > (baseline_days + 1) * ROW:
-            oldest = today - baseline_days
-            kept: list[int] = []
-            for i in range(0, len(daily), ROW):
-                if daily[i] >= oldest:
-                    kept.extend(daily[i : i + ROW])
-            state.daily = kept
+        count_day(state, day, new, today, baseline_days)
         state.first_ts = obs.ts if first_ts is None else min(first_ts, obs.ts)
         if not obs.debit and ctx.segment == "individual" and self._large_credit(obs.amount_f, ctx):
             state.payday_ts = obs.ts if state.payday_ts is None else max(state.payday_ts, obs.ts)
@@ -191,7 +109,9 @@ class VelocitySpike(Detector[VelocityState]):
             if count < min(floor, new_floor):
                 continue
             hour = span == hour_span
-            usual = self._usual_per_day(state, first_ts, today, now, late=day < today, late_new=new)
+            usual = usual_per_day(
+                state, first_ts, today, now, baseline_days, self._min_history_days, day < today, new
+            )
             if usual is None:  # no usual rate yet, and every payee is new: only a large count in the hour
                 cold = self._cold[tier]
                 if hour and count >= cold:
@@ -262,80 +182,14 @@ class VelocitySpike(Detector[VelocityState]):
         baseline = ctx.debit_baseline
         return len(baseline) >= 1 and amount >= self._payday_ratio * baseline.median()
 
-    def _usual_per_day(
-        self,
-        state: VelocityState,
-        first_ts: float | None,
-        today: int,
-        now: float,
-        *,
-        late: bool,
-        late_new: bool,
-    ) -> tuple[float, float] | None:
-        """(transactions, debits to new counterparties) per day over whole days before today."""
-        if first_ts is None:
-            return None
-        baseline_days = self._baseline_days
-        history_days = min(float(baseline_days), (now - first_ts) / DAY_SECONDS)
-        if history_days < self._min_history_days:
-            return None
-        if not state._sums_known or state._sums_day != today:
-            oldest = today - baseline_days
-            total = new = 0
-            daily = state.daily
-            for i in range(0, len(daily), ROW):
-                if oldest <= daily[i] < today:
-                    total += daily[i + 1]
-                    new += daily[i + 2]
-            state._sums_known, state._sums_day, state._sums_total, state._sums_new = True, today, total, new
-        total, new = state._sums_total, state._sums_new
-        full_days = max(1.0, min(float(baseline_days), float(today - int(first_ts // DAY_SECONDS))))
-        # a late event of an earlier day is already in its day's count, and must not raise its own bar
-        total -= late
-        new -= late and late_new
-        return total / full_days, new / full_days
-
     def state_to_json(self, state: VelocityState) -> Any:
-        daily = state.daily
-        return {
-            "window": state.window.to_json(),
-            "daily_counts": [daily[i : i + ROW] for i in range(0, len(daily), ROW)],
-            "first_ts": state.first_ts,
-            "day_alert_ts": state.day_alert_ts,
-            "payday_ts": state.payday_ts,
-        }
+        return state_to_json(state)
 
     def state_from_json(self, data: Any) -> VelocityState:
-        # state written before new counterparties were counted has [day, count] rows and None payloads
-        daily: list[int] = []
-        for row in data["daily_counts"]:
-            daily.extend((int(row[0]), int(row[1]), int(row[2]) if len(row) > 2 else 0))
-        return VelocityState(
-            window=FlagWindow.from_entries(
-                [(float(t), str(e), 1 if p == 1 else 0) for t, e, p in data["window"]],
-                self.s.max_window_events,
-            ),
-            daily=daily,
-            first_ts=data["first_ts"],
-            day_alert_ts=data["day_alert_ts"],
-            payday_ts=data.get("payday_ts"),
-        )
+        return state_from_json(data, self.s.max_window_events)
 
     def state_bytes(self, state: VelocityState) -> bytes | None:
-        head = (time_or_nan(state.first_ts), time_or_nan(state.day_alert_ts), time_or_nan(state.payday_ts))
-        return pack_part(
-            BYTES_LAYOUT, _SHAPE, head, (*state.window.columns(), shuffled(array("i", state.daily)))
-        )
+        return state_bytes(state)
 
     def state_from_bytes(self, data: memoryview) -> VelocityState:
-        head, (times, ids, flags, daily) = unpack_part(data, BYTES_LAYOUT, _SHAPE, 4)
-        rows: list[int] = unshuffled("i", daily).tolist()
-        if len(rows) % ROW:
-            raise ValueError("velocity_spike's daily counts are not whole rows")
-        return VelocityState(
-            FlagWindow.from_columns(self.s.max_window_events, times, ids, flags),
-            rows,
-            time_or_none(head[0]),
-            time_or_none(head[1]),
-            time_or_none(head[2]),
-        )
+        return state_from_bytes(data, self.s.max_window_events)
