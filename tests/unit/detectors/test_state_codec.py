@@ -193,19 +193,24 @@ def _v7_sections(record: bytes) -> tuple[list[Any], list[bytes]]:
     return orjson.loads(sections[0]), sections[1:]
 
 
+def _fixture_state(engine: RiskEngine) -> CustomerState:
+    """The state the captured records were written from: the fixture customer's events before them."""
+    fixture = json.loads(V5_RECORD.read_text())
+    store = MemoryStateStore()
+    processor = Processor(engine, store)
+    for offset, line in enumerate(fixture["events_before"]):
+        assert processor.handle(line.encode(), source="t", offset=offset).dead_letter is None
+    return store.states[fixture["customer_id"]]
+
+
 def test_format_7_is_written_for_a_rolling_upgrade_as_the_version_before_wrote_it() -> None:
     """A worker of the version before reads what ``StateCodec(engine, 7)`` writes: for the state of the
     same events, the captured record's sections byte for byte, and its JSON part value for value but the
     detectors' parts, which are as each detector writes its part now (a detector's state may have changed
     since, as sustained_shift's did; reading its older part is checked by its own tests)."""
-    fixture = json.loads(V5_RECORD.read_text())
     captured = base64.b64decode(json.loads(V7_RECORD.read_text())["record_v7_base64"])
     engine = RiskEngine(DETECTION)
-    store = MemoryStateStore()
-    processor = Processor(engine, store)
-    for offset, line in enumerate(fixture["events_before"]):
-        assert processor.handle(line.encode(), source="t", offset=offset).dead_letter is None
-    state = store.states[fixture["customer_id"]]
+    state = _fixture_state(engine)
     record = StateCodec(engine, 0x07).encode(state)
     written_json, written = _v7_sections(record)
     captured_json, held = _v7_sections(captured)
@@ -225,14 +230,9 @@ def test_format_8_is_written_for_a_rolling_upgrade_as_the_version_before_wrote_i
     """A worker of the version before (format 8) reads what ``StateCodec(engine, 8)`` writes: for the
     state of the same events, the captured record's body byte for byte (the detectors that pack their
     state now still give the same JSON)."""
-    fixture = json.loads(V5_RECORD.read_text())
     captured = base64.b64decode(json.loads(V8_RECORD.read_text())["record_v8_base64"])
     engine = RiskEngine(DETECTION)
-    store = MemoryStateStore()
-    processor = Processor(engine, store)
-    for offset, line in enumerate(fixture["events_before"]):
-        assert processor.handle(line.encode(), source="t", offset=offset).dead_letter is None
-    state = store.states[fixture["customer_id"]]
+    state = _fixture_state(engine)
     record = StateCodec(engine, 0x08).encode(state)
     assert record[0] == captured[0] == 0x08
     unzip = zstandard.ZstdDecompressor(dict_data=trained_dictionary(DICTIONARY_V7))
