@@ -7,12 +7,13 @@ columns, so that reading it takes one ``struct`` call for the head and one C cal
 
 Columns are the live arrays' own bytes, those of integers shuffled into byte planes (``shuffled``): the
 planes of small counts' high bytes are zeros and those of day numbers nearly constant, which zstd
-compresses to almost nothing (the same columns unshuffled made the record 3.5% larger than format 8's
-JSON; event times' doubles gain nothing from it, and stay as they are). Nothing converts value by
+compresses to almost nothing (unshuffled, the same columns made records larger than the JSON they
+replaced; event times' doubles gain nothing from it, and stay as they are). Nothing converts value by
 value: each value touched in Python, or passed through ``min``, ``map`` or an ``array`` of another
-typecode, costs an object (25-50 ns compiled); narrowing the integers and taking differences made
-encoding these parts slower than their JSON. Rows of several numbers go as one column, not one per
-number: splitting them cost more to decode (a slice assignment per column) than the ~10 bytes it saved.
+typecode, costs an object, and narrowing the integers and taking differences made encoding these parts
+slower than their JSON. Rows of several numbers go as one column, not one per number: splitting them cost
+more to decode (a slice assignment per column) than the few bytes it saved. The measurements are in
+docs/performance.md.
 """
 
 from __future__ import annotations
