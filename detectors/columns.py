@@ -57,6 +57,20 @@ def shuffled(values: array[Any]) -> bytes:
     return b"".join([data[k::size] for k in range(size)])
 
 
+def shuffled_ints(values: list[int]) -> bytes:
+    """``shuffled(array("i", values))`` of a list of 32-bit integers, without the array: ``struct``
+    converts a list's items several times faster than the ``array`` constructor, which sets them one by
+    one (the day rows of velocity_spike and sustained_shift, on every encode of their customer)."""
+    size = 4
+    data = struct.pack(f"<{len(values)}i", *values)
+    return b"".join([data[k::size] for k in range(size)])
+
+
+def doubles_column(values: list[float]) -> bytes:
+    """``column(array("d", values))`` of a list of floats, without the array (as ``shuffled_ints``)."""
+    return struct.pack(f"<{len(values)}d", *values)
+
+
 def unshuffled(kind: str, data: bytes | memoryview) -> array[Any]:
     """The array that ``shuffled`` wrote."""
     size = _ITEM_SIZES[kind]

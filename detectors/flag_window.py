@@ -13,11 +13,10 @@ read, and appending to an id text copies it (velocity_spike's update took 1 µs 
 from __future__ import annotations
 
 import bisect
-from array import array
 from typing import Any
 
 from detectors import id_text
-from detectors.columns import column, from_column
+from detectors.columns import doubles_column, from_column
 
 
 class FlagWindow:
@@ -96,7 +95,7 @@ class FlagWindow:
     def columns(self) -> tuple[bytes, bytes, bytes]:
         """The three columns as bytes (copies): the times as little-endian doubles, the id text, the
         flags."""
-        return column(array("d", self.times)), id_text.join(self.ids).encode(), bytes(self.flags)
+        return doubles_column(self.times), id_text.join(self.ids).encode(), bytes(self.flags)
 
     @classmethod
     def from_columns(

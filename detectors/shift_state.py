@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import math
 import struct
-from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-from detectors.columns import pack_part, shuffled, unpack_part, unshuffled
+from detectors.columns import pack_part, shuffled_ints, unpack_part, unshuffled
 from detectors.context import CustomerContext, DebitBaseline
 from detectors.excess_cusum import CUSUM_FIELDS, learn, new_cusum
 from detectors.window import EventWindow
@@ -165,7 +164,7 @@ def _history(held: list[float], levels: int) -> list[float]:
 
 def state_bytes(state: ShiftState) -> bytes:
     rest = orjson.dumps([state.history, state.cusum, state.elevated.view()])
-    return pack_part(BYTES_LAYOUT, _SHAPE, (), (shuffled(array("i", state.days)), rest))
+    return pack_part(BYTES_LAYOUT, _SHAPE, (), (shuffled_ints(state.days), rest))
 
 
 def state_from_bytes(data: memoryview, max_elevated: int, levels: int) -> ShiftState:

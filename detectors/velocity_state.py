@@ -9,13 +9,12 @@ busy days' events, is not a sum of a month of days each time."""
 from __future__ import annotations
 
 import struct
-from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
 from detectors.columns import (
     pack_part,
-    shuffled,
+    shuffled_ints,
     time_or_nan,
     time_or_none,
     unpack_part,
@@ -173,7 +172,7 @@ def state_from_json(data: Any, max_window_events: int) -> VelocityState:
 
 def state_bytes(state: VelocityState) -> bytes:
     head = (time_or_nan(state.first_ts), time_or_nan(state.day_alert_ts), time_or_nan(state.payday_ts))
-    return pack_part(BYTES_LAYOUT, _SHAPE, head, (*state.window.columns(), shuffled(array("i", state.daily))))
+    return pack_part(BYTES_LAYOUT, _SHAPE, head, (*state.window.columns(), shuffled_ints(state.daily)))
 
 
 def state_from_bytes(data: memoryview, max_window_events: int) -> VelocityState:
