@@ -416,9 +416,7 @@ def codec_parts(args: argparse.Namespace, workdir: Path) -> None:
 
 
 def _sections_of(codec: Any, record: bytes) -> list[Any]:
-    from detectors.state_codec import _HEADER_9, _sections
-
-    return _sections(memoryview(codec._decompressor.decompress(record[1:])), _HEADER_9)
+    return codec.sections(record)
 
 
 def _seen(codec: Any, sections: list[Any]) -> Any:

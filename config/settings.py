@@ -341,9 +341,9 @@ class WorkerSettings(_Section):
     # raise it where memory allows and the customers are fewer (README, Customer state on the changelog)
     max_decoded_customers_per_partition: int = Field(default=9000, ge=1)
     # the customer state record format written to the changelog (every format is read): while a group
-    # is upgraded worker by worker, the newest format the old version reads (8, or 7 from a version
-    # that reads no 8), then 9 (README, "Customer state on the changelog")
-    state_record_format: Literal[7, 8, 9] = 9
+    # is upgraded worker by worker, the newest format the old version reads (9, 8, or 7 from a version
+    # that reads no 8), then 10 (README, "Customer state on the changelog")
+    state_record_format: Literal[7, 8, 9, 10] = 10
     # how long a partition may wait for another input topic when the runtime cannot tell whether it has
     # unread data (faust: offsets that may be transaction markers); unread data the consumer knows of is
     # always waited for, however long (KIP-695)

@@ -1,22 +1,25 @@
 """A customer's state as the changelog (and the worker's idle customers) hold it: compact, versioned bytes.
 
-A record is one format byte, then a zstd frame. Format 9 (written now) frames a binary body: the long,
-regular parts of a state (the remembered event ids and their fingerprints, the debit baseline, the
-payees) as columns of packed numbers and of id texts, exactly as the live state holds them (the
-``detectors.id_text`` strings of ``SeenEvents``, ``DebitBaseline`` and ``Payees``); the parts of the
-detectors that pack their own state (``Detector.state_bytes``: windows and daily counts as columns of
-numbers) as those bytes; and only the small, irregular rest (the profile facts, cooldowns, the parts of
-the detectors that do not, the risk book) as JSON. Decoding a customer that left the decoded cache takes
-each column as it is, one C call each, and encoding one writes them back the same way. The frame is
-compressed with a dictionary trained on typical states (``state_dictionary_v9.zdict``; formats 7 and 8
-use ``state_dictionary_v7.zdict``; see ``bench/train_state_dictionary.py``): a record of two kilobytes
-has no earlier copy of its field names and id shapes to refer to.
+A record is one format byte, then a zstd frame. Format 10 (written now) is format 9 with the remembered
+ids' fingerprints moved out of the frame to the record's end, as they are: 4 bytes of a hash each, which
+zstd cannot shrink but spends time on. Format 9 frames a binary body: the long, regular parts of a state
+(the remembered event ids and their fingerprints, the debit baseline, the payees) as columns of packed
+numbers and of id texts, exactly as the live state holds them (the ``detectors.id_text`` strings of
+``SeenEvents``, ``DebitBaseline`` and ``Payees``); the parts of the detectors that pack their own state
+(``Detector.state_bytes``: windows and daily counts as columns of numbers) as those bytes; and only the
+small, irregular rest (the profile facts, cooldowns, the parts of the detectors that do not, the risk
+book) as JSON. Decoding a customer that left the decoded cache takes each column as it is, one C call
+each, and encoding one writes them back the same way. The frame is compressed with a dictionary trained
+on typical states (``state_dictionary_v9.zdict``; formats 7 and 8 use ``state_dictionary_v7.zdict``; see
+``bench/train_state_dictionary.py``): a record of two kilobytes has no earlier copy of its field names
+and id shapes to refer to.
 
-Records written before this format are still read: format 8 (the same, every detector's part as JSON),
-format 7 (the same columns, but the baseline's ids as positions among the remembered ones and the
-payees' ids joined without escapes), format 6 (a zstd frame of a columnar JSON tree) and the JSON objects
-of formats 1 to 5, so a worker restoring an older changelog migrates it as it goes. Formats 8 and 7 can
-still be written, for a group in a rolling upgrade (``worker.state_record_format``).
+Records written before this format are still read: format 9 (the fingerprints in the frame), format 8
+(the same, every detector's part as JSON), format 7 (the same columns, but the baseline's ids as
+positions among the remembered ones and the payees' ids joined without escapes), format 6 (a zstd frame
+of a columnar JSON tree) and the JSON objects of formats 1 to 5, so a worker restoring an older
+changelog migrates it as it goes. Formats 9, 8 and 7 can still be written, for a group in a rolling
+upgrade (``worker.state_record_format``).
 Pure: bytes in, bytes out.
 """
 
@@ -41,12 +44,13 @@ from detectors.riskbook import Book
 from detectors.state import CustomerState, SeenEvents
 
 #: the first byte of a record of the current format; a JSON record starts with "{"
-BINARY_FORMAT = 0x09
+BINARY_FORMAT = 0x0A
+FORMAT_9 = 0x09
 FORMAT_8 = 0x08
 FORMAT_7 = 0x07
 FORMAT_6 = 0x06
 #: what ``StateCodec`` can write: the current format, and those before for a rolling upgrade
-WRITABLE_FORMATS = (FORMAT_7, FORMAT_8, BINARY_FORMAT)
+WRITABLE_FORMATS = (FORMAT_7, FORMAT_8, FORMAT_9, BINARY_FORMAT)
 _JSON_START = ord("{")
 #: zstd's fastest level: on these records of a few kilobytes, levels 1 to 3 give the same size (level 5
 #: 2% smaller for three times the time); decoding does not depend on it
@@ -62,8 +66,10 @@ DICTIONARY_V9 = "state_dictionary_v9.zdict"
 _SEP = "\x00"
 # body of format 8: the lengths of its eight sections, then the sections (see ``state_body_v8``)
 _HEADER = struct.Struct("<8I")
-# body of format 9: the lengths of its nine sections, then the sections (see ``state_body``)
+# body of formats 9 and 10: the lengths of its nine sections, then the sections (see ``state_body``)
 _HEADER_9 = struct.Struct("<9I")
+#: the section of the remembered ids' fingerprints, which format 10 writes after the frame
+_FINGERPRINTS = 2
 #: the JSON part of formats 7 and 8 opens with the context's profile facts, customer_id to first_tx_ts
 _PROFILE_FIELDS = 9
 _BIG_ENDIAN = sys.byteorder == "big"
@@ -201,6 +207,24 @@ def state_body(engine: RiskEngine, state: CustomerState) -> bytes:
     counts and largest amounts, and the detectors' binary parts one after another. The JSON part holds
     the parts of the detectors that give no bytes (``Detector.state_bytes``), and the names and lengths
     of those that do, in the order of the last section."""
+    sections = _sections_9(engine, state)
+    return b"".join((_HEADER_9.pack(*map(len, sections)), *sections))
+
+
+def state_body_v10(engine: RiskEngine, state: CustomerState) -> tuple[bytes, bytes]:
+    """A format 10 record's body and tail: format 9's body without the fingerprints' section (its length
+    stays in the header), and the fingerprints, which the record holds after the zstd frame as they are.
+    They are 4 bytes of a hash per remembered id, which zstd cannot shrink (stored in the frame, they made
+    the record larger) but spends time on."""
+    sections = _sections_9(engine, state)
+    body = b"".join(
+        (_HEADER_9.pack(*map(len, sections)), *sections[:_FINGERPRINTS], *sections[_FINGERPRINTS + 1 :])
+    )
+    return body, sections[_FINGERPRINTS]
+
+
+def _sections_9(engine: RiskEngine, state: CustomerState) -> tuple[bytes, ...]:
+    """The nine sections of the body of formats 9 and 10 (``state_body``)."""
     ctx = state.ctx
     as_json: dict[str, Any] = {}
     index: list[tuple[str, int]] = []
@@ -223,8 +247,7 @@ def state_body(engine: RiskEngine, state: CustomerState) -> bytes:
             state.book.to_json(),
         ]
     )
-    sections = (misc, *_columns(state), b"".join(binary))
-    return _HEADER_9.pack(*map(len, sections)) + b"".join(sections)
+    return (misc, *_columns(state), b"".join(binary))
 
 
 def state_body_v8(engine: RiskEngine, state: CustomerState) -> bytes:
@@ -289,16 +312,17 @@ class StateCodec:
 
     def __init__(self, engine: RiskEngine, write_format: int = BINARY_FORMAT) -> None:
         """``write_format``: the format ``encode`` writes, this one or (during a rolling upgrade from a
-        version that reads no later one) format 8 or 7; every format is read either way."""
+        version that reads no later one) format 9, 8 or 7; every format is read either way."""
         if write_format not in WRITABLE_FORMATS:
             raise ValueError(
                 f"state record format {write_format} cannot be written (only {WRITABLE_FORMATS})"
             )
         self.engine = engine
         self._format_byte = bytes((write_format,))
-        self._body = {BINARY_FORMAT: state_body, FORMAT_8: state_body_v8, FORMAT_7: state_body_v7}[
+        self._tail = write_format == BINARY_FORMAT
+        self._body = {FORMAT_9: state_body, FORMAT_8: state_body_v8, FORMAT_7: state_body_v7}.get(
             write_format
-        ]
+        )
         settings = engine.settings
         self._max_ids = settings.seen_event_ids_max
         self._max_debits = settings.amount_spike.baseline_window_events
@@ -307,7 +331,7 @@ class StateCodec:
         dictionary_v7 = trained_dictionary(DICTIONARY_V7)
         self._compressor = zstandard.ZstdCompressor(
             level=ZSTD_LEVEL,
-            dict_data=dictionary if write_format == BINARY_FORMAT else dictionary_v7,
+            dict_data=dictionary if write_format >= FORMAT_9 else dictionary_v7,
             write_checksum=False,
             write_dict_id=False,
         )
@@ -319,11 +343,29 @@ class StateCodec:
     def encode(self, state: CustomerState) -> bytes:
         """The record for the changelog; reads serialised parts of the live state, so call it before the
         state changes again (as ``Detector.state_view``)."""
+        if self._tail:
+            body, tail = state_body_v10(self.engine, state)
+            return b"".join((self._format_byte, self._compressor.compress(body), tail))
         return self._format_byte + self._compressor.compress(self.body(state))
 
     def body(self, state: CustomerState) -> bytes:
-        """The uncompressed body of a record of the format written (see ``state_body``)."""
+        """The body a record of the format written compresses (see ``state_body``, ``state_body_v10``)."""
+        if self._body is None:
+            return state_body_v10(self.engine, state)[0]
         return self._body(self.engine, state)
+
+    def sections(self, raw: bytes) -> list[memoryview]:
+        """The nine sections of a format 10 or 9 record's body (``state_body``), as the decoder reads them."""
+        first = raw[0] if raw else None
+        if first == BINARY_FORMAT:
+            return self._sections_10(raw)
+        if first == FORMAT_9:
+            return _sections(memoryview(self._decompressor.decompress(raw[1:])), _HEADER_9)
+        raise ValueError("not a customer state record of format 9 or 10")
+
+    def _sections_10(self, raw: bytes) -> list[memoryview]:
+        """Format 10: the frame is followed by the fingerprints (``state_body_v10``)."""
+        return _sections_10(raw, memoryview(self._decompressor.decompress(raw[1:], allow_extra_data=True)))
 
     def decode(self, raw: bytes) -> CustomerState:
         """A state from a record of this format or of any before it."""
@@ -331,7 +373,11 @@ class StateCodec:
             raise ValueError("empty customer state record")
         first = raw[0]
         if first == BINARY_FORMAT:
-            return self._from_body(memoryview(self._decompressor.decompress(raw[1:])))
+            return self._from_sections(self._sections_10(raw))
+        if first == FORMAT_9:
+            return self._from_sections(
+                _sections(memoryview(self._decompressor.decompress(raw[1:])), _HEADER_9)
+            )
         if first == FORMAT_8:
             return self._from_body_v8(memoryview(self._decompressor_v7.decompress(raw[1:])))
         if first == FORMAT_7:
@@ -342,8 +388,8 @@ class StateCodec:
             return self.engine.state_from_json(self._v6_to_json(raw))
         raise ValueError(f"unsupported customer state record format {first:#04x}")
 
-    def _from_body(self, body: memoryview) -> CustomerState:
-        sections = _sections(body, _HEADER_9)
+    def _from_sections(self, sections: list[memoryview]) -> CustomerState:
+        """Formats 9 and 10."""
         head = orjson.loads(sections[0])
         cooldowns, stored, index, events_processed, book = head[_PROFILE_FIELDS:]
         binary: dict[str, memoryview] = {}
@@ -502,6 +548,28 @@ def _sections(body: memoryview, header: struct.Struct) -> list[memoryview]:
     at = header.size
     sections = []
     for n in lengths:
+        sections.append(body[at : at + n])
+        at += n
+    if at != len(body):
+        raise ValueError(f"customer state record of {len(body)} bytes, its sections say {at}")
+    return sections
+
+
+def _sections_10(raw: bytes, body: memoryview) -> list[memoryview]:
+    """A format 10 record's nine sections: its body's, but for the fingerprints (``state_body_v10``), which
+    are the record's last bytes."""
+    if len(body) < _HEADER_9.size:
+        raise ValueError(f"customer state record of {len(body)} bytes, shorter than its header")
+    lengths = _HEADER_9.unpack_from(body)
+    outside = lengths[_FINGERPRINTS]
+    if outside > len(raw) - 1:
+        raise ValueError(f"customer state record of {len(raw)} bytes, its fingerprints say {outside}")
+    at = _HEADER_9.size
+    sections = []
+    for k, n in enumerate(lengths):
+        if k == _FINGERPRINTS:
+            sections.append(memoryview(raw)[len(raw) - n :])
+            continue
         sections.append(body[at : at + n])
         at += n
     if at != len(body):

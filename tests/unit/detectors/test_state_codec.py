@@ -17,7 +17,7 @@ from strategies import DETECTION, Event, Run, alert_key, dense_traffic, event_se
 
 from detectors.engine import RiskEngine
 from detectors.state import CustomerState
-from detectors.state_codec import BINARY_FORMAT, DICTIONARY_V7, StateCodec, trained_dictionary
+from detectors.state_codec import BINARY_FORMAT, DICTIONARY_V7, DICTIONARY_V9, StateCodec, trained_dictionary
 from schemas.events import parse_event_json
 from streams.processor import MemoryStateStore, Processor
 
@@ -30,7 +30,9 @@ V6_RECORD = Path(__file__).parent / "data" / "state_v6_changelog_record.json"
 V7_RECORD = Path(__file__).parent / "data" / "state_v7_changelog_record.json"
 # and as the worker of state format 8 (the baseline's ids as text, every detector's part as JSON) wrote it
 V8_RECORD = Path(__file__).parent / "data" / "state_v8_changelog_record.json"
-CAPTURED = {6: V6_RECORD, 7: V7_RECORD, 8: V8_RECORD}
+# and as the worker of state format 9 (the detectors' own binary parts, the fingerprints in the frame) wrote it
+V9_RECORD = Path(__file__).parent / "data" / "state_v9_changelog_record.json"
+CAPTURED = {6: V6_RECORD, 7: V7_RECORD, 8: V8_RECORD, 9: V9_RECORD}
 
 
 def _json(value: Any) -> str:
@@ -137,10 +139,10 @@ def test_a_format_5_json_record_is_migrated_with_the_same_detection_afterwards()
     assert codec.encode(codec.decode(record)) == record
 
 
-@pytest.mark.parametrize("fmt", [6, 7, 8])
-def test_a_format_6_7_or_8_record_is_read_as_the_state_it_was_written_from(fmt: int) -> None:
-    """A worker of format 6, 7 or 8 wrote it: it decodes to what a run of the same events by the current
-    code keeps, goes on with the same alerts, and is rewritten as format 9."""
+@pytest.mark.parametrize("fmt", [6, 7, 8, 9])
+def test_a_format_6_to_9_record_is_read_as_the_state_it_was_written_from(fmt: int) -> None:
+    """A worker of format 6, 7, 8 or 9 wrote it: it decodes to what a run of the same events by the
+    current code keeps, goes on with the same alerts, and is rewritten as format 10."""
     fixture = json.loads(V5_RECORD.read_text())
     captured = json.loads(CAPTURED[fmt].read_text())
     record = base64.b64decode(captured[f"record_v{fmt}_base64"])
@@ -176,7 +178,7 @@ def test_a_format_6_7_or_8_record_is_read_as_the_state_it_was_written_from(fmt: 
     assert alerts["restored"] == alerts["straight"]
     assert alerts["straight"], "the fixture's customer raises alerts after the restore"
     rewritten = codec.encode(restored.states[cid])
-    assert rewritten[0] == BINARY_FORMAT == 0x09
+    assert rewritten[0] == BINARY_FORMAT == 0x0A
     assert codec.encode(codec.decode(rewritten)) == rewritten
 
 
@@ -221,7 +223,7 @@ def test_format_7_is_written_for_a_rolling_upgrade_as_the_version_before_wrote_i
     assert _json(engine.state_to_json(StateCodec(engine).decode(record))) == _json(
         engine.state_to_json(state)
     )
-    assert StateCodec(engine).encode(state)[0] == 0x09
+    assert StateCodec(engine).encode(state)[0] == 0x0A
     with pytest.raises(ValueError, match="cannot be written"):
         StateCodec(engine, 0x06)
 
@@ -237,6 +239,47 @@ def test_format_8_is_written_for_a_rolling_upgrade_as_the_version_before_wrote_i
     assert record[0] == captured[0] == 0x08
     unzip = zstandard.ZstdDecompressor(dict_data=trained_dictionary(DICTIONARY_V7))
     assert unzip.decompress(record[1:]) == unzip.decompress(captured[1:])
+
+
+def test_format_9_is_written_for_a_rolling_upgrade_as_the_version_before_wrote_it() -> None:
+    """A worker of the version before (format 9) reads what ``StateCodec(engine, 9)`` writes: for the
+    state of the same events, the captured record byte for byte."""
+    captured = base64.b64decode(json.loads(V9_RECORD.read_text())["record_v9_base64"])
+    engine = RiskEngine(DETECTION)
+    assert StateCodec(engine, 0x09).encode(_fixture_state(engine)) == captured
+
+
+def test_format_10_holds_the_fingerprints_after_the_frame_as_they_are() -> None:
+    """Format 10 is format 9's body without the fingerprints, compressed the same way, then the
+    fingerprints: the same state, read back from either; a record whose fingerprints say more bytes than
+    it has is refused."""
+    engine = RiskEngine(DETECTION)
+    state = _fixture_state(engine)
+    record = StateCodec(engine).encode(state)
+    as_9 = StateCodec(engine, 0x09).encode(state)
+    fingerprints = state.seen.fingerprints_bytes()
+    assert len(fingerprints) == 4 * len(state.seen.order) > 0
+    assert record[0] == 0x0A
+    assert record.endswith(fingerprints)
+    unzip = zstandard.ZstdDecompressor(dict_data=trained_dictionary(DICTIONARY_V9))
+    body_9 = unzip.decompress(as_9[1:])
+    body_10 = unzip.decompress(record[1:], allow_extra_data=True)
+    assert body_10[:36] == body_9[:36]  # the same header: the nine sections' lengths
+    lengths = struct.unpack_from("<9I", body_9)
+    at = 36 + lengths[0] + lengths[1]
+    assert body_9[at : at + lengths[2]] == fingerprints
+    assert body_10 == body_9[:at] + body_9[at + lengths[2] :]
+    assert len(record) < len(as_9)
+    codec = StateCodec(engine)
+    expected = _json(engine.state_to_json(state))
+    assert _json(engine.state_to_json(codec.decode(record))) == expected
+    assert _json(engine.state_to_json(codec.decode(as_9))) == expected
+    assert codec.encode(codec.decode(as_9)) == record
+    # a damaged record: its header says more fingerprints than the record holds
+    damaged = struct.pack("<9I", *lengths[:2], 10 * len(record), *lengths[3:]) + body_10[36:]
+    zipped = zstandard.ZstdCompressor(dict_data=trained_dictionary(DICTIONARY_V9)).compress(damaged)
+    with pytest.raises(ValueError, match="fingerprints say"):
+        codec.decode(b"\x0a" + zipped + fingerprints)
 
 
 def test_format_9_packs_the_parts_of_detectors_that_give_bytes() -> None:
@@ -326,7 +369,7 @@ def test_an_ordinary_customer_fits_in_a_small_record() -> None:
 
 def test_an_unknown_format_is_refused_with_its_byte() -> None:
     codec = StateCodec(RiskEngine(DETECTION))
-    with pytest.raises(ValueError, match="0x0a"):
-        codec.decode(b"\x0aabc")
+    with pytest.raises(ValueError, match="0x0b"):
+        codec.decode(b"\x0babc")
     with pytest.raises(ValueError, match="empty"):
         codec.decode(b"")

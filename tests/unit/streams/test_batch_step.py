@@ -149,12 +149,15 @@ def test_a_step_rebuilt_from_the_changelog_continues_to_the_same_alerts(
 
 
 def test_the_changelog_gets_the_state_record_format_set(settings: Settings) -> None:
-    """``worker.state_record_format = 8`` keeps a group's changelog readable by workers of the version
-    before during a rolling upgrade."""
-    rolling = settings.model_copy(
-        update={"worker": settings.worker.model_copy(update={"state_record_format": 8})}
-    )
-    for chosen, fmt in ((settings, 9), (rolling, 8)):
+    """``worker.state_record_format = 9`` (or 8) keeps a group's changelog readable by workers of the
+    versions before during a rolling upgrade."""
+    rolling = {
+        fmt: settings.model_copy(
+            update={"worker": settings.worker.model_copy(update={"state_record_format": fmt})}
+        )
+        for fmt in (9, 8)
+    }
+    for chosen, fmt in ((settings, 10), (rolling[9], 9), (rolling[8], 8)):
         store = new_step(chosen).new_store()
         store.put("c", store.engine.new_state("c"))
         [(customer, record)] = store.take_dirty()
