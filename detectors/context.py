@@ -133,6 +133,19 @@ class DebitBaseline:
     def __len__(self) -> int:
         return len(self.amounts)
 
+    def sorted_without(self, event_ids: set[str]) -> list[float]:
+        """The amounts in ascending order, less those of ``event_ids`` (each time one is held): the sorted
+        copy kept, with no list of the ids built, as a few ids to leave out are searched in their text."""
+        ordered = self._sorted.tolist()
+        text, amounts = self.ids_text, self.amounts
+        for event_id in event_ids:
+            key = SEP + escape(event_id) + SEP
+            at = text.find(key)
+            while at >= 0:
+                ordered.remove(amounts[text.count(SEP, 0, at)])
+                at = text.find(key, at + len(key) - 1)
+        return ordered
+
     def log_median(self) -> float:
         """The median of the log amounts (of the two middle ones' logs, for an even number)."""
         med = self._log_median

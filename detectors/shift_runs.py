@@ -52,36 +52,49 @@ def most_surprising_run(
     customer's own chance of a new-merchant debit that high, times the tests tried (a Bonferroni
     bound, so scanning does not spend the budget). The share of high debits is taken from the baseline
     without the window's elevated debits (``pending``): a drain must not raise its own bar."""
-    ids, amounts = baseline.event_ids, baseline.amounts
-    logs = sorted(math.log(a) for e, a in zip(ids, amounts, strict=True) if e not in pending)
+    # the baseline's amounts come sorted: their logarithms need no sort of their own but a check
+    # (``sort`` of a list already in order is one pass), and no id list is built for ``pending``
+    logs = [math.log(a) for a in baseline.sorted_without(pending)]
+    logs.sort()
     entries = list(state.elevated)
+    entry_days = [int(e[0] // DAY) for e in entries]
     history = state.history
     sigma = pooled_log_sigma(logs, s)
     best = None
     tests: list[tuple[int, int, float, float, int, list[Entry]]] = []
+    # plain locals: a pydantic attribute costs several times as much to read, and these are read per entry
     w, wn = s.prior_weight_debits, s.prior_new_payee_weight_debits
+    min_debits, min_days, per_day_most = s.min_elevated_debits, s.min_elevated_days, s.max_elevated_per_day
+    prior_share = s.prior_new_payee_share
     for level, log_ratio in enumerate(log_levels):
-        run_all = [e for e in entries if e[2][0] >= level]
-        if len(run_all) < s.min_elevated_debits:
+        picked = [i for i, e in enumerate(entries) if e[2][0] >= level]
+        if len(picked) < min_debits:
             break
+        run_all = [entries[i] for i in picked]
+        run_days = [entry_days[i] for i in picked]
         bar = log_median + log_ratio
         above = len(logs) - bisect.bisect_left(logs, bar)
         prior = 0.5 * math.erfc(log_ratio / sigma / SQRT2)
         share_high = (above + w * prior) / (len(logs) + w)
         for j in range(len(run_all)):
-            if j and int(run_all[j][0] // DAY) == int(run_all[j - 1][0] // DAY):
+            if j and run_days[j] == run_days[j - 1]:
                 continue  # a run starts on a day: one test per day, not per debit
-            run = run_all[j:]
-            per_day: dict[int, int] = {}
-            for ts, _, _ in run:
-                d = int(ts // DAY)
-                per_day[d] = min(s.max_elevated_per_day, per_day.get(d, 0) + 1)
-            k = sum(per_day.values())
-            if k < s.min_elevated_debits or len(per_day) < s.min_elevated_days:
+            # the run's count, at most ``max_elevated_per_day`` a day, and its days (entries are in time
+            # order, so a day's entries are together)
+            k = days = today_count = 0
+            previous = -1
+            for d in run_days[j:]:
+                if d != previous:
+                    days += 1
+                    previous, today_count = d, 0
+                if today_count < per_day_most:
+                    today_count += 1
+                    k += 1
+            if k < min_debits or days < min_days:
                 break  # later starts hold fewer elevated debits and days still
-            first = int(run[0][0] // DAY)
-            n = window_debits(state, first)
-            share_new = (max(0.0, history[1] - len(run)) + s.prior_new_payee_share * wn) / (
+            run = run_all[j:]
+            n = window_debits(state, run_days[j])
+            share_new = (max(0.0, history[1] - len(run)) + prior_share * wn) / (
                 max(0.0, history[0] - len(run)) + wn
             )
             # The product of the two shares holds where new merchants and high amounts are independent;
