@@ -65,7 +65,7 @@ class DebitBaseline:
                 self._cents = None
             else:
                 held.append(c)
-        self.ids_text += escape(event_id) + SEP
+        self.ids_text = f"{self.ids_text}{escape(event_id)}{SEP}"  # one copy, no piece built first
         ordered = self._sorted
         # not ``bisect.insort``: on anything but a list it calls ``insert`` through a format string
         ordered.insert(bisect.bisect_right(ordered, amount), amount)

@@ -11,21 +11,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, Inexact, Rounded
+from typing import Final
 
 # Inexact and Rounded trap: should a result ever need rounding, it fails loudly instead of rounding
 EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[Inexact, Rounded])
+# bound once and ``Final``: compiled, a call of ``EXACT.add`` looks the method up on the context each time
+# (a few times per debit)
+_ADD: Final = EXACT.add
+_MULTIPLY: Final = EXACT.multiply
 
 
 def add(a: Decimal, b: Decimal) -> Decimal:
-    return EXACT.add(a, b)
+    return _ADD(a, b)
 
 
 def multiply(a: Decimal, b: Decimal) -> Decimal:
-    return EXACT.multiply(a, b)
+    return _MULTIPLY(a, b)
 
 
 def total(amounts: Iterable[Decimal]) -> Decimal:
     result = Decimal(0)
     for amount in amounts:
-        result = EXACT.add(result, amount)
+        result = _ADD(result, amount)
     return result

@@ -145,6 +145,9 @@ class RiskBook:
         self.tz = tz
         self.half_life = self.s.points_half_life_days * DAY_SECONDS
         self.cooldown = self.s.downgrade_cooldown_days * DAY_SECONDS
+        # read on every event of a customer above the lowest tier: a plain attribute (a pydantic one
+        # costs several times as much to read)
+        self._margin = self.s.downgrade_margin_points
         # ISO due date -> the epoch second its day starts in the reporting zone (asked on every event)
         self._day_starts: dict[str, float] = {}
         self.bands = {
@@ -168,11 +171,15 @@ class RiskBook:
     def behaviour(self, book: Book, t: float) -> dict[str, float]:
         return {d: self.decayed(e, t) for d, e in book.points.items()}
 
+    def behaviour_sum(self, book: Book, t: float) -> float:
+        """``sum(behaviour(book, t).values())``, the same float, without the dict."""
+        return sum([self.decayed(e, t) for e in book.points.values()])
+
     def total(self, book: Book, t: float) -> float:
-        return min(100.0, self.base(book) + sum(self.behaviour(book, t).values()))
+        return min(100.0, self.base(book) + self.behaviour_sum(book, t))
 
     def downgrade_line(self, tier: str) -> float:
-        return self.bands[tier] - self.s.downgrade_margin_points
+        return self.bands[tier] - self._margin
 
     def downgrade_at(self, book: Book) -> float | None:
         """When the computed tier steps down if nothing else happens: the score crosses the downgrade line
@@ -185,7 +192,7 @@ class RiskBook:
         if base >= line:
             return None  # the scorecard alone holds the tier
         ref = book.clock
-        b = sum(self.behaviour(book, ref).values())
+        b = self.behaviour_sum(book, ref)
         crossing = ref if b <= 0 else ref + self.half_life * math.log2(b / (line - base))
         if book.above_ts is not None:
             crossing = max(crossing, book.above_ts)
