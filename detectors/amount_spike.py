@@ -89,6 +89,10 @@ class AmountSpike(Detector[None]):
         self._merchant_factor = settings.merchant_purchase_ratio_factor
         self._cash_factor = settings.cash_ratio_factor
         self._min_history_events = settings.min_history_events
+        self._full_history_events = settings.full_history_events
+        self._history_span = max(1, settings.full_history_events - settings.min_history_events)
+        self._full_history_days = settings.full_history_days
+        self._short_history_factor = settings.short_history_ratio_factor
         self._tiers = per_tier(
             lambda tier: _TierBars(
                 settings.min_ratio_to_median.for_tier(tier),
@@ -125,10 +129,11 @@ class AmountSpike(Detector[None]):
         log_median = baseline.log_median()
         median = baseline.median()
         ratio = obs.amount_f / median
-        by_count = (s.full_history_events - n) / max(1, s.full_history_events - s.min_history_events)
-        by_days = 1.0 - ctx.history_days(obs.ts) / s.full_history_days if s.full_history_days else 0.0
+        by_count = (self._full_history_events - n) / self._history_span
+        full_days = self._full_history_days
+        by_days = 1.0 - ctx.history_days(obs.ts) / full_days if full_days else 0.0
         shortfall = min(1.0, max(0.0, by_count, by_days))
-        history_factor = (1.0 + (s.short_history_ratio_factor - 1.0) * shortfall) * rail_factor
+        history_factor = (1.0 + (self._short_history_factor - 1.0) * shortfall) * rail_factor
         if bars.min_ratio_to_median >= 0.0 and ratio < bars.min_ratio_to_median * history_factor:
             # below the bar even for a new payee: a known payee's (a factor of at least 1 more) is higher
             # still, so the payee need not be looked up, as it was on nearly every debit
