@@ -3,7 +3,8 @@
 Run by hand (never by pytest); no broker needed:
 
     .venv/bin/python bench/state_size.py                                  # 10k, 100k, 1M customers
-    .venv/bin/python bench/state_size.py --sizes 10000,100000 --max-decoded 2000
+    .venv/bin/python bench/state_size.py --sizes 10000,100000 --budget-mib 500
+    .venv/bin/python bench/state_size.py --max-decoded 9000     # a count per partition (faust) instead
     .venv/bin/python bench/state_size.py --codec --reuse-sample           # the codec, part by part
 
 1. ``riskwatch generate`` writes --sample customers' traffic (--history-days of history, then --days); the
@@ -11,15 +12,17 @@ Run by hand (never by pytest); no broker needed:
    customer's state as the generator's traffic leaves it, and their changelog records are taken.
 2. For each size, a fresh interpreter holds that many customers the way a worker holds a restored
    partition: customer ``k`` is sample customer ``k % sample`` under its own id (its record re-encoded, so
-   every customer has bytes of its own), spread over --partitions ``PartitionState``s at most
-   --max-decoded decoded each. Reported: the resident memory (RSS) they add, per customer ("RSS B/cust",
+   every customer has bytes of its own), spread over --partitions ``PartitionState``s, as many decoded as
+   the worker's state memory budget holds (--budget-mib; or --max-decoded per partition, a count). Reported: the resident memory (RSS) they add, per customer ("RSS B/cust",
    all held encoded), and again once the decoded cache is full of customers drawn at random ("warm
    B/cust", "decoded" of them), as uniform traffic leaves a worker that has run a while.
 3. Then --events events of the sample's last --measure-days (each clone continues its own sample
    customer's traffic in order, clones drawn at random) go through ``Processor.handle`` with the changelog
    records of every changed customer taken once per --batch events (``take_dirty``), as the worker's
    batch does without Kafka. Reported: the cost per event (wall and CPU), how many events found their
-   customer decoded ("hit share"), and the RSS per customer after them.
+   customer decoded ("hit share"), and the RSS per customer after them. The store's estimates of a record's
+   and a decoded customer's memory are printed beside the resident memory measured (their calibration);
+   --breakdown splits the CPU per event into decode, encode, eviction, the batch's collection and the rest.
 
 With --codec, only the sample's states (step 1) are used: decoding and encoding them is timed (CPU time
 per customer, best of --codec-rounds passes, the collector off) as a whole and part by part (the zstd
@@ -131,14 +134,21 @@ def one_size(args: argparse.Namespace, workdir: Path, customers: int) -> dict[st
     from detectors.engine import RiskEngine
     from detectors.state_codec import StateCodec
     from streams.processor import Processor
-    from streams.worker.state_store import PartitionState
+    from streams.worker.state_store import PartitionState, evict_to_budget
 
     engine = RiskEngine(load_settings().detection)
     codec = StateCodec(engine)
     sample = read_sample(workdir)
     # the sample's states once: a clone is the state under its own id, encoded (bytes of its own)
     states = [codec.decode(record) for _, record, _ in sample]
-    parts = [PartitionState(engine, args.max_decoded) for _ in range(args.partitions)]
+    # the worker's bound (a memory budget over all partitions), or a count per partition (--max-decoded)
+    parts = [PartitionState(engine, args.max_decoded or None) for _ in range(args.partitions)]
+    budget = None if args.max_decoded else args.budget_mib << 20
+
+    def evict() -> None:
+        if budget is not None:
+            evict_to_budget(parts, budget)
+
     gc.collect()
     gc.freeze()
     rss0 = proc_status_kib(os.getpid())
@@ -157,11 +167,21 @@ def one_size(args: argparse.Namespace, workdir: Path, customers: int) -> dict[st
     rss1 = proc_status_kib(os.getpid())
 
     # a worker that has run a while: its decoded cache full of customers drawn at random, as uniform
-    # traffic leaves it (at most --max-decoded per partition)
+    # traffic leaves it (at most --max-decoded per partition, or what the budget holds)
     rng = random.Random(args.seed)
-    warm = rng.sample(range(customers), min(customers, args.max_decoded * args.partitions))
-    for k in warm:
+    most = customers if budget is not None else min(customers, args.max_decoded * args.partitions)
+    for warm, k in enumerate(rng.sample(range(customers), most), start=1):
         parts[k % args.partitions].get(clone_id(k))
+        if (
+            budget is not None
+            and warm % 1000 == 0
+            and sum(p.record_bytes + p.decoded_bytes for p in parts) >= budget
+        ):
+            break
+    evict()
+    decoded_warm = sum(len(p.states) for p in parts)
+    estimated = {"record": sum(p.record_bytes for p in parts) / customers}
+    estimated["decoded"] = sum(p.decoded_bytes for p in parts) / max(1, decoded_warm)
     gc.collect()
     gc.freeze()
     rss_warm = proc_status_kib(os.getpid())
@@ -188,6 +208,7 @@ def one_size(args: argparse.Namespace, workdir: Path, customers: int) -> dict[st
         )
     decoded_hits = 0
     alerts = 0
+    spent = _Spent(parts) if args.breakdown else None
     t0 = time.perf_counter()
     cpu0 = time.process_time()
     for n, (k, line) in enumerate(todo, start=1):
@@ -199,12 +220,19 @@ def one_size(args: argparse.Namespace, workdir: Path, customers: int) -> dict[st
             raise RuntimeError(f"dead letter in the bench: {result.dead_letter.reason}")
         alerts += len(result.alerts)
         if n % args.batch == 0:
+            t_dirty = time.thread_time()
             for part in parts:
                 part.take_dirty()
+            evict()
+            t_gc = time.thread_time()
             gc.collect(1)
             gc.freeze()
+            if spent is not None:
+                spent.take_dirty += t_gc - t_dirty
+                spent.collector += time.thread_time() - t_gc
     for part in parts:
         part.take_dirty()
+    evict()
     wall = time.perf_counter() - t0
     cpu = time.process_time() - cpu0
     gc.collect()
@@ -219,14 +247,55 @@ def one_size(args: argparse.Namespace, workdir: Path, customers: int) -> dict[st
         "rss_bytes_per_customer_after_events": (rss2 - rss0) * 1024 / customers,
         "decoded_after_events": sum(len(p.states) for p in parts),
         "rss_bytes_per_customer_warm": (rss_warm - rss0) * 1024 / customers,
-        "decoded_warm": len(warm),
+        "decoded_warm": decoded_warm,
+        "estimated_bytes": estimated,
+        "measured_bytes": {
+            "record": (rss1 - rss0) * 1024 / customers,
+            "decoded": (rss_warm - rss1) * 1024 / max(1, decoded_warm),
+        },
         "load_s": load_s,
         "events": len(todo),
         "alerts": alerts,
         "decoded_hit_share": decoded_hits / len(todo),
         "us_per_event_wall": wall / len(todo) * 1e6,
         "us_per_event_cpu": cpu / len(todo) * 1e6,
+        "breakdown_us_per_event": None if spent is None else spent.per_event(len(todo), cpu),
     }
+
+
+class _Spent:
+    """--breakdown: CPU time per event spent decoding, encoding, evicting (the rest of ``take_dirty``), in
+    the batch's collection, and the rest (``Processor.handle`` on a decoded customer). Timing each call adds
+    ~1 us per call, so the parts are a little larger than without it."""
+
+    def __init__(self, parts: list[Any]) -> None:
+        self.decode = self.encode = self.take_dirty = self.collector = 0.0
+        for part in parts:
+            part.codec = _TimedCodec(part.codec, self)
+
+    def per_event(self, events: int, cpu: float) -> dict[str, float]:
+        evict = self.take_dirty - self.encode
+        rest = cpu - self.decode - self.take_dirty - self.collector
+        parts = {"decode": self.decode, "encode": self.encode, "evict": evict}
+        parts |= {"collector": self.collector, "rest": rest}
+        return {name: round(t / events * 1e6, 1) for name, t in parts.items()}
+
+
+class _TimedCodec:
+    def __init__(self, codec: Any, spent: _Spent) -> None:
+        self.codec, self.spent = codec, spent
+
+    def decode(self, raw: bytes) -> Any:
+        t = time.thread_time()
+        state = self.codec.decode(raw)
+        self.spent.decode += time.thread_time() - t
+        return state
+
+    def encode(self, state: Any) -> bytes:
+        t = time.thread_time()
+        raw: bytes = self.codec.encode(state)
+        self.spent.encode += time.thread_time() - t
+        return raw
 
 
 # ----------------------------------------------------------------------------------- --codec: per part
@@ -475,7 +544,16 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=500, help="events per batch (one take_dirty)")
     ap.add_argument("--partitions", type=int, default=6)
     ap.add_argument(
-        "--max-decoded", type=int, default=None, help="per partition (default: the worker's setting)"
+        "--max-decoded",
+        type=int,
+        default=0,
+        help="customers kept decoded per partition (the faust runtime's bound) instead of --budget-mib",
+    )
+    ap.add_argument(
+        "--budget-mib",
+        type=int,
+        default=None,
+        help="the state memory budget over all partitions (default: the worker's setting)",
     )
     ap.add_argument("--workdir", type=Path, default=REPO / "tmp" / "state_size")
     ap.add_argument(
@@ -487,12 +565,17 @@ def main() -> None:
         help="only time decoding and encoding the sample's states and size them decoded, part by part",
     )
     ap.add_argument("--codec-rounds", type=int, default=5, help="passes over the sample per figure (best)")
+    ap.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also time decode, encode, eviction and the collector per event (CPU, adds ~1 us a call)",
+    )
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.max_decoded is None:
+    if args.budget_mib is None:
         from config.settings import load_settings
 
-        args.max_decoded = load_settings().worker.max_decoded_customers_per_partition
+        args.budget_mib = load_settings().worker.state_memory_budget_mib
     if args.one is not None:
         print(json.dumps(one_size(args, args.workdir, args.one)))
         return
@@ -518,8 +601,9 @@ def main() -> None:
     )
     for size in [int(s) for s in args.sizes.split(",")]:
         cmd = [sys.executable, __file__, "--one", str(size), "--workdir", str(args.workdir)]
-        for name in ("seed", "events", "batch", "partitions", "max_decoded"):
+        for name in ("seed", "events", "batch", "partitions", "max_decoded", "budget_mib"):
             cmd += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
+        cmd += ["--breakdown"] if args.breakdown else []
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         r = json.loads(out.strip().splitlines()[-1])
         print(
@@ -530,9 +614,20 @@ def main() -> None:
             f"{r['load_s']:>7.1f}",
             flush=True,
         )
-    print(
-        f"(max {args.max_decoded:,} decoded customers per partition, {args.partitions} partitions; {hardware()})"
+        est, got = r["estimated_bytes"], r["measured_bytes"]
+        print(
+            f"{'':>10} bytes per record / per decoded customer: estimated {est['record']:.0f} / "
+            f"{est['decoded']:.0f}, resident {got['record']:.0f} / {got['decoded']:.0f}",
+            flush=True,
+        )
+        if r["breakdown_us_per_event"]:
+            print(f"{'':>10} CPU us per event: {r['breakdown_us_per_event']}", flush=True)
+    bound = (
+        f"max {args.max_decoded:,} decoded customers per partition"
+        if args.max_decoded
+        else f"state memory budget {args.budget_mib:,} MiB"
     )
+    print(f"({bound}, {args.partitions} partitions; {hardware()})")
 
 
 if __name__ == "__main__":

@@ -321,7 +321,7 @@ class WorkerSettings(_Section):
     metrics_host: str = "127.0.0.1"
     # bounds a batch (one transaction) when input is waiting: each customer changed in a batch has its state
     # encoded to the changelog once per batch, so a backlog of dense traffic costs less per event in larger
-    # batches; a batch's customers are decoded on top of max_decoded_customers_per_partition until it commits
+    # batches; a batch's customers are decoded on top of state_memory_budget_mib until it commits
     batch_max_events: int = Field(default=5000, ge=1)
     # an idle worker blocks this long for the first message of a batch (shutdown and health wait on it)
     batch_max_wait_ms: int = Field(default=100, ge=1)
@@ -336,9 +336,12 @@ class WorkerSettings(_Section):
     # at a few thousand events/s costs the broker and librdkafka more CPU than the events themselves
     fetch_min_bytes: int = Field(default=1, ge=1)
     fetch_wait_max_ms: int = Field(default=500, ge=0)
-    # per input partition: customers kept decoded in memory (~16 KB each in format 9); the rest stay as their
-    # compact changelog record (~1.8 KB). The default keeps 1M customers over 6 partitions under 3 KiB each;
-    # raise it where memory allows and the customers are fewer (README, Customer state on the changelog)
+    # the customer state the worker holds in memory, all assigned partitions together: every customer's
+    # compact changelog record (~1.8 KB), and as many customers decoded (~16 KB each in format 9) as the rest
+    # of the budget holds, the hot ones (estimated sizes; README, "Customer state on the changelog"). The
+    # default keeps 1M customers under 3 KiB each of resident memory and every customer decoded up to ~150k
+    state_memory_budget_mib: int = Field(default=2700, ge=1)
+    # the faust runtime's bound instead (per input partition, customers kept decoded; the rest as records)
     max_decoded_customers_per_partition: int = Field(default=9000, ge=1)
     # the customer state record format written to the changelog (every format is read): while a group
     # is upgraded worker by worker, the newest format the old version reads (9, 8, or 7 from a version

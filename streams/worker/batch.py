@@ -23,7 +23,7 @@ from streams.partitioning import kafka_partition
 from streams.processor import Processor
 from streams.worker.metrics import WorkerMetrics
 from streams.worker.ordering import CaughtUp
-from streams.worker.state_store import PartitionState, deadline_header
+from streams.worker.state_store import PartitionState, deadline_header, evict_to_budget
 
 
 class ConsumedRecord(Protocol):
@@ -104,6 +104,7 @@ class BatchStep:
         self.partition_count = 0  # of every input topic, known once the topics are checked at start
         # lowered at start if the dead-letter topic takes less (topology.dead_letter_bound)
         self.dead_letter_max_bytes = settings.worker.dead_letter_max_bytes
+        self.state_memory_budget_bytes = settings.worker.state_memory_budget_mib << 20
         self.punctuate_interval_seconds = settings.worker.punctuate_interval_ms / 1000.0
         self.wall_clock_after_idle_seconds = settings.worker.punctuate_wall_clock_after_idle_ms / 1000.0
         self._next_punctuation = 0.0
@@ -115,9 +116,7 @@ class BatchStep:
     # ------------------------------------------------------------------------------- the partitions
     def new_store(self) -> PartitionState:
         worker = self.settings.worker
-        return PartitionState(
-            self.engine, worker.max_decoded_customers_per_partition, worker.state_record_format
-        )
+        return PartitionState(self.engine, None, worker.state_record_format)
 
     def taken_over(self, partitions: Iterable[int]) -> None:
         """Newly assigned partitions count as busy until they have been idle for a while."""
@@ -228,7 +227,8 @@ class BatchStep:
         return tally
 
     def write_changelog(self, out: BatchOutput) -> None:
-        """The state of every customer changed in the batch, to its partition of the changelog."""
+        """The state of every customer changed in the batch, to its partition of the changelog; then the
+        decoded customers that no longer fit the worker's state memory budget leave (their records stay)."""
         written = 0
         for partition, store in self.partitions.items():
             for customer_id, blob in store.take_dirty():
@@ -242,6 +242,7 @@ class BatchStep:
                 if blob is not None:
                     written += len(blob)
         self.metrics.state_bytes_written.inc(written)
+        evict_to_budget(self.partitions.values(), self.state_memory_budget_bytes)
 
     # ---------------------------------------------------------------------------- the wall clock
     def punctuation_due(self) -> bool:

@@ -9,23 +9,42 @@ taking over a partition costs one read of its changelog rather than decoding eve
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable
+from typing import Final
 
 from detectors.engine import RiskEngine
 from detectors.state import CustomerState
 from detectors.state_codec import BINARY_FORMAT, StateCodec
 
+# What a customer costs in memory, for the worker's budget (worker.state_memory_budget_mib). A record held
+# costs its bytes plus the slots that hold it (its id, the bytes object, the raw and deadline dicts). A
+# decoded customer costs a base plus a share of its record's length: a longer record is a longer history,
+# held as more objects. Fitted on the generator's customers, with the resident memory measured against the
+# estimate by ``bench/state_size.py`` (README, "Customer state on the changelog").
+RECORD_OVERHEAD_BYTES: Final = 160
+DECODED_BASE_BYTES: Final = 7400
+DECODED_BYTES_PER_RECORD_BYTE: Final = 5
+
+
+def decoded_cost(record_bytes: int) -> int:
+    """The estimated memory of a decoded customer whose changelog record is ``record_bytes`` long."""
+    return DECODED_BASE_BYTES + DECODED_BYTES_PER_RECORD_BYTE * record_bytes
+
 
 class PartitionState:
     """One input partition's customers (the same partition number of every co-partitioned input topic).
 
-    Hot customers are kept decoded, at most ``max_decoded`` of them (least recently used leave first);
-    every customer not changed since its last changelog record keeps that record, so a decoded customer
-    leaves the cache without being encoded again. Memory is then roughly ``max_decoded`` x a decoded state
-    plus a record per customer, instead of every customer decoded.
+    Hot customers are kept decoded; every customer not changed since its last changelog record keeps that
+    record, so a decoded customer leaves the cache without being encoded again. What leaves, and when, is
+    the caller's choice after each ``take_dirty``: ``evict`` frees a number of (estimated) bytes, first the
+    customers decoded for the first time lately (a customer seen once a day gains nothing from staying
+    decoded, and pushing out a hot one for it costs a decode later), then the least recently used.
+    ``max_decoded`` optionally bounds the count as well (the faust runtime's store and tests use a count).
+    ``record_bytes`` and ``decoded_bytes`` say what the partition holds, by the estimates above.
     """
 
     def __init__(
-        self, engine: RiskEngine, max_decoded: int = 5000, write_format: int = BINARY_FORMAT
+        self, engine: RiskEngine, max_decoded: int | None = None, write_format: int = BINARY_FORMAT
     ) -> None:
         self.engine = engine
         self.codec = StateCodec(engine, write_format)
@@ -39,6 +58,13 @@ class PartitionState:
         # customer -> when its next timed move falls due (epoch s): what the wall-clock punctuation looks at;
         # kept for undecoded customers too (from the changelog record's header), so none is decoded to ask
         self.deadlines: dict[str, float] = {}
+        self.record_bytes = 0
+        self.decoded_bytes = 0
+        self._cost: dict[str, int] = {}  # decoded customer -> its estimated memory
+        # decoded since the last eviction and not lately before: the first to leave
+        self._newcomers: list[str] = []
+        # left as newcomers: decoded again before this is cleared, a customer joins the cache like any other
+        self._left_once: set[str] = set()
 
     def get(self, customer_id: str) -> CustomerState | None:
         state = self.states.get(customer_id)
@@ -49,29 +75,31 @@ class PartitionState:
         if raw is None:
             return None
         state = self.states[customer_id] = self.codec.decode(raw)
+        self._admit(customer_id, decoded_cost(len(raw)))
         return state
 
     def put(self, customer_id: str, state: CustomerState) -> None:
+        if customer_id not in self._cost:
+            self._admit(customer_id, DECODED_BASE_BYTES)  # a new customer (a get decodes the others)
         self.states[customer_id] = state
         self.states.move_to_end(customer_id)
-        self.raw.pop(customer_id, None)  # its record no longer says what the state is
+        self._forget_record(customer_id)  # its record no longer says what the state is
         self.dirty.add(customer_id)
         self.deleted.discard(customer_id)
 
     def delete(self, customer_id: str) -> None:
-        self.states.pop(customer_id, None)
-        self.raw.pop(customer_id, None)
+        self._drop_decoded(customer_id)
+        self._forget_record(customer_id)
         self.dirty.discard(customer_id)
         self.deleted.add(customer_id)
         self.deadlines.pop(customer_id, None)
 
     def load(self, customer_id: str, raw: bytes | None, deadline: float | None = None) -> None:
         """Apply one changelog record during restore (``None`` is a tombstone)."""
-        self.states.pop(customer_id, None)
-        if raw is None:
-            self.raw.pop(customer_id, None)
-        else:
-            self.raw[customer_id] = raw
+        self._drop_decoded(customer_id)
+        self._forget_record(customer_id)
+        if raw is not None:
+            self._keep_record(customer_id, raw)
         if deadline is None:
             self.deadlines.pop(customer_id, None)
         else:
@@ -90,24 +118,88 @@ class PartitionState:
 
     def take_dirty(self) -> list[tuple[str, bytes | None]]:
         """The record of every customer changed since the last call (None for an erased one: a tombstone),
-        then eviction down to ``max_decoded``."""
+        then eviction down to ``max_decoded`` if set."""
         out: list[tuple[str, bytes | None]] = []
+        cost = self._cost
         for cid in sorted(self.dirty):
             state = self.states[cid]
-            blob = self.raw[cid] = self.codec.encode(state)
+            blob = self.codec.encode(state)
+            self._keep_record(cid, blob)
+            size = decoded_cost(len(blob))
+            self.decoded_bytes += size - cost[cid]
+            cost[cid] = size
             out.append((cid, blob))
             self._refresh_deadline(cid, state)
         out += [(cid, None) for cid in sorted(self.deleted)]
         self.dirty = set()
         self.deleted = set()
-        excess = len(self.states) - self.max_decoded
-        for _ in range(max(0, excess)):
-            self.states.popitem(last=False)  # its record is in ``raw``: every change was just written
+        if self.max_decoded is not None and len(self.states) > self.max_decoded:
+            self._newcomers = []  # a count bound keeps plain least-recently-used order
+            while len(self.states) > self.max_decoded:
+                self._drop_decoded(next(iter(self.states)))
         return out
+
+    def evict(self, nbytes: int) -> int:
+        """Free at least ``nbytes`` of decoded customers, or all of them; the bytes freed. The customers
+        decoded since the last call and kept become ordinary members. Only between ``take_dirty`` and the
+        next change: a decoded customer leaves because its record says it all."""
+        if self.dirty or self.deleted:
+            raise RuntimeError("decoded customers evicted with changes not yet in their changelog records")
+        freed = 0
+        for cid in self._newcomers:
+            if freed >= nbytes:
+                break
+            if cid in self.states:
+                freed += self._drop_decoded(cid)
+                self._left_once.add(cid)
+        self._newcomers = []
+        while freed < nbytes and self.states:
+            freed += self._drop_decoded(next(iter(self.states)))
+        # the admission memory is bounded like a cache of its own; cleared whole (a doorkeeper's reset)
+        if len(self._left_once) > len(self.states) + 1024:
+            self._left_once = set()
+        return freed
+
+    def _admit(self, customer_id: str, size: int) -> None:
+        self._cost[customer_id] = size
+        self.decoded_bytes += size
+        if customer_id in self._left_once:
+            self._left_once.discard(customer_id)
+        else:
+            self._newcomers.append(customer_id)
+
+    def _drop_decoded(self, customer_id: str) -> int:
+        if self.states.pop(customer_id, None) is None:
+            return 0
+        size = self._cost.pop(customer_id)
+        self.decoded_bytes -= size
+        return size
+
+    def _keep_record(self, customer_id: str, raw: bytes) -> None:
+        self._forget_record(customer_id)
+        self.raw[customer_id] = raw
+        self.record_bytes += len(raw) + RECORD_OVERHEAD_BYTES
+
+    def _forget_record(self, customer_id: str) -> None:
+        raw = self.raw.pop(customer_id, None)
+        if raw is not None:
+            self.record_bytes -= len(raw) + RECORD_OVERHEAD_BYTES
 
     def __len__(self) -> int:
         # every customer is in ``raw`` but those changed since the last ``take_dirty``
         return len(self.raw) + len(self.dirty)
+
+
+def evict_to_budget(stores: Iterable[PartitionState], budget_bytes: int) -> int:
+    """Evict decoded customers until the stores' customers fit ``budget_bytes`` (records first: they are
+    the state; whatever is left holds decoded customers), each store freeing its share of the excess in
+    proportion to what it holds decoded; the bytes freed. After every store's ``take_dirty``."""
+    stores = list(stores)
+    held = sum(s.record_bytes + s.decoded_bytes for s in stores)
+    decoded = sum(s.decoded_bytes for s in stores)
+    excess = max(0, held - budget_bytes)
+    # every store is asked, nothing to free included: that ends its newcomers' probation
+    return sum(s.evict(-(-excess * s.decoded_bytes // decoded) if decoded else 0) for s in stores)
 
 
 def changelog_topic(group: str) -> str:

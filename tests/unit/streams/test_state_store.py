@@ -13,7 +13,12 @@ from detectors.engine import STATE_FORMAT_VERSION, RiskEngine, migrate_state_v1,
 from detectors.state import CustomerState
 from detectors.state_codec import StateCodec
 from schemas.events import parse_event
-from streams.worker.state_store import PartitionState
+from streams.worker.state_store import (
+    RECORD_OVERHEAD_BYTES,
+    PartitionState,
+    decoded_cost,
+    evict_to_budget,
+)
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -190,3 +195,77 @@ class CountingCodec:
 
     def decode(self, raw: bytes) -> CustomerState:
         return self.codec.decode(raw)
+
+
+def _restored(engine: RiskEngine, customers: int) -> tuple[PartitionState, dict[str, bytes]]:
+    """A store restored from the records of ``customers`` customers with a few events each."""
+    first = PartitionState(engine)
+    for i in range(customers):
+        for n in range(3):
+            _feed(first, engine, f"c{i}", n)
+    records = {cid: blob for cid, blob in first.take_dirty() if blob is not None}
+    store = PartitionState(engine)
+    for cid, blob in records.items():
+        store.load(cid, blob)
+    return store, records
+
+
+def test_the_memory_budget_bounds_the_decoded_customers_and_never_their_state() -> None:
+    engine = RiskEngine(load_settings().detection)
+    stores, records = zip(*(_restored(engine, 20) for _ in range(2)), strict=True)
+    held = sum(s.record_bytes for s in stores)
+    assert held == sum(len(b) + RECORD_OVERHEAD_BYTES for r in records for b in r.values())
+    budget = held + 6 * decoded_cost(max(len(b) for b in records[0].values()))
+    for n in range(3, 8):
+        for store in stores:
+            for i in range(20):
+                _feed(store, engine, f"c{i}", n)
+            assert len(store.states) == 20  # a batch's customers all decoded until it commits
+        for store in stores:
+            store.take_dirty()
+        evict_to_budget(stores, budget)
+        assert sum(s.record_bytes + s.decoded_bytes for s in stores) <= budget
+        assert 0 < sum(len(s.states) for s in stores) <= 6
+        assert all(len(s) == 20 for s in stores)  # every customer is still there as its record
+    # what the budget pushed out is exactly what an unbounded store holds
+    unbounded, _ = _restored(engine, 20)
+    for n in range(3, 8):
+        for i in range(20):
+            _feed(unbounded, engine, f"c{i}", n)
+        unbounded.take_dirty()
+    for i in range(20):
+        state = stores[0].get(f"c{i}")
+        assert state is not None
+        assert engine.state_to_json(state) == engine.state_to_json(unbounded.states[f"c{i}"])
+    # the estimates follow what is held: nothing decoded costs nothing
+    stores[0].take_dirty()
+    stores[0].evict(1 << 40)
+    assert (stores[0].decoded_bytes, len(stores[0].states)) == (0, 0)
+
+
+def test_a_customer_decoded_once_leaves_before_the_hot_ones_and_joins_when_it_returns() -> None:
+    engine = RiskEngine(load_settings().detection)
+    store, records = _restored(engine, 6)
+    for c in ("c0", "c1", "c2"):  # hot: decoded, then kept (the cache had room)
+        assert store.get(c) is not None
+    store.take_dirty()
+    store.evict(0)
+    assert store.get("c3") is not None  # a one-off, more recently used than the hot ones
+    store.take_dirty()
+    store.evict(1)  # room for one less: the one-off leaves, not c0 (least recently used)
+    assert list(store.states) == ["c0", "c1", "c2"]
+    assert store.get("c3") is not None  # back soon after: it stays like any other customer
+    store.take_dirty()
+    store.evict(1)
+    assert list(store.states) == ["c1", "c2", "c3"]
+    assert store.raw == records  # nothing changed, nothing encoded again
+
+
+def test_eviction_refuses_customers_whose_change_is_not_written() -> None:
+    engine = RiskEngine(load_settings().detection)
+    store, _ = _restored(engine, 2)
+    _feed(store, engine, "c0", 9)
+    with pytest.raises(RuntimeError, match="not yet in their changelog records"):
+        store.evict(1)
+    store.take_dirty()
+    assert store.evict(1) > 0
