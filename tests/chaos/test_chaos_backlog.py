@@ -17,11 +17,12 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.chaos]
 
 # Peak resident memory allowed for one worker over the backlogs this suite runs (up to --scale 28: ~500k
 # events, 5,600 customers): the interpreter and libraries (~100 MiB), librdkafka's prefetch queue (bounded
-# by queued.max.messages.kbytes, 64 MiB), the ordering buffers (worker.ordering_buffer_max_messages), at
-# most DECODED_PER_PARTITION decoded customers per partition and the others as compact JSON. What remains
-# grows with the customers a backlog brings, not with its length in events (README, Tests).
+# by queued.max.messages.kbytes, 64 MiB), the ordering buffers (worker.ordering_buffer_max_messages), the
+# customers' state within STATE_BUDGET_MIB (every record, as many decoded as the rest holds; a batch's own
+# customers decoded on top until it commits). What remains grows with the customers a backlog brings, not
+# with its length in events (README, Tests).
 PEAK_RSS_MIB = 400.0
-DECODED_PER_PARTITION = 300
+STATE_BUDGET_MIB = 40
 
 
 def test_backlog_catch_up_equals_replay_with_bounded_memory(
@@ -35,7 +36,7 @@ def test_backlog_catch_up_equals_replay_with_bounded_memory(
     figures.extra["customers"] = customers
     produce(kafka_conf, topics, profiles + rest)
     started = time.monotonic()
-    w = workers("backlog", RISKWATCH_WORKER__MAX_DECODED_CUSTOMERS_PER_PARTITION=str(DECODED_PER_PARTITION))
+    w = workers("backlog", RISKWATCH_WORKER__STATE_MEMORY_BUDGET_MIB=str(STATE_BUDGET_MIB))
     peak = 0.0
 
     def caught_up() -> bool:
