@@ -209,6 +209,8 @@ def one_size(args: argparse.Namespace, workdir: Path, customers: int) -> dict[st
     decoded_hits = 0
     alerts = 0
     spent = _Spent(parts) if args.breakdown else None
+    if not args.automatic_collector:
+        gc.disable()  # as the worker runs a batch (streams/worker/batch.py, collector_paused)
     t0 = time.perf_counter()
     cpu0 = time.process_time()
     for n, (k, line) in enumerate(todo, start=1):
@@ -235,6 +237,7 @@ def one_size(args: argparse.Namespace, workdir: Path, customers: int) -> dict[st
     evict()
     wall = time.perf_counter() - t0
     cpu = time.process_time() - cpu0
+    gc.enable()
     gc.collect()
     rss2 = proc_status_kib(os.getpid())
     return {
@@ -570,6 +573,11 @@ def main() -> None:
         action="store_true",
         help="also time decode, encode, eviction and the collector per event (CPU, adds ~1 us a call)",
     )
+    ap.add_argument(
+        "--automatic-collector",
+        action="store_true",
+        help="keep the cyclic collector's automatic runs on while events run (the worker before 2026-11-30)",
+    )
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.budget_mib is None:
@@ -604,6 +612,7 @@ def main() -> None:
         for name in ("seed", "events", "batch", "partitions", "max_decoded", "budget_mib"):
             cmd += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
         cmd += ["--breakdown"] if args.breakdown else []
+        cmd += ["--automatic-collector"] if args.automatic_collector else []
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         r = json.loads(out.strip().splitlines()[-1])
         print(

@@ -32,7 +32,13 @@ from streams.errors import Fault
 from streams.logging_setup import with_kafka_logger
 from streams.processor import utc_now
 from streams.worker.assignment import Assignment
-from streams.worker.batch import BatchStep, BatchTally, coordinates, freeze_survivors
+from streams.worker.batch import (
+    BatchStep,
+    BatchTally,
+    collector_paused,
+    coordinates,
+    freeze_survivors,
+)
 from streams.worker.checkpoint import (
     TRANSACTION_TIMEOUT_SECONDS,
     WATCHDOG_MARGIN_SECONDS,
@@ -226,6 +232,10 @@ class Worker:
 
     # ----------------------------------------------------------------------------------- the batch
     def _process_batch(self, msgs: list[Message], punctuate: bool = False) -> None:
+        with collector_paused():
+            self._run_batch(msgs, punctuate)
+
+    def _run_batch(self, msgs: list[Message], punctuate: bool) -> None:
         started = time.perf_counter()
         checkpoint = Checkpoint(self.producer, self.consumer, self._txn_watchdog, self._txn_call_timeout)
         checkpoint.begin()
