@@ -11,8 +11,21 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from confluent_kafka import Producer
-from kafka_harness import Topics, WorkerProcess, read_all, strip, wait_for
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from kafka_harness import (
+    READ_TO_END,
+    READ_TO_END_POLL_SECONDS,
+    Topics,
+    WorkerProcess,
+    read_all,
+    strip,
+    wait_for,
+)
+
+from config.settings import load_settings
+from detectors.engine import RiskEngine
+from detectors.state_codec import StateCodec
+from streams.worker.state_store import changelog_topic
 
 RAW_PREFIX = 200  # dead letters are compared on the start of their raw input (long raw is truncated)
 
@@ -162,9 +175,11 @@ def check_outcome(
     expected_alerts: dict[str, dict[str, Any]],
     expected_letters: list[dict[str, Any]],
     figures: Figures,
+    group: str | None = None,
 ) -> None:
     """After a fault run (all input committed): the read_committed alerts equal replay's, each alert id
-    once, and every bad input is in the dead letters once."""
+    once, and every bad input is in the dead letters once. With the workers' ``group``, a lost alert is
+    explained: where its trigger events are and what the customer's committed state said of them."""
     alerts = read_all(conf, topics["alerts"], expected=len(expected_alerts), timeout=30)
     ids = [a["alert_id"] for a in alerts]
     by_id = strip(alerts)
@@ -186,6 +201,8 @@ def check_outcome(
     if figures.lost:
         lost = sorted(expected_alerts.keys() - by_id.keys())
         problems.append(f"{figures.lost} alerts lost: {[expected_alerts[i]['detector'] for i in lost][:10]}")
+        if group is not None:
+            problems += explain_lost(conf, topics, group, [expected_alerts[i] for i in lost[:3]])
     if figures.duplicated:
         problems.append(f"{figures.duplicated} duplicated alert copies")
     if figures.differing:
@@ -244,3 +261,88 @@ class Traffic:
     @property
     def events(self) -> int:
         return len(self.profiles) + len(self.rest)
+
+
+def _records(conf: dict[str, str], topic: str, committed: bool) -> list[Any]:
+    """Every record of ``topic`` (read_committed or not), as confluent-kafka messages."""
+    consumer = Consumer(
+        {
+            **conf,
+            "group.id": f"explain-{time.monotonic_ns()}",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed" if committed else "read_uncommitted",
+            "enable.partition.eof": True,
+            **READ_TO_END,
+        }
+    )
+    try:
+        partitions = len(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
+        consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+        out, eof, deadline = [], set(), time.monotonic() + 30
+        while len(eof) < partitions and time.monotonic() < deadline:
+            for msg in consumer.consume(1000, READ_TO_END_POLL_SECONDS):
+                err = msg.error()
+                if err is None:
+                    out.append(msg)
+                elif err.code() == KafkaError._PARTITION_EOF:
+                    eof.add(msg.partition())
+        return out
+    finally:
+        consumer.close()
+
+
+def explain_lost(conf: dict[str, str], topics: Topics, group: str, lost: list[dict[str, Any]]) -> list[str]:
+    """For each lost alert: its trigger events' input coordinates, whether an aborted or open transaction
+    ever carried it, and every state record of its customer on the changelog (committed or not) with what
+    that state remembers of the triggers. Tells a stale or early restore from an ordering difference."""
+    engine = RiskEngine(load_settings().detection)
+    codec = StateCodec(engine)
+    changelog = changelog_topic(group)
+    inputs = {
+        topic: _records(conf, topics[role], committed=True)
+        for role in ("transactions", "contact_changes")
+        for topic in (topics[role],)
+    }
+    alerts_any = _records(conf, topics["alerts"], committed=False)
+    state_any = _records(conf, changelog, committed=False)
+    state_committed = {(m.partition(), m.offset()) for m in _records(conf, changelog, committed=True)}
+    lines = []
+    for alert in lost:
+        customer, triggers = alert["customer_id"], list(alert["trigger_event_ids"])
+        lines.append(f"  lost {alert['detector']} {alert['alert_id']} of {customer} at {alert['event_time']}")
+        for topic, msgs in inputs.items():
+            for m in msgs:
+                try:
+                    value = json.loads(m.value())
+                except ValueError:  # a malformed line of the traffic
+                    continue
+                if isinstance(value, dict) and value.get("event_id") in triggers:
+                    lines.append(
+                        f"    trigger {value['event_id']} {value['type']} at {value.get('timestamp')}: "
+                        f"{topic}[{m.partition()}]@{m.offset()} record ts {m.timestamp()[1]}"
+                    )
+        produced = [m for m in alerts_any if json.loads(m.value())["alert_id"] == alert["alert_id"]]
+        lines.append(
+            f"    alert records on the topic, committed or not: {[(m.partition(), m.offset()) for m in produced]}"
+        )
+        said = None  # a record is shown when what it says of the alert differs from the one before
+        for m in state_any:
+            if m.key() is None or m.key().decode() != customer:
+                continue
+            committed = (m.partition(), m.offset()) in state_committed
+            where = "committed" if committed else "NOT committed"
+            if m.value() is None:
+                lines.append(f"    state {m.partition()}@{m.offset()} {where}: tombstone")
+                continue
+            state = codec.decode(m.value())
+            kept = engine.state_to_json(state)["detectors"].get(alert["detector"])
+            seen = [t for t in triggers if t in state.seen]
+            cooldowns = {k: v for k, v in state.cooldowns.items() if k.startswith(f"{alert['detector']}|")}
+            says = (seen, kept, cooldowns)
+            if says != said or not committed:
+                lines.append(
+                    f"    state {m.partition()}@{m.offset()} {where}: {state.events_processed} events, "
+                    f"triggers seen {seen}, cooldowns {cooldowns}, {alert['detector']} {kept}"
+                )
+            said = says
+    return lines

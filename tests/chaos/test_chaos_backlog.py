@@ -50,5 +50,5 @@ def test_backlog_catch_up_equals_replay_with_bounded_memory(
     figures.recovery_seconds.append(elapsed)
     figures.extra["events_per_s"] = round(figures.events / elapsed)
     figures.extra["peak_rss_mib"] = round(peak)
-    check_outcome(kafka_conf, topics, expected, letters, figures)
+    check_outcome(kafka_conf, topics, expected, letters, figures, group_id)
     assert peak < PEAK_RSS_MIB, f"the worker peaked at {peak:.0f} MiB over a {figures.events}-event backlog"

@@ -140,7 +140,7 @@ def run_flood(kafka_conf, topics, workers, group_id, traffic, figures, bad: list
         {"raw": raw_text(v, contact_topic=flood_topic(topics, b) == topics["contact_changes"])}
         for b, v in enumerate(bad)
     ]
-    check_outcome(kafka_conf, topics, traffic.expected_alerts, expected_letters, figures)
+    check_outcome(kafka_conf, topics, traffic.expected_alerts, expected_letters, figures, group_id)
     rejected = sum(
         float(line.split()[-1])
         for line in w.metrics().splitlines()

@@ -123,6 +123,6 @@ def test_broker_sigkill_and_restart_mid_stream(
                 figures.extra["first_exit"] = repr(exits[0][:160])
             figures.events = traffic.events
             figures.bad_inputs = len(traffic.expected_letters)
-            check_outcome(conf, topics, traffic.expected_alerts, traffic.expected_letters, figures)
+            check_outcome(conf, topics, traffic.expected_alerts, traffic.expected_letters, figures, group_id)
         finally:
             w.close()

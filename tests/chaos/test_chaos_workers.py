@@ -66,7 +66,7 @@ def finish(
     wait_for(committed_everything(kafka_conf, group_id, topics), WAIT_SECONDS, "all input committed", *alive)
     figures.events = traffic.events
     figures.bad_inputs = len(traffic.expected_letters)
-    check_outcome(kafka_conf, topics, traffic.expected_alerts, traffic.expected_letters, figures)
+    check_outcome(kafka_conf, topics, traffic.expected_alerts, traffic.expected_letters, figures, group_id)
 
 
 def test_sigkill_storm(kafka_conf, topics, workers, group_id, traffic, scale, figures) -> None:
