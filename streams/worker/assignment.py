@@ -11,7 +11,6 @@ from collections.abc import Callable
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 from streams.worker.batch import BatchStep
-from streams.worker.checkpoint import TRANSACTION_TIMEOUT_SECONDS
 from streams.worker.health import Health
 from streams.worker.metrics import WorkerMetrics
 from streams.worker.ordering import TimestampOrderer, TopicPartitionKey
@@ -53,7 +52,7 @@ class Assignment:
         self.step.taken_over(new)
         log.info("assigned %d input partitions; restoring state of partitions %s", len(assigned), new)
         self.step.adopt(self.recovery.restore(new))
-        self.positions.starting_at(consumer.committed(assigned, timeout=TRANSACTION_TIMEOUT_SECONDS))
+        self.positions.assigned(assigned)
         self.metrics.assigned_partitions.set(len(assigned))
         self.health.ready = True
 
