@@ -104,8 +104,11 @@ def is_new_payee(state: ShiftState, payee: str | None, ctx: CustomerContext) -> 
     paid = None if payee is None else ctx.counterparties.get(payee)
     if paid is None:
         return True
+    elevated = state.elevated
+    if paid[0] - len(elevated) >= 1:
+        return False  # paid more often than the window holds drains: no need to count them
     drained = 0
-    for _, _, p in state.elevated:  # a loop: a generator costs an object and a call per item
+    for _, _, p in elevated:  # a loop: a generator costs an object and a call per item
         if p[1] == payee:
             drained += 1
     return paid[0] - drained < 1
