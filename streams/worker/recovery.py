@@ -40,7 +40,9 @@ RESTORE_POLL_SECONDS = 0.05
 END_TIMEOUT_SECONDS = 10.0
 # A partition's leader can move or not be known yet (a changelog topic just made, a broker restarting: its
 # leader epoch then moves too) as a worker is assigned its partitions: the watermark query is asked again,
-# backing off, until its timeout.
+# backing off, until its timeout, each time after the changelog's leaders are asked again: librdkafka's
+# admin client otherwise sends the leader epoch it last knew, and a restarted broker answers
+# FENCED_LEADER_EPOCH to it for as long as the client is not told of the new one (over 15 s, measured).
 END_RETRY_FIRST_BACKOFF_SECONDS = 0.05
 END_RETRY_MAX_BACKOFF_SECONDS = 1.0
 _END_RETRIABLE = frozenset(
@@ -53,6 +55,7 @@ _END_RETRIABLE = frozenset(
         KafkaError.REQUEST_TIMED_OUT,
         KafkaError.NOT_ENOUGH_REPLICAS,
         KafkaError._TRANSPORT,
+        KafkaError._NOENT,  # "no leaders found": the metadata of a broker still electing them
     }
 )
 HIGH_WATERMARK = OffsetSpec.latest()  # type: ignore[no-untyped-call]
@@ -131,10 +134,19 @@ class Recovery:
                         raise WorkerError(f"reading the state changelog's end failed: {exc}") from exc
                     log.info("reading the state changelog's end: %s; asking again in %.2fs", exc, backoff)
                     time.sleep(backoff)
+                    self._refresh_leaders(deadline)
                     backoff = min(2 * backoff, END_RETRY_MAX_BACKOFF_SECONDS)
         finally:
             # an admin client's log waits in its queue until polled: what it met reaches the worker's log
             self.end_reader.poll(0)
+
+    def _refresh_leaders(self, deadline: float) -> None:
+        """Asks the cluster for the changelog's partition leaders, so that the next watermark query carries
+        their current leader epochs (see ``END_RETRY_FIRST_BACKOFF_SECONDS``)."""
+        try:
+            self.end_reader.list_topics(self.changelog, timeout=max(0.1, deadline - time.monotonic()))
+        except KafkaException as exc:  # the query after it meets the fault again, and says it
+            log.debug("asking for the changelog's leaders: %s", exc)
 
     def restore(self, partitions: list[int]) -> dict[int, PartitionState]:
         """The committed state of ``partitions``, each in a fresh store."""

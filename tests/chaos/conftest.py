@@ -27,8 +27,16 @@ _HERE = Path(__file__).parent
 _FIGURES = pytest.StashKey[list[Figures]]()
 
 
+# Modules that restart the private stack's broker for a test of their own: run after every other test of
+# the session, so that broker's recovery (a JVM starting, its logs recovered) does not load the shared box
+# while other tests' workers race through a churn. (The broker chaos test restarts it too, as its fault.)
+RUN_LAST = frozenset({"test_chaos_restore_after_broker_restart.py"})
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Chaos tests need the stack: without both markers ``-m 'not integration'`` would run them."""
+    """Chaos tests need the stack: without both markers ``-m 'not integration'`` would run them. The
+    ``RUN_LAST`` modules' tests go to the end of the session."""
+    items.sort(key=lambda item: Path(str(item.path)).name in RUN_LAST)  # stable: the rest keep their order
     unmarked = [
         item.nodeid
         for item in items

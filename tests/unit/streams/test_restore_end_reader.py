@@ -51,6 +51,7 @@ def test_a_restore_with_no_broker_fails_in_one_line_and_logs_why(
         (KafkaError.LEADER_NOT_AVAILABLE, False, True),
         (KafkaError.UNKNOWN_TOPIC_OR_PART, False, True),
         (KafkaError.FENCED_LEADER_EPOCH, False, True),  # met in CI as the broker restarted (chaos test)
+        (KafkaError._NOENT, False, True),  # librdkafka's "no leaders found" while a broker elects them
         (KafkaError.TOPIC_AUTHORIZATION_FAILED, False, False),
         (KafkaError.INVALID_REQUEST, True, True),  # whatever librdkafka flags retriable
     ],
