@@ -67,8 +67,10 @@ class Figures:
 
 class Feeder(threading.Thread):
     """Produces lines in order at a steady rate in the background, as upstream systems do while workers
-    crash, rebalance or lose the broker. Record timestamps increase in line order; an idempotent producer
-    rides out a broker restart (its retries deliver each line once, in order). The rate is sized so the
+    crash, rebalance or lose the broker. Record timestamps increase in line order, and a line is on the
+    broker before a line of another topic is produced (as upstream systems append events as they happen);
+    an idempotent producer rides out a broker restart (its retries deliver each line once, in order). The
+    rate is sized so the
     traffic outlasts the faults on a slow machine; ``finish(hurry=True)`` once the faults are over produces
     what is left at once, as a backlog, instead of waiting out the pace."""
 
@@ -109,9 +111,10 @@ class Feeder(threading.Thread):
                     key = str(event["customer_id"]).encode()
                 except (ValueError, KeyError, TypeError):
                     topic, key = self.topics["transactions"], b"malformed"
-                if self._hurry.is_set() and topic != previous_topic:
-                    # unpaced, one topic's batch could become readable before an earlier line of another
-                    # topic still in the producer's buffer: deliver those first, so lines stay in order
+                if topic != previous_topic:
+                    # one topic's batch could become readable before an earlier line of another topic still
+                    # in the producer's buffer (unpaced, or paced but behind on a loaded box, lines go out
+                    # back to back): deliver those first, so lines are appended in order across topics
                     self._deliver(producer, 120)
                 previous_topic = topic
                 while True:
