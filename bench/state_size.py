@@ -6,6 +6,7 @@ Run by hand (never by pytest); no broker needed:
     .venv/bin/python bench/state_size.py --sizes 10000,100000 --budget-mib 500
     .venv/bin/python bench/state_size.py --max-decoded 9000     # a count per partition (faust) instead
     .venv/bin/python bench/state_size.py --codec --reuse-sample           # the codec, part by part
+    .venv/bin/python bench/state_size.py --codec --synthetic 10000 --workdir tmp/sparse  # ... on sparse states
 
 1. ``riskwatch generate`` writes --sample customers' traffic (--history-days of history, then --days); the
    events before the last --measure-days are run through the worker's ``Processor`` to build each sample
@@ -107,6 +108,44 @@ def build_sample(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "record_p90": sorted(sizes)[int(0.9 * len(sizes))],
         "record_max": max(sizes),
         "json_mean": statistics.mean(json_sizes),
+    }
+
+
+def build_synthetic_sample(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    """The states the worker bench's sparse traffic leaves (``bench/worker_profile.py``'s generator: a
+    profile, then --synthetic-events per customer on average, of --synthetic customers), as the sample:
+    the decode a worker does on a miss at 100k customers and beyond."""
+    from worker_profile import synthetic
+
+    from config.settings import load_settings
+    from detectors.engine import RiskEngine
+    from detectors.state_codec import StateCodec
+    from streams.processor import MemoryStateStore, Processor
+
+    n = args.synthetic
+    msgs = synthetic(n, n * (args.synthetic_events + 1), 0.03, 14.0, args.seed, "size")
+    engine = RiskEngine(load_settings().detection)
+    codec = StateCodec(engine)
+    store = MemoryStateStore()
+    processor = Processor(engine, store)
+    for offset, (_, value, _) in enumerate(msgs):
+        processor.handle(value, source="sample", offset=offset)
+    customers = sorted(store.states)
+    records = [codec.encode(store.states[c]) for c in customers]
+    with _records_path(workdir).open("wb") as out:
+        for c, record in zip(customers, records, strict=True):
+            out.write(struct.pack("<III", len(c.encode()), len(record), 0))
+            out.write(c.encode() + record)
+    sizes = [len(r) for r in records]
+    return {
+        "customers": len(customers),
+        "history_events": len(msgs),
+        "later_events": 0,
+        "record_mean": statistics.mean(sizes),
+        "record_p50": statistics.median(sizes),
+        "record_p90": sorted(sizes)[int(0.9 * len(sizes))],
+        "record_max": max(sizes),
+        "json_mean": 0.0,
     }
 
 
@@ -578,6 +617,12 @@ def main() -> None:
         action="store_true",
         help="keep the cyclic collector's automatic runs on while events run (the worker before 2026-11-30)",
     )
+    ap.add_argument(
+        "--synthetic",
+        type=int,
+        help="the sample: this many customers of the worker bench's sparse traffic (for --codec)",
+    )
+    ap.add_argument("--synthetic-events", type=int, default=9, help="events per customer after its profile")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.budget_mib is None:
@@ -592,7 +637,8 @@ def main() -> None:
     t0 = time.perf_counter()
     summary = args.workdir / "sample.json"
     if not (args.reuse_sample and summary.exists()):
-        summary.write_text(json.dumps(build_sample(args, args.workdir)))
+        build = build_sample if args.synthetic is None else build_synthetic_sample
+        summary.write_text(json.dumps(build(args, args.workdir)))
     sample = json.loads(summary.read_text())
     if args.codec:
         codec_parts(args, args.workdir)
