@@ -170,7 +170,7 @@ class DayTotals:
         if not data or data[0] != LAYOUT:
             raise ValueError(f"day totals: not bytes of layout {LAYOUT}")
         keys, totals, ids, marks = orjson.loads(data[1:])
-        return cls(keys, totals, ids, marks)
+        return DayTotals(keys, totals, ids, marks)
 
 
 def from_dated_json(data: dict[str, list[Any]], key_of: Callable[[str], int]) -> DayTotals:

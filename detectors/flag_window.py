@@ -106,7 +106,7 @@ class FlagWindow:
         text = str(ids, "utf-8")
         if not id_text.check(text) == len(held) == len(flags):
             raise ValueError("a window's columns differ in length")
-        return cls(max_entries, held, id_text.split(text), bytearray(flags))
+        return FlagWindow(max_entries, held, id_text.split(text), bytearray(flags))
 
     @classmethod
     def from_entries(cls, entries: list[tuple[float, str, int]], max_entries: int) -> FlagWindow:

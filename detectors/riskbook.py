@@ -96,7 +96,7 @@ class Book:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Book:
-        return cls(
+        return Book(
             static_score=data["static_score"],
             static_factors=dict(data["static_factors"]),
             static_reason=data["static_reason"],

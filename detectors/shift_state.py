@@ -46,6 +46,18 @@ class ShiftState:
     #: the CUSUM of new-merchant payments' excess (``detectors.excess_cusum``): five numbers
     cusum: list[float] = field(default_factory=new_cusum)
 
+    def __init__(  # written out: compiled (see ``detectors.observation``); one per customer decoded
+        self,
+        elevated: EventWindow,
+        days: list[int] | None = None,
+        history: list[float] | None = None,
+        cusum: list[float] | None = None,
+    ) -> None:
+        self.elevated = elevated
+        self.days = _no_days() if days is None else days
+        self.history = [] if history is None else history
+        self.cusum = new_cusum() if cusum is None else cusum
+
 
 def new_shift_state(max_elevated: int, levels: int) -> ShiftState:
     return ShiftState(EventWindow(max_elevated), _no_days(), [0.0] * (2 + levels), new_cusum())

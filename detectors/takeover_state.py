@@ -79,7 +79,7 @@ class TakeoverState:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TakeoverState:
         changes, transfers = data["changes"], data["transfers"]
-        return cls(
+        return TakeoverState(
             EventWindow.from_json(changes, MAX_RECENT) if changes else None,
             # a transfer remembered before the late bar existed keeps its one threshold
             EventWindow.from_json([[t, e, [*p, p[2]][:7]] for t, e, p in transfers], MAX_RECENT)

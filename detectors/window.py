@@ -91,14 +91,18 @@ class EventWindow:
 
     @classmethod
     def from_json(cls, data: list[list[Any]], max_entries: int) -> EventWindow:
-        return cls.from_entries([(float(ts), str(eid), payload) for ts, eid, payload in data], max_entries)
+        if not data:
+            return EventWindow(max_entries)
+        return EventWindow.from_entries(
+            [(float(ts), str(eid), payload) for ts, eid, payload in data], max_entries
+        )
 
     @classmethod
     def from_entries(cls, entries: list[tuple[float, str, Any]], max_entries: int) -> EventWindow:
         """A window holding ``entries`` (taken, not copied): as the constructor, but a list already in
         order (what a state record holds) is checked rather than sorted again, one pass of float
         comparisons instead of a key tuple per entry."""
-        window = cls(max_entries)
+        window = EventWindow(max_entries)
         times = [e[0] for e in entries]
         for i in range(1, len(times)):
             if times[i] < times[i - 1] or (times[i] == times[i - 1] and entries[i][1] < entries[i - 1][1]):
