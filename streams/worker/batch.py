@@ -9,6 +9,7 @@ loop (``loop.Worker``) owns the clients, the order records arrive in and the reb
 from __future__ import annotations
 
 import gc
+import logging
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -24,7 +25,14 @@ from streams.partitioning import kafka_partition
 from streams.processor import Processor
 from streams.worker.metrics import WorkerMetrics
 from streams.worker.ordering import CaughtUp
-from streams.worker.state_store import PartitionState, deadline_header, evict_to_budget
+from streams.worker.state_store import (
+    PartitionState,
+    deadline_header,
+    evict_to_budget,
+    records_over_budget,
+)
+
+log = logging.getLogger("riskwatch.worker")
 
 
 class ConsumedRecord(Protocol):
@@ -122,6 +130,7 @@ class BatchStep:
         # lowered at start if the dead-letter topic takes less (topology.dead_letter_bound)
         self.dead_letter_max_bytes = settings.worker.dead_letter_max_bytes
         self.state_memory_budget_bytes = settings.worker.state_memory_budget_mib << 20
+        self._warned_budget = False  # once per worker: the records alone over the budget
         self.punctuate_interval_seconds = settings.worker.punctuate_interval_ms / 1000.0
         self.wall_clock_after_idle_seconds = settings.worker.punctuate_wall_clock_after_idle_ms / 1000.0
         self._next_punctuation = 0.0
@@ -260,6 +269,11 @@ class BatchStep:
                     written += len(blob)
         self.metrics.state_bytes_written.inc(written)
         evict_to_budget(self.partitions.values(), self.state_memory_budget_bytes)
+        if not self._warned_budget:
+            line = records_over_budget(self.partitions.values(), self.state_memory_budget_bytes)
+            if line is not None:
+                log.warning("%s", line)
+                self._warned_budget = True
 
     # ---------------------------------------------------------------------------- the wall clock
     def punctuation_due(self) -> bool:

@@ -202,6 +202,19 @@ def evict_to_budget(stores: Iterable[PartitionState], budget_bytes: int) -> int:
     return sum(s.evict(-(-excess * s.decoded_bytes // decoded) if decoded else 0) for s in stores)
 
 
+def records_over_budget(stores: Iterable[PartitionState], budget_bytes: int) -> str | None:
+    """The line an operator needs when the records alone take more than the budget (no customer then stays
+    decoded between batches: every event decodes, and memory goes past the budget), else None."""
+    records = sum(s.record_bytes for s in stores)
+    if records <= budget_bytes:
+        return None
+    return (
+        f"the customers' state records take {records / 2**20:,.0f} MiB, more than worker.state_memory_budget_mib "
+        f"({budget_bytes / 2**20:,.0f}): no customer stays decoded between batches, so every event pays a "
+        "decode; raise it (RISKWATCH_WORKER__STATE_MEMORY_BUDGET_MIB) or spread the partitions over more workers"
+    )
+
+
 def changelog_topic(group: str) -> str:
     return f"{group}-customer-state-changelog"
 

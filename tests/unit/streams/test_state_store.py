@@ -18,6 +18,7 @@ from streams.worker.state_store import (
     PartitionState,
     decoded_cost,
     evict_to_budget,
+    records_over_budget,
 )
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -269,3 +270,18 @@ def test_eviction_refuses_customers_whose_change_is_not_written() -> None:
         store.evict(1)
     store.take_dirty()
     assert store.evict(1) > 0
+
+
+def test_records_over_the_budget_get_one_line_naming_the_setting() -> None:
+    engine = RiskEngine(load_settings().detection)
+    store, _ = _restored(engine, 4)
+    assert records_over_budget([store], store.record_bytes) is None
+    line = records_over_budget([store], store.record_bytes - 1)
+    assert line is not None
+    assert "worker.state_memory_budget_mib" in line
+    assert "RISKWATCH_WORKER__STATE_MEMORY_BUDGET_MIB" in line
+    assert store.get("c0") is not None
+    store.take_dirty()
+    evict_to_budget([store], store.record_bytes - 1)
+    assert not store.states  # nothing stays decoded, and nothing is lost
+    assert len(store) == 4
