@@ -20,7 +20,7 @@ def cents(amount: float) -> int | None:
     """``amount`` in whole cents, or None when it is not a whole number of cents.
 
     The nearest integer by adding a half and truncating, not ``round()``, which the compiled build calls
-    as a Python builtin (about 0.3 µs of a debit's baseline and payee updates). They differ only on an exact half, and
+    as a Python builtin (on every debit's baseline and payee updates). They differ only on an exact half, and
     no half is a whole number of cents either way; below ``CENTS_LIMIT`` cents adding the half is exact."""
     c = 0
     if -CENTS_LIMIT < amount < CENTS_LIMIT:

@@ -6,7 +6,7 @@ same entries as a list of times, a list of ids and a ``bytearray`` of flags, and
 doubles, one ``detectors.id_text`` string and the flags, each read and written in one C call. The
 times and ids stay lists, not an ``array('d')`` and one id text: the searches and appends on every
 event touch them, and compiled, a list's item is a native read where an array's is a boxed float per
-read, and appending to an id text copies it (velocity_spike's update took 1 µs more with them). The order is
+read, and appending to an id text copies it (velocity_spike's update was slower with them). The order is
 ``EventWindow``'s (event time, then event id among equal times), and so is every answer.
 """
 

@@ -32,10 +32,10 @@ class SeenEvents:
 
     The ids are one string and the fingerprints one byte string, both oldest first, rather than an object
     per id: a decoded customer is some 15 KB smaller, decoding one takes both as the record holds them, and
-    finding an id is one search of a kilobyte or two (well under a microsecond), once per event.
+    finding an id is one search of a kilobyte or two, once per event.
 
     Nearly every event is new, so the search nearly always fails, and it is the slowest part of
-    deduplication (about 1 µs: every separator and the ids' shared prefix match its first characters).
+    deduplication (every separator and the ids' shared prefix match its first characters).
     A customer kept decoded past a few events (replay, the worker's decoded cache) therefore also gets a
     one-bit-per-slot filter of the ids' hashes (``_filter``, a few hundred bytes, never stored): an id
     whose bit is clear is not remembered, and only an id whose bit is set is searched for. Evicted ids

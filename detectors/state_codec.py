@@ -52,15 +52,15 @@ FORMAT_6 = 0x06
 #: what ``StateCodec`` can write: the current format, and those before for a rolling upgrade
 WRITABLE_FORMATS = (FORMAT_7, FORMAT_8, FORMAT_9, BINARY_FORMAT)
 _JSON_START = ord("{")
-#: zstd's fastest level: on these records of a few kilobytes, levels 1 to 3 give the same size (level 5
-#: 2% smaller for three times the time); decoding does not depend on it
+#: zstd's fastest level: on these records of a few kilobytes, higher levels barely shrink them for several
+#: times the time, and faster (negative) ones take them over 2 KiB (docs/performance.md); decoding does not
+#: depend on it
 ZSTD_LEVEL = 1
 #: the trained dictionary of formats 7 and 8, shipped with the package: records written with it need
 #: exactly it, so a new dictionary is a new format byte (and the old file stays, to read the old records)
 DICTIONARY_V7 = "state_dictionary_v7.zdict"
-#: format 9's, trained on its bodies: its binary detector parts are byte planes and packed numbers the v7
-#: dictionary never saw (with it, format 9's records were 4.0% larger on average than format 8's; with
-#: this one, 0.3% smaller)
+#: format 9's (and 10's), trained on its bodies: its binary detector parts are byte planes and packed
+#: numbers the v7 dictionary never saw, and compressed with it the records came out larger than format 8's
 DICTIONARY_V9 = "state_dictionary_v9.zdict"
 #: joins the ids of a format 7 column; an id holding it went to the JSON part
 _SEP = "\x00"
