@@ -26,7 +26,6 @@ Pure: bytes in, bytes out.
 from __future__ import annotations
 
 import struct
-import sys
 from array import array
 from collections.abc import Sequence
 from importlib import resources
@@ -36,6 +35,7 @@ import orjson
 import zstandard
 
 from detectors.cents import amounts_of, cents_of
+from detectors.columns import column, from_column
 from detectors.context import CustomerContext, DebitBaseline
 from detectors.engine import STATE_FORMAT_VERSION, RiskEngine
 from detectors.id_text import check as check_ids
@@ -72,7 +72,6 @@ _HEADER_9 = struct.Struct("<9I")
 _FINGERPRINTS = 2
 #: the JSON part of formats 7 and 8 opens with the context's profile facts, customer_id to first_tx_ts
 _PROFILE_FIELDS = 9
-_BIG_ENDIAN = sys.byteorder == "big"
 
 #: Text format 6 records are likely to repeat, given to zstd as a raw dictionary (format 6 only).
 DICTIONARY_V6 = (
@@ -101,23 +100,7 @@ def trained_dictionary(name: str = DICTIONARY_V7) -> zstandard.ZstdCompressionDi
 
 
 def _array(kind: str, values: Any) -> bytes:
-    packed = array(kind, values)
-    if _BIG_ENDIAN:
-        packed.byteswap()
-    return packed.tobytes()
-
-
-def _column(values: array[Any]) -> bytes:
-    """An array's bytes, little-endian (``_array`` without the copy where the machine is)."""
-    return _array(values.typecode, values) if _BIG_ENDIAN else values.tobytes()
-
-
-def _unarray(kind: str, data: bytes | memoryview) -> array[Any]:
-    packed = array(kind)
-    packed.frombytes(data)
-    if _BIG_ENDIAN:
-        packed.byteswap()
-    return packed
+    return column(array(kind, values))
 
 
 def _pack_money(values: Sequence[float]) -> bytes:
@@ -130,7 +113,7 @@ def _money_column(values: Sequence[float], in_cents: array[int] | None) -> bytes
     """``_pack_money`` of ``values`` whose whole cents (or None) are known."""
     if in_cents is None:
         return b"d" + _array("d", values)
-    return b"q" + _column(in_cents)
+    return b"q" + column(in_cents)
 
 
 def _unpack_money(data: memoryview) -> list[float]:
@@ -149,8 +132,8 @@ def _money_as_held(data: memoryview) -> tuple[array[float] | None, array[int] | 
     if not data:
         return None, array("q")
     if data[0] == ord("q"):
-        return None, _unarray("q", data[1:])
-    return _unarray("d", data[1:]), None
+        return None, from_column("q", data[1:])
+    return from_column("d", data[1:]), None
 
 
 def _unpack_money_column(data: memoryview) -> tuple[array[float], array[int] | None]:
@@ -195,7 +178,7 @@ def _columns(state: CustomerState) -> tuple[bytes, ...]:
         baseline.ids_text.encode(),
         _money_column(baseline.amounts, baseline.in_cents()),
         payees.text.encode(),
-        _column(payees.counts),
+        column(payees.counts),
         _payee_money(payees),
     )
 
@@ -417,7 +400,7 @@ class StateCodec:
         baseline = DebitBaseline(self._max_debits)
         baseline.restore_text(str(sections[3], "utf-8"), *_unpack_money_column(sections[4]))
         payee_ids = str(sections[5], "utf-8")
-        counts = _unarray("d", sections[6])
+        counts = from_column("d", sections[6])
         largest, largest_cents = _money_as_held(sections[7])
         held = len(largest_cents) if largest_cents is not None else len(largest or ())
         if not check_ids(payee_ids) == len(counts) == held:
@@ -486,11 +469,11 @@ class StateCodec:
         seen.restore_text(str(sections[1], "utf-8"), bytes(sections[2]))
         seen_ids = seen.order if len(unseen_debits) < len(sections[3]) // 4 else []
         unseen = iter(unseen_debits)
-        debit_ids = [seen_ids[p] if p >= 0 else next(unseen) for p in _unarray("i", sections[3])]
+        debit_ids = [seen_ids[p] if p >= 0 else next(unseen) for p in from_column("i", sections[3])]
         baseline = DebitBaseline(self._max_debits)
         baseline.restore(debit_ids, _unpack_money(sections[4]))
         cp_ids = _split(sections[5], cp_fallback)
-        counts = _unarray("d", sections[6])
+        counts = from_column("d", sections[6])
         largest = _unpack_money(sections[7])
         if not len(cp_ids) == len(counts) == len(largest):
             raise ValueError("customer state record: the payees' columns differ in length")
