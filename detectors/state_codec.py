@@ -351,24 +351,28 @@ class StateCodec:
         return _sections_10(raw, memoryview(self._decompressor.decompress(raw[1:], allow_extra_data=True)))
 
     def decode(self, raw: bytes) -> CustomerState:
-        """A state from a record of this format or of any before it."""
+        """A state from a record of this format or of any before it; ``ValueError`` naming the format for a
+        record that is not one (a damaged frame included: zstd's own error is no ``ValueError``)."""
         if not raw:
             raise ValueError("empty customer state record")
         first = raw[0]
-        if first == BINARY_FORMAT:
-            return self._from_sections(self._sections_10(raw))
-        if first == FORMAT_9:
-            return self._from_sections(
-                _sections(memoryview(self._decompressor.decompress(raw[1:])), _HEADER_9)
-            )
-        if first == FORMAT_8:
-            return self._from_body_v8(memoryview(self._decompressor_v7.decompress(raw[1:])))
-        if first == FORMAT_7:
-            return self._from_body_v7(memoryview(self._decompressor_v7.decompress(raw[1:])))
-        if first == _JSON_START:
-            return self.engine.state_from_json(orjson.loads(raw))
-        if first == FORMAT_6:
-            return self.engine.state_from_json(self._v6_to_json(raw))
+        try:
+            if first == BINARY_FORMAT:
+                return self._from_sections(self._sections_10(raw))
+            if first == FORMAT_9:
+                return self._from_sections(
+                    _sections(memoryview(self._decompressor.decompress(raw[1:])), _HEADER_9)
+                )
+            if first == FORMAT_8:
+                return self._from_body_v8(memoryview(self._decompressor_v7.decompress(raw[1:])))
+            if first == FORMAT_7:
+                return self._from_body_v7(memoryview(self._decompressor_v7.decompress(raw[1:])))
+            if first == _JSON_START:
+                return self.engine.state_from_json(orjson.loads(raw))
+            if first == FORMAT_6:
+                return self.engine.state_from_json(self._v6_to_json(raw))
+        except zstandard.ZstdError as exc:
+            raise ValueError(f"damaged customer state record of format {first:#04x}: {exc}") from exc
         raise ValueError(f"unsupported customer state record format {first:#04x}")
 
     def _from_sections(self, sections: list[memoryview]) -> CustomerState:

@@ -373,3 +373,12 @@ def test_an_unknown_format_is_refused_with_its_byte() -> None:
         codec.decode(b"\x0babc")
     with pytest.raises(ValueError, match="empty"):
         codec.decode(b"")
+
+
+@pytest.mark.parametrize("fmt", [7, 8, 9, 10])
+def test_a_damaged_frame_is_refused_as_a_value_error_naming_its_format(fmt: int) -> None:
+    """zstd's own error is no ``ValueError``: the codec says which record format could not be read."""
+    engine = RiskEngine(DETECTION)
+    record = StateCodec(engine, fmt).encode(_fixture_state(engine))
+    with pytest.raises(ValueError, match=f"damaged customer state record of format {fmt:#04x}"):
+        StateCodec(engine).decode(record[:40])
