@@ -5,6 +5,7 @@ the changelog records written so far continues to the same alerts, none twice.""
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from scenarios.generator import ScenarioConfig, generate
 from streams.partitioning import kafka_partition
 from streams.processor import utc_now
 from streams.send import TYPE_TO_TOPIC_ROLE
-from streams.worker.batch import BatchStep
+from streams.worker.batch import BatchStep, collector_paused
 from streams.worker.metrics import WorkerMetrics
 from streams.worker.state_store import deadline_from_headers
 
@@ -164,3 +165,29 @@ def test_the_changelog_gets_the_state_record_format_set(settings: Settings) -> N
         assert customer == "c"
         assert record is not None
         assert record[0] == fmt
+
+
+def test_the_collector_runs_again_after_a_batch_however_it_ends() -> None:
+    """A batch pauses the cyclic collector's automatic runs; a batch that raises (an aborted transaction,
+    a fault) must not leave them off for the rest of the worker's life, nor turn them on where they were
+    off."""
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+    def failing_batch() -> None:
+        with collector_paused():
+            assert not gc.isenabled()
+            raise RuntimeError("batch failed")
+
+    with pytest.raises(RuntimeError, match="batch failed"):
+        failing_batch()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
