@@ -337,11 +337,12 @@ class WorkerSettings(_Section):
     fetch_min_bytes: int = Field(default=1, ge=1)
     fetch_wait_max_ms: int = Field(default=500, ge=0)
     # the customer state the worker holds in memory, all assigned partitions together: every customer's
-    # compact changelog record (~1.8 KB), and as many customers decoded (~16 KB each in format 9) as the rest
+    # compact changelog record (~1.9 KB), and as many customers decoded (~16 KB each) as the rest
     # of the budget holds, the hot ones (estimated sizes; README, "Customer state on the changelog"). The
     # default keeps 1M customers under 3 KiB each of resident memory and every customer decoded up to ~150k
     state_memory_budget_mib: int = Field(default=2700, ge=1)
-    # the faust runtime's bound instead (per input partition, customers kept decoded; the rest as records)
+    # the faust runtime's bound instead: its one decoded cache holds at most this many customers per input
+    # partition (emptied whole when full; every customer stays as its record)
     max_decoded_customers_per_partition: int = Field(default=9000, ge=1)
     # the customer state record format written to the changelog (every format is read): while a group
     # is upgraded worker by worker, the newest format the old version reads (9, 8, or 7 from a version

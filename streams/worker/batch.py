@@ -89,8 +89,9 @@ def collector_paused() -> Iterator[None]:
     """Around a batch: the cyclic collector's automatic runs off, ``freeze_survivors`` collects once at its
     end instead. A batch of sparse traffic decodes thousands of customers, hundreds of objects each; the
     automatic runs scanned each new object several times over (young, then middle generation, then the
-    full collections that the growth since the last freeze sets off), ~13% of a decode. Garbage cycles of
-    a batch (few: customer states hold none) wait for its end."""
+    full collections that the growth since the last freeze sets off), a share of every decode
+    (docs/performance.md). Garbage cycles of a batch (few: customer states hold none) wait for its end; the
+    collector runs again after the batch whatever ended it."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -102,9 +103,10 @@ def collector_paused() -> Iterator[None]:
 
 def freeze_survivors() -> None:
     """After a committed batch. Customer states live long and hold no reference cycles (refcounting frees
-    them): keep the cyclic collector off them. A full collection over 100k customers' objects measured
-    2.4 s, which was the whole p99 latency tail. Young garbage cycles are collected first (cheap: only this
-    batch's objects are not frozen), then freeze() moves the survivors out of the collector's way in O(1)."""
+    them): keep the cyclic collector off them. A full collection over 100k customers' objects takes
+    seconds, which was the whole p99 latency tail (docs/performance.md). Young garbage cycles are
+    collected first (cheap: only this batch's objects are not frozen), then freeze() moves the survivors
+    out of the collector's way in O(1)."""
     gc.collect(1)
     gc.freeze()
 
