@@ -112,16 +112,7 @@ def test_a_record_fetched_after_the_end_was_seen_is_not_caught_up(kafka_conf, to
     producer = Producer({**kafka_conf, "enable.idempotence": True})
     producer.produce(changes, key=b"C1", value=b"an earlier change", partition=0)
     assert producer.flush(10) == 0
-    consumer = Consumer(
-        {
-            **kafka_conf,
-            "group.id": f"rw-test-{uuid.uuid4().hex[:12]}",
-            "isolation.level": "read_committed",
-            "enable.partition.eof": True,
-            "enable.auto.commit": False,
-            "fetch.wait.max.ms": 10,
-        }
-    )
+    consumer = new_consumer(kafka_conf)
     positions = InputPositions(consumer)
     try:
         tp = TopicPartition(changes, 0, 0)
@@ -156,16 +147,7 @@ def test_an_open_upstream_transaction_does_not_hold_the_partition(kafka_conf, to
     upstream.begin_transaction()
     upstream.produce(changes, key=b"C1", value=b"not yet committed", partition=0)
     assert upstream.flush(10) == 0
-    consumer = Consumer(
-        {
-            **kafka_conf,
-            "group.id": f"rw-test-{uuid.uuid4().hex[:12]}",
-            "isolation.level": "read_committed",
-            "enable.partition.eof": True,
-            "enable.auto.commit": False,
-            "fetch.wait.max.ms": 10,
-        }
-    )
+    consumer = new_consumer(kafka_conf)
     positions = InputPositions(consumer)
     try:
         tp = TopicPartition(changes, 0, 0)
