@@ -209,7 +209,7 @@ def records_over_budget(stores: Iterable[PartitionState], budget_bytes: int) -> 
     if records <= budget_bytes:
         return None
     return (
-        f"the customers' state records take {records / 2**20:,.0f} MiB, more than worker.state_memory_budget_mib "
+        f"the customers' state records take {records / 2**20:,.1f} MiB, more than worker.state_memory_budget_mib "
         f"({budget_bytes / 2**20:,.0f}): no customer stays decoded between batches, so every event pays a "
         "decode; raise it (RISKWATCH_WORKER__STATE_MEMORY_BUDGET_MIB) or spread the partitions over more workers"
     )

@@ -280,6 +280,8 @@ def test_records_over_the_budget_get_one_line_naming_the_setting() -> None:
     assert line is not None
     assert "worker.state_memory_budget_mib" in line
     assert "RISKWATCH_WORKER__STATE_MEMORY_BUDGET_MIB" in line
+    # the records' size to a tenth of a MiB: whole MiB would say "40 MiB, more than ... (40)" at 40.3
+    assert f"take {store.record_bytes / 2**20:,.1f} MiB" in line
     assert store.get("c0") is not None
     store.take_dirty()
     evict_to_budget([store], store.record_bytes - 1)
