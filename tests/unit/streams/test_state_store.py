@@ -287,3 +287,41 @@ def test_records_over_the_budget_get_one_line_naming_the_setting() -> None:
     evict_to_budget([store], store.record_bytes - 1)
     assert not store.states  # nothing stays decoded, and nothing is lost
     assert len(store) == 4
+
+
+def test_the_memory_estimates_follow_every_path_a_customer_takes() -> None:
+    """``record_bytes`` and ``decoded_bytes`` are kept by hand on get, put, delete, load, take_dirty and
+    evict: after any sequence of them they are exactly what the store holds, so the budget neither drifts
+    up (nothing stays decoded) nor down (memory past the budget), and every customer keeps its state."""
+    engine = RiskEngine(load_settings().detection)
+    store, records = _restored(engine, 6)
+    ops = [  # (operation, customer, event number): a fixed walk through every path
+        ("feed", 0, 3), ("feed", 6, 0), ("delete", 1, 0), ("take", 0, 0), ("evict", 0, 1),
+        ("feed", 1, 0), ("get", 2, 0), ("get", 3, 0), ("load", 3, 0), ("take", 0, 0), ("evict", 0, 1 << 40),
+        ("feed", 2, 3), ("feed", 2, 4), ("delete", 2, 0), ("feed", 2, 0), ("take", 0, 0),
+        ("get", 4, 0), ("load", 4, -1), ("get", 5, 0), ("take", 0, 0), ("evict", 0, 0), ("get", 0, 0),
+    ]  # fmt: skip
+    alive = set(records)
+    for op, i, n in ops:
+        cid = f"c{i}"
+        if op == "feed":
+            _feed(store, engine, cid, n)
+            alive.add(cid)
+        elif op == "get":
+            assert store.get(cid) is not None
+        elif op == "delete":
+            store.delete(cid)
+            alive.discard(cid)
+        elif op == "load":  # a record of the changelog (n < 0: a tombstone)
+            store.load(cid, None if n < 0 else records[cid])
+            (alive.discard if n < 0 else alive.add)(cid)
+        elif op == "take":
+            store.take_dirty()
+        else:
+            store.evict(n)
+        assert store.record_bytes == sum(len(b) + RECORD_OVERHEAD_BYTES for b in store.raw.values())
+        assert store.decoded_bytes == sum(store._cost[c] for c in store.states)
+        assert set(store._cost) == set(store.states)
+    store.take_dirty()
+    assert set(store.raw) == alive
+    assert store.decoded_bytes == sum(decoded_cost(len(store.raw[c])) for c in store.states)
