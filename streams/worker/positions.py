@@ -12,6 +12,9 @@ from streams.worker.metrics import WorkerMetrics
 
 log = logging.getLogger("riskwatch.worker")
 
+# how long the batch waits for the broker to confirm an end-of-partition event (``caught_up``): unanswered,
+# the partition counts as not caught up and is asked again at the next drain, so a slow broker delays and
+# never reorders
 END_QUERY_TIMEOUT_SECONDS = 5.0
 
 
