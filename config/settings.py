@@ -333,9 +333,11 @@ class WorkerSettings(_Section):
     producer_linger_ms: int = Field(default=5, ge=0)
     # the worker's consumer (librdkafka fetch.min.bytes, fetch.wait.max.ms): the broker answers a fetch once
     # this much input is there or the wait is over. 1 byte answers at every upstream produce request, which
-    # at a few thousand events/s costs the broker and librdkafka more CPU than the events themselves
-    fetch_min_bytes: int = Field(default=1, ge=1)
-    fetch_wait_max_ms: int = Field(default=500, ge=0)
+    # at a few thousand events/s costs the broker and librdkafka more CPU than the events themselves; a
+    # minimum of some tens of events with a short wait bounds the fetches per second and adds at most the
+    # wait to an event's latency (README, "Latency")
+    fetch_min_bytes: int = Field(default=16384, ge=1)
+    fetch_wait_max_ms: int = Field(default=10, ge=0)
     # the customer state the worker holds in memory, all assigned partitions together: every customer's
     # compact changelog record (~1.9 KB), and as many customers decoded (~16 KB each) as the rest
     # of the budget holds, the hot ones (estimated sizes; README, "Customer state on the changelog"). The
