@@ -167,9 +167,9 @@ def _profile_facts(ctx: CustomerContext) -> list[Any]:
 
 
 def _columns(state: CustomerState) -> tuple[bytes, ...]:
-    """The sections formats 8 and 9 share after their JSON part: the remembered event ids (their
-    ``id_text``), their fingerprints, the debit baseline's ids and amounts, and the payees' ids, payment
-    counts and largest amounts."""
+    """The sections formats 8, 9 and 10 share after their JSON part: the remembered event ids (their
+    ``id_text``), their fingerprints (after the zstd frame in format 10), the debit baseline's ids and
+    amounts, and the payees' ids, payment counts and largest amounts."""
     baseline = state.ctx.debit_baseline
     payees = state.ctx.counterparties
     return (
