@@ -42,7 +42,8 @@ END_TIMEOUT_SECONDS = 10.0
 # leader epoch then moves too) as a worker is assigned its partitions: the watermark query is asked again,
 # backing off, until its timeout, each time after the changelog's leaders are asked again: librdkafka's
 # admin client otherwise sends the leader epoch it last knew, and a restarted broker answers
-# FENCED_LEADER_EPOCH to it for as long as the client is not told of the new one (over 15 s, measured).
+# FENCED_LEADER_EPOCH to it for as long as the client is not told of the new one (longer than the
+# restore's timeout).
 END_RETRY_FIRST_BACKOFF_SECONDS = 0.05
 END_RETRY_MAX_BACKOFF_SECONDS = 1.0
 _END_RETRIABLE = frozenset(
