@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import contextlib
 from collections.abc import Callable
 
+import latency_parts
 from _common import (
     BenchTopics,
     ChildProc,
@@ -90,9 +91,18 @@ class WorkerProc(ChildProc):
         port: int,
         logdir: Path,
         extra_env: dict[str, str],
+        trace: bool = False,
     ) -> None:
         self.port = port
         self.env = extra_env
+        tag = uuid.uuid4().hex[:4]
+        # bench/batch_trace.py: the same worker, each batch's timeline written to this file
+        self.trace: Path | None = logdir / f"trace-{instance}-{tag}.jsonl" if trace else None
+        command = (
+            [sys.executable, str(Path(__file__).resolve().parent / "batch_trace.py"), str(self.trace)]
+            if self.trace
+            else [sys.executable, "-m", "streams.cli"]
+        )
         env = {
             **os.environ,
             **topics.env(),
@@ -101,9 +111,7 @@ class WorkerProc(ChildProc):
             **extra_env,
         }
         super().__init__(
-            [sys.executable, "-m", "streams.cli", "worker", "--instance-id", instance],
-            env,
-            logdir / f"worker-{instance}-{uuid.uuid4().hex[:4]}.log",
+            [*command, "worker", "--instance-id", instance], env, logdir / f"worker-{instance}-{tag}.log"
         )
 
     def ready(self) -> bool:
@@ -147,6 +155,38 @@ class WorkerProc(ChildProc):
         return proc_cpu_seconds(self.pid)
 
 
+class BareLoopProc(ChildProc):
+    """``bench/bare_txn_loop.py``: the worker-shaped bare transactional loop, the latency floor."""
+
+    name = "bare loop"
+
+    def __init__(
+        self, conf: dict, topics: BenchTopics, out: str, group: str, logdir: Path, extra_args: list[str]
+    ) -> None:
+        tag = uuid.uuid4().hex[:4]
+        self.trace: Path | None = logdir / f"trace-bare-{tag}.jsonl"
+        self.env = {"bare loop": " ".join(extra_args) or "defaults"}
+        cmd = [
+            sys.executable,
+            str(Path(__file__).resolve().parent / "bare_txn_loop.py"),
+            "--bootstrap",
+            conf["bootstrap.servers"],
+            "--inputs",
+            ",".join(topics.inputs()),
+            "--out",
+            out,
+            "--group",
+            group,
+            "--trace",
+            str(self.trace),
+            *extra_args,
+        ]
+        super().__init__(cmd, dict(os.environ), logdir / f"bare-{tag}.log")
+
+    def metrics(self) -> dict[str, float]:
+        return {}
+
+
 def metric_delta(after: dict, before: dict, name: str) -> float:
     return after.get(name, 0.0) - before.get(name, 0.0)
 
@@ -183,7 +223,7 @@ def percentile(sorted_vals: list[float], q: float) -> float:
 def run_latency(
     conf: dict,
     topics: BenchTopics,
-    worker: WorkerProc,
+    worker: WorkerProc | BareLoopProc,
     progress: CommittedProgress,
     *,
     customers: int,
@@ -195,10 +235,11 @@ def run_latency(
     grace: float = 120.0,
     label: str = "",
     event_clock: Callable[[], float] | None = None,
+    output_topic: str | None = None,
 ) -> dict:
     """``rate`` events/s offered for ``seconds``, a share of them alert triggers; their latency from produced
     to the alert consumed, and how much of the offer the worker kept up with. Event times from
-    ``event_clock`` (None: the wall clock)."""
+    ``event_clock`` (None: the wall clock). ``worker`` may be the bare loop, its ``output_topic`` carrying the input records themselves instead of alerts."""
     run_id = f"L{uuid.uuid4().hex[:6]}"
     event_time = event_clock or time.time
     rng = random.Random(seed)
@@ -207,7 +248,9 @@ def run_latency(
     detected: dict[str, float] = {}
     stop = threading.Event()
 
-    alerts_hw = high_watermarks(conf, [topics.alerts], topics.partitions)
+    out_topic = output_topic or topics.alerts
+    marker = f'"{run_id}-x'.encode()
+    alerts_hw = high_watermarks(conf, [out_topic], topics.partitions)
     reader = Consumer(
         quiet(
             {
@@ -222,9 +265,7 @@ def run_latency(
             logdir,
         )
     )
-    reader.assign(
-        [TopicPartition(topics.alerts, p, alerts_hw[(topics.alerts, p)]) for p in range(topics.partitions)]
-    )
+    reader.assign([TopicPartition(out_topic, p, alerts_hw[(out_topic, p)]) for p in range(topics.partitions)])
     other_alerts = [0]
 
     def read() -> None:
@@ -236,6 +277,11 @@ def run_latency(
                 continue
             now = time.time()
             if m.error() is not None:
+                continue
+            if output_topic is not None:
+                v = m.value() or b""
+                if marker in v:
+                    received.setdefault(json.loads(v)["event_id"], now)
                 continue
             a = json.loads(m.value())
             ids = a.get("trigger_event_ids") or []
@@ -281,6 +327,7 @@ def run_latency(
             time.sleep(BACKLOG_SAMPLE_SECONDS)
 
     t0 = time.monotonic()
+    t0_wall = time.time()
     watcher = threading.Thread(target=watch_backlog, daemon=True)
     watcher.start()
     i = 0
@@ -341,6 +388,12 @@ def run_latency(
     reader.close()
     cpu_stats = cpu.stop()
     m_after = worker.metrics()
+    trace = worker.trace
+    parts = (
+        latency_parts.decompose(latency_parts.read_trace(trace, t0_wall - 1.0), sent, received, detected)
+        if trace
+        else None
+    )
     lat = sorted(1000.0 * (received[e] - sent[e]) for e in received if e in sent)
     # split at the worker's detected_at (its wall clock when it processed the trigger event)
     to_detect = sorted(1000.0 * (detected[e] - sent[e]) for e in detected if e in sent)
@@ -376,6 +429,7 @@ def run_latency(
         # broker (inputs, outputs, changelog, transactions) and this bench (producing, reading alerts)
         "cpu_us_per_event": cpu_per_event(cpu_stats, total),
         "loadavg": loadavg(),
+        "decomposition": parts,
     }
     log(
         f"latency {label} @ {rate:,.0f}/s: p50={res['p50_ms']:.1f} p95={res['p95_ms']:.1f} "
@@ -387,7 +441,10 @@ def run_latency(
         f"mean batch {res['batches']['mean_batch_size']:.0f} ev / {res['batches']['mean_batch_ms']:.1f} ms "
         f"(commit {res['batches']['mean_commit_ms']:.1f} ms); CPU us/event "
         + ", ".join(f"{k} {v:.0f}" for k, v in res["cpu_us_per_event"].items())
+        + f"; load {res['loadavg']}"
     )
+    if parts is not None:
+        log(latency_parts.line(parts))
     return res
 
 
@@ -529,6 +586,18 @@ def main() -> int:
     ap.add_argument("--reuse", action="store_true", help="reuse preloaded topics of --workdir/manifest.json")
     ap.add_argument("--skip-bare", action="store_true")
     ap.add_argument("--skip-latency", action="store_true")
+    ap.add_argument(
+        "--trace",
+        action="store_true",
+        help="run the worker under bench/batch_trace.py: each latency run split into its parts",
+    )
+    ap.add_argument(
+        "--bare-latency",
+        default=None,
+        help="latency of the worker-shaped bare transactional loop (bench/bare_txn_loop.py) at --rates: "
+        "';'-separated sets of its arguments, e.g. ';--spin-us 60' (none: skip)",
+    )
+    ap.add_argument("--skip-worker", action="store_true", help="no worker phases (with --bare-latency)")
     ap.add_argument("--delete-topics", action="store_true", help="delete this run's topics at the end")
     ap.add_argument(
         "--report-only", action="store_true", help="print the table of --workdir/worker-results.json"
@@ -585,6 +654,23 @@ def main() -> int:
     if not args.skip_bare:
         bare = run_bare(conf, topics, total, args.bare_repeats, logdir)
     results["bare"] = bare
+    rates = [float(r) for r in args.rates.split(",") if r]
+    event_clock = (
+        None
+        if args.wall_clock_event_times
+        else EventClock(customers=customers, events=pre["events"], days=float(args.days))
+    )
+
+    def floor() -> None:
+        if args.bare_latency is not None:
+            results["bare_latency"] = bare_latency(
+                conf, plain_conf, topics, hw, args, rates, event_clock, customers, logdir
+            )
+            save_json(args.workdir / "worker-results.json", results)
+
+    if args.skip_worker:
+        floor()
+        return 0
 
     # ---------------------------------------------------------------- 3. idle worker baseline
     empty = make_bench_topics(conf, f"bench-empty-{uuid.uuid4().hex[:6]}", topics.partitions)
@@ -617,7 +703,7 @@ def main() -> int:
     if args.batch_max_events:
         base_env["RISKWATCH_WORKER__BATCH_MAX_EVENTS"] = str(args.batch_max_events)
     progress = CommittedProgress(plain_conf, group, list(hw))
-    worker = WorkerProc(topics, group, "bench-w1", args.metrics_port, logdir, dict(base_env))
+    worker = WorkerProc(topics, group, "bench-w1", args.metrics_port, logdir, dict(base_env), args.trace)
     try:
         wres = catch_up(worker, progress, total, customers, idle_rss)
         results["worker"] = wres
@@ -626,12 +712,6 @@ def main() -> int:
         # ------------------------------------------------------------ 5. latency
         lat_runs: list[dict] = []
         if not args.skip_latency:
-            rates = [float(r) for r in args.rates.split(",") if r]
-            event_clock = (
-                None
-                if args.wall_clock_event_times
-                else EventClock(customers=customers, events=pre["events"], days=float(args.days))
-            )
 
             def latency_runs(seed: int, label: str) -> None:
                 for rate in rates:
@@ -661,7 +741,7 @@ def main() -> int:
             for k, variant in enumerate(variants, 1):
                 worker.stop()
                 env = {**base_env, **variant}
-                worker = WorkerProc(topics, group, "bench-w1", args.metrics_port, logdir, env)
+                worker = WorkerProc(topics, group, "bench-w1", args.metrics_port, logdir, env, args.trace)
                 ready_s = worker.wait_ready(600)
                 restore = re.findall(
                     r"restored (\d+) state records for partitions \[[^\]]*\] in ([\d.]+)s", worker.tail(200)
@@ -685,6 +765,8 @@ def main() -> int:
         progress.close()
         results["worker_exit_code"] = rc
         save_json(args.workdir / "worker-results.json", results)
+    # after the worker: its catch-up from offset 0 need not go through the floor's latency events too
+    floor()
     if args.delete_topics:
         delete_topics(
             conf,
@@ -700,6 +782,64 @@ def main() -> int:
         )
     print_report(results)
     return 0
+
+
+def bare_latency(
+    conf: dict,
+    plain_conf: dict,
+    topics: BenchTopics,
+    hw: dict[tuple[str, int], int],
+    args: argparse.Namespace,
+    rates: list[float],
+    event_clock: Callable[[], float] | None,
+    customers: int,
+    logdir: Path,
+) -> list[dict]:
+    """The floor: each variant of the bare transactional loop catches up the preload, then the latency
+    runs at ``rates`` as the worker's, its output read_committed."""
+    runs: list[dict] = []
+    out = f"{topics.transactions}-bare-lat"
+    create_topics(conf, {out: False, f"{out}-state": False}, topics.partitions)
+    try:
+        for k, variant in enumerate(args.bare_latency.split(";")):
+            group = f"bench-barelat-{uuid.uuid4().hex[:6]}"
+            # the loop starts at the inputs' ends: nothing of the preload or earlier runs to go through
+            ends = high_watermarks(conf, topics.inputs(), topics.partitions)
+            start = Consumer({**plain_conf, "group.id": group, "enable.auto.commit": False})
+            start.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in ends.items()], asynchronous=False)
+            start.close()
+            progress = CommittedProgress(plain_conf, group, list(hw))
+            proc = BareLoopProc(conf, topics, out, group, logdir, variant.split())
+            try:
+                wait_committed(progress, sum(ends.values()), proc, timeout=600)
+                deadline = time.monotonic() + 60
+                while "assigned" not in proc.tail(5) and time.monotonic() < deadline:
+                    proc.check()
+                    time.sleep(0.2)
+                for rate in rates:
+                    runs.append(
+                        run_latency(
+                            conf,
+                            topics,
+                            proc,
+                            progress,
+                            customers=customers,
+                            rate=rate,
+                            seconds=args.latency_seconds,
+                            trigger_share=args.trigger_share,
+                            seed=args.seed + 11 * k + int(rate),
+                            logdir=logdir,
+                            label=f"bare transactional loop ({proc.env['bare loop']})",
+                            event_clock=event_clock,
+                            output_topic=out,
+                        )
+                    )
+            finally:
+                proc.stop()
+                progress.close()
+    finally:
+        delete_topics(conf, [out, f"{out}-state"])
+    return runs
 
 
 def print_report(r: dict) -> None:
