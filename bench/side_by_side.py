@@ -327,7 +327,9 @@ def run_worker(
     group = f"bench-rw-{uuid.uuid4().hex[:6]}"
     plain = {k: v for k, v in conf.items() if k != "logger"}
     progress = CommittedProgress(plain, group, list(hw))
-    worker = wb.WorkerProc(topics, group, "side-w1", args.metrics_port, logdir, {})
+    worker = wb.WorkerProc(
+        topics, group, "side-w1", args.metrics_port, logdir, {}, bool(latency and args.trace)
+    )
     try:
         res = wb.catch_up(worker, progress, total, customers, None)
         res.pop("samples", None)
@@ -395,6 +397,11 @@ def main() -> int:
     ap.add_argument("--latency-rate", type=float, default=10_000.0)
     ap.add_argument("--latency-seconds", type=float, default=20.0)
     ap.add_argument("--latency-density", default="sparse", help="densities with a latency phase")
+    ap.add_argument(
+        "--trace",
+        action="store_true",
+        help="the latency phase's worker under bench/batch_trace.py: its latency split into parts",
+    )
     ap.add_argument("--quix-timeout", type=float, default=300.0, help="seconds; then a partial figure")
     ap.add_argument("--quix-commit-interval", type=float, default=5.0, help="Quix's default")
     ap.add_argument(
