@@ -50,6 +50,9 @@ def main() -> int:
     ap.add_argument("--spin-us", type=float, default=0.0)
     ap.add_argument("--extra-bytes", type=int, default=0)
     ap.add_argument("--pipelined", action="store_true")
+    ap.add_argument(
+        "--retry-backoff-ms", type=int, default=5, help="as the worker's producer (checkpoint.py)"
+    )
     args = ap.parse_args()
     stop = [False]
     signal.signal(signal.SIGTERM, lambda *_: stop.__setitem__(0, True))
@@ -74,7 +77,7 @@ def main() -> int:
             "enable.idempotence": True,
             "partitioner": "murmur2_random",
             "linger.ms": args.linger_ms,
-            "retry.backoff.ms": 5,
+            "retry.backoff.ms": args.retry_backoff_ms,
             "retry.backoff.max.ms": 200,
             "queue.buffering.max.messages": 1_000_000,
             "transaction.timeout.ms": 30_000,

@@ -20,6 +20,8 @@ produced an event and consumed its alert):
     e  the loop was free again (the collector's collection after the batch and the metrics done)
     n  records in the batch; held: records the orderer still held after it
 
+``BENCH_RETRY_BACKOFF_MS=N``: the transactional producer's ``retry.backoff.ms`` (an A/B of it).
+
 Usage: ``batch_trace.py TRACE_FILE worker --instance-id ...`` (the arguments after the file are the CLI's).
 """
 
@@ -93,6 +95,16 @@ def install(path: str) -> None:
         if doing.startswith("committing"):
             batch["o"] = time.time()
         retrying(watchdog, doing, call)
+
+    backoff = os.environ.get("BENCH_RETRY_BACKOFF_MS")
+    if backoff:
+        # A/B of the transactional producer's retry backoff (CONCURRENT_TRANSACTIONS after each commit)
+        producer_config = loop.producer_config
+
+        def with_backoff(*args: Any, **kwargs: Any) -> dict[str, Any]:
+            return {**producer_config(*args, **kwargs), "retry.backoff.ms": int(backoff)}
+
+        loop.producer_config = with_backoff
 
     loop.Worker._consume = traced_consume  # type: ignore[method-assign]
     loop.Worker._process_batch = traced_process_batch  # type: ignore[method-assign]

@@ -670,6 +670,8 @@ def main() -> int:
 
     if args.skip_worker:
         floor()
+        if args.delete_topics:
+            delete_topics(conf, [*topics.inputs(), topics.alerts, topics.customer_risk, topics.dead_letter])
         return 0
 
     # ---------------------------------------------------------------- 3. idle worker baseline
