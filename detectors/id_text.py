@@ -40,8 +40,14 @@ def unescape(text: str) -> str:
 
 
 def join(ids: list[str]) -> str:
-    """The text of ``ids``, in order."""
-    return SEP + "".join(escape(i) + SEP for i in ids)
+    """The text of ``ids``, in order. Ids hold neither separator nor escape as a rule: then one C join
+    (velocity_spike's window, on every encode of its customer) instead of a call per id."""
+    if not ids:
+        return SEP
+    text = SEP.join(ids)
+    if ESCAPE in text or text.count(SEP) != len(ids) - 1:
+        return SEP + "".join([escape(i) + SEP for i in ids])
+    return SEP + text + SEP
 
 
 def split(text: str) -> list[str]:

@@ -258,14 +258,16 @@ class BatchStep:
         """The state of every customer changed in the batch, to its partition of the changelog; then the
         decoded customers that no longer fit the worker's state memory budget leave (their records stay)."""
         written = 0
+        produce, changelog = out.produce, self.changelog
         for partition, store in self.partitions.items():
+            deadlines = store.deadlines
             for customer_id, blob in store.take_dirty():
-                out.produce(
-                    self.changelog,
+                produce(
+                    changelog,
                     customer_id.encode(),
                     blob,
                     partition=partition,
-                    headers=deadline_header(store.deadlines.get(customer_id)),
+                    headers=deadline_header(deadlines.get(customer_id)),
                 )
                 if blob is not None:
                     written += len(blob)

@@ -81,11 +81,16 @@ class PartitionState:
     def put(self, customer_id: str, state: CustomerState) -> None:
         if customer_id not in self._cost:
             self._admit(customer_id, DECODED_BASE_BYTES)  # a new customer (a get decodes the others)
-        self.states[customer_id] = state
-        self.states.move_to_end(customer_id)
-        self._forget_record(customer_id)  # its record no longer says what the state is
+        states = self.states
+        states[customer_id] = state
+        states.move_to_end(customer_id)
+        # its record no longer says what the state is (``_forget_record``, written out: once per event)
+        raw = self.raw.pop(customer_id, None)
+        if raw is not None:
+            self.record_bytes -= len(raw) + RECORD_OVERHEAD_BYTES
         self.dirty.add(customer_id)
-        self.deleted.discard(customer_id)
+        if self.deleted:
+            self.deleted.discard(customer_id)
 
     def delete(self, customer_id: str) -> None:
         self._drop_decoded(customer_id)
@@ -109,27 +114,32 @@ class PartitionState:
         """Customers whose next timed move is at or before ``now``, in a stable order."""
         return sorted(cid for cid, t in self.deadlines.items() if t <= now)
 
-    def _refresh_deadline(self, customer_id: str, state: CustomerState) -> None:
-        deadline = self.engine.next_deadline(state)
-        if deadline is None:
-            self.deadlines.pop(customer_id, None)
-        else:
-            self.deadlines[customer_id] = deadline
-
     def take_dirty(self) -> list[tuple[str, bytes | None]]:
         """The record of every customer changed since the last call (None for an erased one: a tombstone),
         then eviction down to ``max_decoded`` if set."""
         out: list[tuple[str, bytes | None]] = []
-        cost = self._cost
+        # written out for the per-customer cost (once per event on sparse traffic): a changed customer has
+        # no record held (``put`` forgot it), so keeping the new one is a plain store
+        cost, raw, states, deadlines = self._cost, self.raw, self.states, self.deadlines
+        encode, next_deadline = self.codec.encode, self.engine.next_deadline
+        record_bytes = decoded_bytes = 0
         for cid in sorted(self.dirty):
-            state = self.states[cid]
-            blob = self.codec.encode(state)
-            self._keep_record(cid, blob)
-            size = decoded_cost(len(blob))
-            self.decoded_bytes += size - cost[cid]
+            state = states[cid]
+            blob = encode(state)
+            raw[cid] = blob
+            n = len(blob)
+            record_bytes += n + RECORD_OVERHEAD_BYTES
+            size = DECODED_BASE_BYTES + DECODED_BYTES_PER_RECORD_BYTE * n  # decoded_cost(n)
+            decoded_bytes += size - cost[cid]
             cost[cid] = size
             out.append((cid, blob))
-            self._refresh_deadline(cid, state)
+            deadline = next_deadline(state)
+            if deadline is None:
+                deadlines.pop(cid, None)
+            else:
+                deadlines[cid] = deadline
+        self.record_bytes += record_bytes
+        self.decoded_bytes += decoded_bytes
         out += [(cid, None) for cid in sorted(self.deleted)]
         self.dirty = set()
         self.deleted = set()
