@@ -497,7 +497,10 @@ def codec_parts(args: argparse.Namespace, workdir: Path) -> None:
                 lambda: [
                     (
                         s.ctx.debit_baseline.ids_text.encode(),
-                        _money(s.ctx.debit_baseline.amounts, s.ctx.debit_baseline.in_cents()),
+                        _money(
+                            s.ctx.debit_baseline.amounts if s.ctx.debit_baseline.in_cents() is None else (),
+                            s.ctx.debit_baseline.in_cents(),
+                        ),
                     )
                     for s in states
                 ]
@@ -540,10 +543,10 @@ def _seen(codec: Any, sections: list[Any]) -> Any:
 
 def _baseline(codec: Any, sections: list[Any]) -> Any:
     from detectors.context import DebitBaseline
-    from detectors.state_codec import _unpack_money_column
+    from detectors.state_codec import _money_as_held
 
     baseline = DebitBaseline(codec._max_debits)
-    baseline.restore_text(str(sections[3], "utf-8"), *_unpack_money_column(sections[4]))
+    baseline.restore_text(str(sections[3], "utf-8"), *_money_as_held(sections[4]))
     return baseline
 
 
@@ -554,24 +557,26 @@ def _money(values: Any, in_cents: Any) -> bytes:
 
 
 def _payees(codec: Any, sections: list[Any]) -> Any:
+    from detectors.columns import from_column
     from detectors.payees import Payees
-    from detectors.state_codec import _money_as_held, _unarray
+    from detectors.state_codec import _money_as_held
 
     largest, largest_cents = _money_as_held(sections[7])
     return Payees(
         codec._max_counterparties,
         str(sections[5], "utf-8"),
-        _unarray("d", sections[6]),
+        from_column("d", sections[6]),
         largest,
         largest_cents,
     )
 
 
 def _payee_cols(state: Any) -> Any:
-    from detectors.state_codec import _column, _payee_money
+    from detectors.columns import column
+    from detectors.state_codec import _payee_money
 
     p = state.ctx.counterparties
-    return p.text.encode(), _column(p.counts), _payee_money(p)
+    return p.text.encode(), column(p.counts), _payee_money(p)
 
 
 def main() -> None:

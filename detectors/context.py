@@ -12,7 +12,7 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
-from detectors.cents import cents, cents_of
+from detectors.cents import amounts_of, cents, cents_of
 from detectors.id_text import SEP, escape, split
 from detectors.id_text import check as check_ids
 from detectors.id_text import join as join_ids
@@ -27,53 +27,70 @@ class DebitBaseline:
     costs a logarithm or two and the MAD (asked only of a debit already far above the median) is computed
     on demand. Sorted amounts, not their logarithms: the logarithm is monotonic, so the order is the same,
     and a customer taken from its state record sorts its amounts without taking fifty logarithms first.
-    Amounts are arrays of doubles (8 bytes a value, where a float object and its pointer take 32), and
-    their whole cents are kept beside them while every amount is one: what the state record writes, so
-    writing it is a copy (``detectors.cents``).
+    Amounts are arrays of doubles (8 bytes a value, where a float object and its pointer take 32). While
+    every amount is a whole number of cents, the cents are what is held (what the state record writes, so
+    writing it is a copy: ``detectors.cents``), and the amounts in event order as doubles only once
+    something asks for them: the sorted copy answers every statistic, and the amount leaving the window is
+    its cents over 100, the same float.
     """
 
     max_events: int
-    amounts: array[float] = field(default_factory=lambda: array("d"))
-    # the event ids of ``amounts``, in the same order, as one text (``detectors.id_text``): only ``forget``
+    # the amounts in event order as doubles, or None while ``_cents`` holds them (see ``amounts``)
+    _amounts: array[float] | None = None
+    # the event ids of the amounts, in the same order, as one text (``detectors.id_text``): only ``forget``
     # and the state record read them
     ids_text: str = SEP
     _sorted: array[float] = field(default_factory=lambda: array("d"))
     _log_median: float | None = None
     _mad: float | None = None
-    # ``amounts`` in whole cents, or None when one is not (or not yet known): see ``in_cents``
+    # the amounts in whole cents, or None when one is not (or not yet known): see ``in_cents``
     _cents: array[int] | None = None
 
     def __init__(self, max_events: int) -> None:
         # written out: compiled, where the one ``dataclasses`` generates is interpreted (see
         # ``detectors.observation``); one per customer decoded
         self.max_events = max_events
-        self.amounts = array("d")
+        self._amounts = None
         self.ids_text = SEP
         self._sorted = array("d")
         self._log_median = None
         self._mad = None
         self._cents = array("q")
 
+    @property
+    def amounts(self) -> array[float]:
+        """The amounts in event order (held from now on)."""
+        held = self._amounts
+        if held is None:
+            in_cents = self._cents
+            held = self._amounts = array("d") if in_cents is None else amounts_of(in_cents)
+        return held
+
     def add(self, amount: float, event_id: str) -> None:
         if amount <= 0:
             return
-        self.amounts.append(amount)
         held = self._cents
         if held is not None:
             c = cents(amount)
             if c is None:
+                self._amounts = self.amounts  # the doubles, before the cents that hold them go
                 self._cents = None
             else:
                 held.append(c)
+        doubles = self._amounts
+        if doubles is not None:
+            doubles.append(amount)
         self.ids_text = f"{self.ids_text}{escape(event_id)}{SEP}"  # one copy, no piece built first
         ordered = self._sorted
         # not ``bisect.insort``: on anything but a list it calls ``insert`` through a format string
         ordered.insert(bisect.bisect_right(ordered, amount), amount)
-        if len(self.amounts) > self.max_events:
-            old = self.amounts.pop(0)
+        if len(ordered) > self.max_events:
+            old = 0.0
             held = self._cents
             if held is not None:
-                del held[0]
+                old = held.pop(0) / 100
+            if doubles is not None:
+                old = doubles.pop(0)
             self.ids_text = self.ids_text[self.ids_text.index(SEP, 1) :]
             del ordered[bisect.bisect_left(ordered, old)]
         self._log_median = None
@@ -87,25 +104,34 @@ class DebitBaseline:
         kept = [(e, a) for e, a in zip(event_ids, amounts, strict=True) if a > 0][-self.max_events :]
         self._fill(join_ids([e for e, _ in kept]), array("d", [a for _, a in kept]), None)
 
-    def restore_text(self, ids_text: str, amounts: array[float], amount_cents: array[int] | None) -> None:
-        """``restore`` from a state record's columns: the ids as a text, the amounts, and their whole
-        cents if the record held them so (or None); raises ``ValueError`` for a text that is not one."""
-        ordered = array("d", sorted(amounts))
-        if check_ids(ids_text) == len(amounts) <= self.max_events and (not ordered or ordered[0] > 0):
+    def restore_text(
+        self, ids_text: str, amounts: array[float] | None, amount_cents: array[int] | None
+    ) -> None:
+        """``restore`` from a state record's columns: the ids as a text, and the amounts as doubles or
+        their whole cents or both (one of them not None); raises ``ValueError`` for a text that is not one."""
+        if amounts is None:
+            values = [c / 100 for c in amount_cents] if amount_cents is not None else []
+        else:
+            values = amounts.tolist()
+        ordered = array("d", sorted(values))
+        if check_ids(ids_text) == len(values) <= self.max_events and (not ordered or ordered[0] > 0):
             self._fill(ids_text, amounts, amount_cents, ordered)
             return
-        self.restore(split(ids_text), amounts.tolist())
+        self.restore(split(ids_text), values)
 
     def _fill(
         self,
         ids_text: str,
-        amounts: array[float],
+        amounts: array[float] | None,
         amount_cents: array[int] | None,
         ordered: array[float] | None = None,
     ) -> None:
+        """``amounts`` or ``amount_cents`` (or both) not None."""
         self.ids_text = ids_text
-        self.amounts = amounts
-        self._sorted = array("d", sorted(amounts)) if ordered is None else ordered
+        self._amounts = amounts
+        if ordered is None:
+            ordered = array("d", sorted(self.amounts if amounts is None else amounts))
+        self._sorted = ordered
         self._log_median = None
         self._mad = None
         self._cents = amount_cents
@@ -116,6 +142,13 @@ class DebitBaseline:
         if held is None:
             held = self._cents = cents_of(self.amounts)
         return held
+
+    def _amount_at(self, i: int) -> float:
+        doubles = self._amounts
+        if doubles is not None:
+            return doubles[i]
+        held = self._cents
+        return held[i] / 100 if held is not None else 0.0
 
     @property
     def event_ids(self) -> list[str]:
@@ -131,18 +164,18 @@ class DebitBaseline:
         self._fill(join_ids([e for e, _ in kept]), array("d", [a for _, a in kept]), None)
 
     def __len__(self) -> int:
-        return len(self.amounts)
+        return len(self._sorted)
 
     def sorted_without(self, event_ids: set[str]) -> list[float]:
         """The amounts in ascending order, less those of ``event_ids`` (each time one is held): the sorted
         copy kept, with no list of the ids built, as a few ids to leave out are searched in their text."""
         ordered = self._sorted.tolist()
-        text, amounts = self.ids_text, self.amounts
+        text = self.ids_text
         for event_id in event_ids:
             key = SEP + escape(event_id) + SEP
             at = text.find(key)
             while at >= 0:
-                ordered.remove(amounts[text.count(SEP, 0, at)])
+                ordered.remove(self._amount_at(text.count(SEP, 0, at)))
                 at = text.find(key, at + len(key) - 1)
         return ordered
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from sys import intern
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,6 +29,11 @@ DAY_SECONDS = 86400.0
 # order of timed moves that fall on the same instant: the review first (the override a review set expires
 # at the next due date, and the tier change it causes would otherwise restart the review clock unseen)
 _REVIEW, _OVERRIDE, _DOWNGRADE = 0, 1, 2
+
+
+def _shared(text: str | None) -> str | None:
+    """One object for every customer's equal text (tiers, dates): a decoded customer holds a few of them."""
+    return None if text is None else intern(text)
 
 
 @dataclass(slots=True)
@@ -101,14 +107,14 @@ class Book:
             static_factors=dict(data["static_factors"]),
             static_reason=data["static_reason"],
             points={k: [float(v[0]), float(v[1])] for k, v in data["points"].items()},
-            computed_tier=data["computed_tier"],
+            computed_tier=_shared(data["computed_tier"]),
             above_ts=data["above_ts"],
             override=None if data["override"] is None else list(data["override"]),
             clock=data["clock"],
-            review_base=data["review_base"],
-            last_review=data["last_review"],
-            due=data["due"],
-            emitted_due=data["emitted_due"],
+            review_base=_shared(data["review_base"]),
+            last_review=_shared(data["last_review"]),
+            due=_shared(data["due"]),
+            emitted_due=_shared(data["emitted_due"]),
         )
 
     @classmethod

@@ -29,6 +29,7 @@ import struct
 from array import array
 from collections.abc import Sequence
 from importlib import resources
+from sys import intern
 from typing import Any
 
 import orjson
@@ -172,11 +173,12 @@ def _columns(state: CustomerState) -> tuple[bytes, ...]:
     amounts, and the payees' ids, payment counts and largest amounts."""
     baseline = state.ctx.debit_baseline
     payees = state.ctx.counterparties
+    debits_in_cents = baseline.in_cents()
     return (
         state.seen.text.encode(),
         state.seen.fingerprints_bytes(),
         baseline.ids_text.encode(),
-        _money_column(baseline.amounts, baseline.in_cents()),
+        _money_column(baseline.amounts if debits_in_cents is None else (), debits_in_cents),
         payees.text.encode(),
         column(payees.counts),
         _payee_money(payees),
@@ -402,7 +404,7 @@ class StateCodec:
         seen = SeenEvents(self._max_ids)
         seen.restore_text(str(sections[1], "utf-8"), bytes(sections[2]))
         baseline = DebitBaseline(self._max_debits)
-        baseline.restore_text(str(sections[3], "utf-8"), *_unpack_money_column(sections[4]))
+        baseline.restore_text(str(sections[3], "utf-8"), *_money_as_held(sections[4]))
         payee_ids = str(sections[5], "utf-8")
         counts = from_column("d", sections[6])
         largest, largest_cents = _money_as_held(sections[7])
@@ -419,11 +421,12 @@ class StateCodec:
         ]
         return CustomerContext(
             customer_id=customer_id,
-            tier=tier,
+            # shared with every customer of the same value: a few distinct texts, one object each
+            tier=intern(tier),
             max_counterparties=self._max_counterparties,
             debit_baseline=baseline,
-            segment=segment,
-            home_country=home_country,
+            segment=intern(segment),
+            home_country=intern(home_country),
             score=score,
             factors=factors,
             has_profile=has_profile,
@@ -453,13 +456,17 @@ class StateCodec:
                 detectors[name] = d.state_from_json(stored[name])
             else:
                 detectors[name] = d.new_state()
+        risk_book = Book.from_json(book)
+        if risk_book.static_factors == ctx.factors:
+            # one dict for both while they are equal (neither is ever changed in place, only replaced)
+            risk_book.static_factors = ctx.factors
         return CustomerState(
             ctx=ctx,
             seen=seen,
             cooldowns={k: [float(v[0]), float(v[1])] for k, v in cooldowns.items()},
             detectors=detectors,
             events_processed=events_processed,
-            book=Book.from_json(book),
+            book=risk_book,
         )
 
     def _from_body_v7(self, body: memoryview) -> CustomerState:
