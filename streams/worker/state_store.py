@@ -22,7 +22,7 @@ from detectors.state_codec import BINARY_FORMAT, StateCodec
 # held as more objects. Fitted on the generator's customers, with the resident memory measured against the
 # estimate by ``bench/state_size.py`` (README, "Customer state on the changelog").
 RECORD_OVERHEAD_BYTES: Final = 160
-DECODED_BASE_BYTES: Final = 7400
+DECODED_BASE_BYTES: Final = 6400
 DECODED_BYTES_PER_RECORD_BYTE: Final = 5
 
 
