@@ -138,7 +138,8 @@ def _money_as_held(data: memoryview) -> tuple[array[float] | None, array[int] | 
 
 
 def _unpack_money_column(data: memoryview) -> tuple[array[float], array[int] | None]:
-    """A money column as the debit baseline holds it: the amounts, and their whole cents if it held them."""
+    """A money column's amounts as doubles, and their whole cents if the column held them (the debit
+    baseline takes the column as it is, ``_money_as_held``)."""
     doubles, in_cents = _money_as_held(data)
     if in_cents is not None:
         return amounts_of(in_cents), in_cents
