@@ -272,7 +272,15 @@ class SustainedShiftSettings(_Section):
     normal approximation) is the customer's new-merchant payments per month over
     ``cusum_false_alerts_per_customer_month``, with ``cusum_min_debits`` elevated debits of the excursion on
     ``cusum_min_days`` days. The budget is nominal: ordinary spending has heavier tails than the normal
-    model, so the defaults were set from measured false alerts (README)."""
+    model, so the defaults were set from measured false alerts (README).
+
+    The far payments' test (``detectors/far_payments.py``) counts payments on ``far_channels`` at any
+    merchant, new or known, from ``far_min_ratio_to_median`` times the median and ``far_min_spreads`` of
+    the customer's own upper spread of log amounts (pooled as above) above it, up to
+    ``far_max_ratio_to_median``, and to a payee paid before from ``far_min_ratio_to_largest_paid`` times the
+    most paid to it. Runs of ``far_min_debits`` or more (at most ``max_elevated_per_day`` a day) on
+    ``far_min_days`` days are judged as the count test's runs, at the customer's own share of far payments
+    shrunk towards the normal tail at their bar, under ``far_false_alert_budget_per_check``."""
 
     window_seconds: int = Field(default=14 * 86400, ge=86400)
     min_history_events: int = Field(default=10, ge=3)
@@ -284,7 +292,7 @@ class SustainedShiftSettings(_Section):
     min_elevated_days: int = Field(default=3, ge=1)
     # A spree on one evening is one piece of evidence, not seven: at most this many elevated debits a day.
     max_elevated_per_day: int = Field(default=3, ge=1)
-    false_alert_budget_per_check: TierValues = TierValues(low=0.0015, medium=0.003, high=0.006)
+    false_alert_budget_per_check: TierValues = TierValues(low=0.00075, medium=0.0015, high=0.003)
     prior_new_payee_share: float = Field(default=0.5, gt=0, lt=1)
     prior_new_payee_weight_debits: float = Field(default=2.0, gt=0)
     prior_weight_debits: float = Field(default=30.0, gt=0)
@@ -305,6 +313,22 @@ class SustainedShiftSettings(_Section):
     cusum_false_alerts_per_customer_month: TierValues = TierValues(low=0.00005, medium=0.0001, high=0.0002)
     cusum_min_debits: int = Field(default=3, ge=2)
     cusum_min_days: int = Field(default=2, ge=1)
+    # The far payments' test (``detectors/far_payments.py``), at any merchant. A payment is far from this
+    # multiple of the median and this many of the customer's own upper spreads (of log amount) above it ...
+    far_min_ratio_to_median: float = Field(default=3.0, gt=1)
+    far_min_spreads: float = Field(default=2.5, gt=0)
+    # ... up to this multiple: beyond it a payment is a one-off purchase (``amount_spike`` judges single
+    # payments), not a moderate step of a drain
+    far_max_ratio_to_median: float = Field(default=10.0, gt=1)
+    # ... and, to a payee paid before, from this multiple of the most already paid to it (a bill or a shop
+    # where the customer has spent as much is their habit).
+    far_min_ratio_to_largest_paid: float = Field(default=2.0, ge=0)
+    # Card payments only: a stolen card number pays by card; ``online`` also carries bills, wallet top-ups
+    # and transfers to people, which spread as they will.
+    far_channels: tuple[str, ...] = ("card",)
+    far_min_debits: int = Field(default=2, ge=2)
+    far_min_days: int = Field(default=1, ge=1)
+    far_false_alert_budget_per_check: TierValues = TierValues(low=0.003, medium=0.006, high=0.012)
 
     @field_validator("level_ratios_to_median")
     @classmethod

@@ -45,6 +45,11 @@ class ShiftState:
     history: list[float] = field(default_factory=list)
     #: the CUSUM of new-merchant payments' excess (``detectors.excess_cusum``): five numbers
     cusum: list[float] = field(default_factory=new_cusum)
+    #: (ts, event_id, [-1, payee, amount]) of the window's payments far above the customer's own spread
+    #: (``detectors.far_payments``), or None while there is none (most customers, most of the time)
+    far: EventWindow | None = None
+    #: far payments seen since the history counters started, halved with them
+    far_seen: float = 0.0
 
     def __init__(  # written out: compiled (see ``detectors.observation``); one per customer decoded
         self,
@@ -52,11 +57,15 @@ class ShiftState:
         days: list[int] | None = None,
         history: list[float] | None = None,
         cusum: list[float] | None = None,
+        far: EventWindow | None = None,
+        far_seen: float = 0.0,
     ) -> None:
         self.elevated = elevated
         self.days = _no_days() if days is None else days
         self.history = [] if history is None else history
         self.cusum = new_cusum() if cusum is None else cusum
+        self.far = far
+        self.far_seen = far_seen
 
 
 def new_shift_state(max_elevated: int, levels: int) -> ShiftState:
@@ -95,6 +104,10 @@ def slide_window(state: ShiftState, day: int, window_days: int, baseline: DebitB
                 break
             learn(state.cusum, math.log(float(p[2])) - log_median, halving)
         state.elevated.evict_before(first_day * DAY)
+        if state.far is not None:
+            state.far.evict_before(first_day * DAY)
+            if not len(state.far):
+                state.far = None
     return first_day
 
 
@@ -127,12 +140,18 @@ def is_new_payee(state: ShiftState, payee: str | None, ctx: CustomerContext) -> 
 
 
 def forget_reported(state: ShiftState, entries: list[tuple[float, str, Any]], max_elevated: int) -> None:
-    """Reported debits leave the window and the history counters, and the CUSUM starts over: they never
-    count as the customer's ordinary history."""
+    """Reported debits leave the windows and the history counters, and the CUSUM starts over: they never
+    count as the customer's ordinary history. A report takes the far payments pending with it (whichever
+    test reported, they belong to the same episode)."""
     history = state.history
     state.elevated = EventWindow(max_elevated)
     state.cusum[0] = 0.0
+    if state.far is not None:
+        state.far_seen = max(0.0, state.far_seen - len(state.far))
+        state.far = None
     for _, _, p in entries:
+        if p[0] < 0:
+            continue  # a far payment: counted above
         for i in range(1, 3 + p[0]):
             history[i] = max(0.0, history[i] - 1)
 
@@ -144,6 +163,7 @@ def state_to_json(state: ShiftState) -> Any:
         "days": [[days[i], days[i + 1]] for i in range(0, len(days), 2)],
         "history": list(state.history),
         "cusum": list(state.cusum),
+        **_far_json(state, copy=True),
     }
 
 
@@ -154,7 +174,16 @@ def state_view(state: ShiftState) -> Any:
         "days": [(days[i], days[i + 1]) for i in range(0, len(days), 2)],
         "history": state.history,
         "cusum": state.cusum,
+        **_far_json(state, copy=False),
     }
+
+
+def _far_json(state: ShiftState, *, copy: bool) -> dict[str, Any]:
+    """The far payments' part of the JSON forms, only when there is one (older readers ignore it)."""
+    if state.far is None and not state.far_seen:
+        return {}
+    far = [] if state.far is None else state.far.to_json() if copy else state.far.view()
+    return {"far": far, "far_seen": state.far_seen}
 
 
 def state_from_json(data: Any, max_elevated: int, levels: int) -> ShiftState:
@@ -169,6 +198,9 @@ def state_from_json(data: Any, max_elevated: int, levels: int) -> ShiftState:
         _history([float(x) for x in data.get("history", ())], levels),
         # states written before the excess CUSUM start it afresh
         [float(x) for x in data["cusum"]] if len(data.get("cusum", ())) == CUSUM_FIELDS else new_cusum(),
+        # and before the far payments' test, with none pending
+        EventWindow.from_json(data["far"], max_elevated) if data.get("far") else None,
+        float(data.get("far_seen", 0.0)),
     )
 
 
@@ -178,14 +210,21 @@ def _history(held: list[float], levels: int) -> list[float]:
 
 
 def state_bytes(state: ShiftState) -> bytes:
-    rest = orjson.dumps([state.history, state.cusum, state.elevated.view()])
+    parts: list[Any] = [state.history, state.cusum, state.elevated.view()]
+    if state.far is not None or state.far_seen:  # only then: a record without them reads as before
+        parts += [state.far_seen, [] if state.far is None else state.far.view()]
+    rest = orjson.dumps(parts)
     return pack_part(BYTES_LAYOUT, _SHAPE, (), (shuffled_ints(state.days), rest))
 
 
 def state_from_bytes(data: memoryview, max_elevated: int, levels: int) -> ShiftState:
     _, (day_rows, rest) = unpack_part(data, BYTES_LAYOUT, _SHAPE, 2)
     days: list[int] = unshuffled("i", day_rows).tolist()
-    history, cusum, elevated = orjson.loads(rest)
+    parts = orjson.loads(rest)
+    if len(parts) not in (3, 5):
+        raise ValueError("sustained_shift's state part is malformed")
+    history, cusum, elevated = parts[:3]
+    far_seen, far = parts[3:] if len(parts) == 5 else (0.0, None)
     if len(days) % 2 or len(cusum) != CUSUM_FIELDS:
         raise ValueError("sustained_shift's state part is malformed")
     return ShiftState(
@@ -193,4 +232,6 @@ def state_from_bytes(data: memoryview, max_elevated: int, levels: int) -> ShiftS
         days,
         _history([float(x) for x in history], levels),
         [float(x) for x in cusum],
+        EventWindow.from_json(far, max_elevated) if far else None,
+        float(far_seen),
     )

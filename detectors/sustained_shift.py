@@ -10,6 +10,7 @@ from config.detection import SustainedShiftSettings
 from detectors.base import NO_FINDINGS, Detector, per_tier
 from detectors.context import CustomerContext
 from detectors.excess_cusum import learn, standardised, step
+from detectors.far_payments import far_run_report, note_far
 from detectors.findings import Finding, severity_by_ratio
 from detectors.observation import Observation, TxObservation
 from detectors.shift_runs import Report, count_report, cusum_report, most_surprising_run
@@ -31,7 +32,8 @@ from detectors.shift_state import (
 
 class SustainedShift(Detector[ShiftState]):
     """A card or account drained in steps: no single debit is extreme, but more debits at merchants the
-    customer never paid, each well above their usual amounts, than their own history makes likely.
+    customer never paid, each well above their usual amounts, than their own history makes likely; or card
+    payments anywhere, each far above how widely this customer's own payments spread.
 
     A debit counts when it is a card or online payment (a trip abroad has its own habits and is left out)
     to a payee the customer has not paid before, at ``level_ratios_to_median[0]`` times their median debit
@@ -46,7 +48,9 @@ class SustainedShift(Detector[ShiftState]):
     payment's log excess over the median, in the customer's own spread of such payments
     (``detectors.excess_cusum``), also alerts once it crosses the decision interval that its
     ``cusum_false_alerts_per_customer_month`` and the customer's rate of new-merchant payments set, with at
-    least ``cusum_min_debits`` elevated debits on ``cusum_min_days`` days behind it.
+    least ``cusum_min_debits`` elevated debits on ``cusum_min_days`` days behind it. Both judge against
+    wide priors, which hide a narrow spender's drain: runs of card payments at any merchant, each far
+    above the customer's own upper spread (``detectors.far_payments``), are tested as the count's runs.
 
     >>> from decimal import Decimal
     >>> from config.detection import SustainedShiftSettings
@@ -57,12 +61,16 @@ class SustainedShift(Detector[ShiftState]):
     ...     ctx.debit_baseline.add(40.0 + i % 7, f"d{i}")
     ...     ctx.remember_counterparty(f"m{i % 5}", 40.0)
     >>> shift = SustainedShift(SustainedShiftSettings())
-    >>> state = shift.new_state()
-    >>> def debit(i, amount, payee):
-    ...     obs = TxObservation(f"t{i}", i * 43200.0, "", Decimal(amount), float(amount), True, "card", payee, False)
-    ...     return shift.update(state, obs, ctx)
-    >>> [f.evidence["elevated_debits"] for i in range(12) for f in debit(i, *((200, f"n{i}") if i % 3 == 0 else (42, "m1")))]
-    [4]
+    >>> def drain(channel):  # every third payment 200 (about 5x the median) at a new shop, over six days
+    ...     state = shift.new_state()
+    ...     def debit(i, amount, payee):
+    ...         obs = TxObservation(f"t{i}", i * 43200.0, "", Decimal(amount), float(amount), True, channel, payee, False)
+    ...         return shift.update(state, obs, ctx)
+    ...     return [f.trigger_event_ids for i in range(12) for f in debit(i, *((200, f"n{i}") if i % 3 == 0 else (42, "m1")))]
+    >>> drain("card")  # far above this narrow spender's spread: two suffice (the engine's cooldown keeps one alert)
+    [('t0', 't3'), ('t6', 't9')]
+    >>> drain("online")  # the count test's four
+    [('t0', 't3', 't6', 't9')]
     """
 
     name = "sustained_shift"
@@ -80,6 +88,7 @@ class SustainedShift(Detector[ShiftState]):
         self._channels = frozenset(settings.channels)
         self._budgets = per_tier(settings.false_alert_budget_per_check.for_tier)
         self._cusum_budgets = per_tier(settings.cusum_false_alerts_per_customer_month.for_tier)
+        self._far_budgets = per_tier(settings.far_false_alert_budget_per_check.for_tier)
         # read per debit: plain attributes (a pydantic one costs several times as much to read)
         self._min_history_events = settings.min_history_events
         self._halving = settings.history_halving_debits
@@ -88,6 +97,9 @@ class SustainedShift(Detector[ShiftState]):
         self._reference = settings.cusum_reference_sds
         self._max_step = settings.cusum_max_step_sds
         self._window_seconds = settings.window_seconds
+        self._log_far = math.log(settings.far_min_ratio_to_median)
+        self._far_channels = frozenset(settings.far_channels)
+        self._log_far_most = math.log(settings.far_max_ratio_to_median)
 
     def new_state(self) -> ShiftState:
         return new_shift_state(self.s.max_elevated_events, len(self._log_levels))
@@ -104,27 +116,30 @@ class SustainedShift(Detector[ShiftState]):
         count_day(state, day)
         history = state.history
         history[0] += 1
-        if (
-            obs.cross_border
-            or obs.channel not in self._channels
-            or not is_new_payee(state, obs.counterparty_id, ctx)
-        ):
+        if obs.cross_border or obs.channel not in self._channels:
             return NO_FINDINGS
+        log_median = baseline.log_median()  # robust: a few pending drains hardly move it
+        excess = math.log(obs.amount_f) - log_median
+        large = obs.amount_f >= self._min_amount[ctx.segment == "corporate"]
+        far = (
+            note_far(self.s, state, obs, ctx, excess, log_median)
+            if large and self._log_far <= excess <= self._log_far_most and obs.channel in self._far_channels
+            else 0.0
+        )
+        if not is_new_payee(state, obs.counterparty_id, ctx):
+            return self._far_findings(state, ctx, far, log_median) if far else NO_FINDINGS
         history[1] += 1
         if history[0] > self._halving:
             history[:] = [h / 2 for h in history]
-        log_median = baseline.log_median()  # robust: a few pending drains hardly move it
-        excess = math.log(obs.amount_f) - log_median
-        elevated = (
-            obs.amount_f >= self._min_amount[ctx.segment == "corporate"] and excess >= self._log_levels[0]
-        )
+            state.far_seen /= 2
+        elevated = large and excess >= self._log_levels[0]
         cusum = state.cusum
         y = standardised(cusum, excess, self._prior_log_sd, self._prior_weight)
         if not elevated:  # elevated ones are learned once they leave the window unreported
             learn(cusum, excess, self._halving)
         step(cusum, y, obs.ts, self._reference, self._max_step, self._window_seconds)
         if not elevated:
-            return NO_FINDINGS
+            return self._far_findings(state, ctx, far, log_median) if far else NO_FINDINGS
         pending = {eid for _, eid, _ in state.elevated}  # before this one: out of the count test's baseline
         levels = [i for i, lv in enumerate(self._log_levels) if excess >= lv]
         for i in levels:
@@ -140,8 +155,18 @@ class SustainedShift(Detector[ShiftState]):
         else:
             found = cusum_report(s, state, self._window_days, self._cusum_budgets[ctx.tier], log_median)
             if found is None:
-                return NO_FINDINGS
+                return self._far_findings(state, ctx, far, log_median) if far else NO_FINDINGS
         return [self._report(state, found, log_median)]
+
+    def _far_findings(
+        self, state: ShiftState, ctx: CustomerContext, tail: float, log_median: float
+    ) -> list[Finding]:
+        """The far payments' test, once this payment joined its window (``detectors.far_payments``)."""
+        far = state.far
+        if far is None or len(far) < self.s.far_min_debits:
+            return NO_FINDINGS
+        found = far_run_report(self.s, state, list(far), tail, log_median, self._far_budgets[ctx.tier])
+        return NO_FINDINGS if found is None else [self._report(state, found, log_median)]
 
     def _report(self, state: ShiftState, found: Report, log_median: float) -> Finding:
         """The finding; its elevated debits leave the state (``forget_reported``)."""

@@ -282,9 +282,9 @@ def test_velocity_spike_meets_the_targets(run: Run) -> None:
 
 #: sustained_shift's figures reached on this scenario (the issue's targets are MIN_RECALL, MIN_PRECISION
 #: and MAX_FALSE_PER_10K above; see the test's docstring for where it stands)
-SUSTAINED_SHIFT_MIN_RECALL = 0.71
-SUSTAINED_SHIFT_MIN_PRECISION = 0.6
-SUSTAINED_SHIFT_MAX_FALSE_PER_10K = 1.1
+SUSTAINED_SHIFT_MIN_RECALL = 0.77
+SUSTAINED_SHIFT_MIN_PRECISION = 0.68
+SUSTAINED_SHIFT_MAX_FALSE_PER_10K = 0.8
 
 
 def test_sustained_shift_holds_its_figures(run: Run) -> None:
@@ -297,7 +297,9 @@ def test_sustained_shift_holds_its_figures(run: Run) -> None:
     false-alert assertions fail against the detector before: 0.271 >= 0.34, 1.95 <= 1.7). From go-live
     (the protocol asserted now): 0.714, 0.534, 1.07 (27 false) with the count alone; 0.714, 0.620, 1.07
     (27) with the excess CUSUM beside it (more of each pattern's drains named; the precision assertion
-    fails without it). These floors hold what was reached so that it cannot silently fall back."""
+    fails without it); 0.771 (27/35), 0.692, 0.79 (20) with the far payments' test and the count test's
+    budget halved (every assertion fails against the detector before). These floors hold what was reached
+    so that it cannot silently fall back."""
     row = _row(run, "sustained_shift")
     assert row["recall_suspicious"] >= SUSTAINED_SHIFT_MIN_RECALL
     assert row["precision"] >= SUSTAINED_SHIFT_MIN_PRECISION

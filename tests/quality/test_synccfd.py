@@ -15,8 +15,10 @@ on average, so the floor is not raised on seed 1's gain); with the excess CUSUM 
 (112/163) at 0.884, seeds 2 and 3 0.687 at 0.874 and 0.665 at 0.899: more found on every seed for
 precision still above its target, so the recall floor rises and the precision floor falls to hold that
 (the recall assertion fails without the CUSUM). A fifth of the
-episodes have 1-3 fraudulent payments, under the 4 the detector asks for. This test holds the figures
-reached so that they cannot silently fall back.
+episodes have 1-3 fraudulent payments, under the 4 the count test asks for. With the far payments' test
+(``detectors/far_payments.py``: two or more card payments, each far above the customer's own spread) the
+target is met: 0.804 (131/163) at 0.991 (seeds 2 and 3: 0.847 at 0.988, 0.814 at 0.985), and stolen cards
+0.655 (0.218 before); both assertions fail on the detector before it. This test holds the target.
 """
 
 from __future__ import annotations
@@ -35,8 +37,8 @@ from schemas.outputs import Alert
 
 pytestmark = pytest.mark.slow
 
-MIN_COMPROMISED_CARD_RECALL = 0.68
-MIN_CUSTOMER_DAY_PRECISION = 0.87
+MIN_COMPROMISED_CARD_RECALL = 0.8
+MIN_CUSTOMER_DAY_PRECISION = 0.95
 
 
 def test_synccfd_compromised_cards() -> None:

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from detectors.context import DebitBaseline
 from detectors.shift_state import (
     count_day,
+    forget_reported,
     new_shift_state,
     slide_window,
     state_bytes,
@@ -65,3 +66,21 @@ def test_the_bytes_hold_every_part() -> None:
     packed = state_bytes(state)
     assert state_to_json(state_from_bytes(memoryview(packed), 10, 2)) == state_to_json(state)
     assert state_to_json(state_from_bytes(memoryview(packed), 10, 3))["history"] == [10.0, 3.5, 2.0, 1.0, 0.0]
+    assert "far" not in state_to_json(state)  # none pending or seen: the record reads as before the far test
+
+
+def test_the_far_payments_round_trip_and_a_report_takes_them() -> None:
+    data = {
+        "elevated": [[86400.0, "e1", [1, "payee", "120.50"]]],
+        "days": [[1, 4]],
+        "history": [10.0, 3.5, 2.0, 1.0],
+        "cusum": [1.5, 86400.0, 3.0, 0.25, 0.125],
+        "far": [[86400.0, "e1", [-1, "payee", "120.50"]], [90000.0, "e2", [-1, "shop", "99"]]],
+        "far_seen": 3.0,
+    }
+    state = state_from_json(data, 10, 2)
+    assert state_to_json(state) == data
+    assert state_to_json(state_from_bytes(memoryview(state_bytes(state)), 10, 2)) == data
+    forget_reported(state, list(state.elevated), 10)
+    assert state.far is None and state.far_seen == 1.0  # the two pending ones were the episode's
+    assert state_to_json(state_from_bytes(memoryview(state_bytes(state)), 10, 2))["far_seen"] == 1.0

@@ -16,6 +16,9 @@ from detectors.sustained_shift import SustainedShift
 
 NAME = "sustained_shift"
 S = DETECTION.sustained_shift
+#: the count and CUSUM tests alone: their tests below use a narrow spender, whose dear card payments the
+#: far payments' test would report first
+COUNT_ONLY = DETECTION.model_copy(update={"sustained_shift": S.model_copy(update={"far_channels": ()})})
 
 
 def history(*, new_merchant_splurges: int = 0) -> list:
@@ -51,7 +54,12 @@ def drained(payee: object, *, days: float = 6.0, count: int = 5, amount: str = "
 
 
 def alerts(events: list, **history_kw: int) -> list:
-    return by_detector(feed(RiskEngine(DETECTION), [*history(**history_kw), *events]).alerts, NAME)
+    return by_detector(feed(RiskEngine(COUNT_ONLY), [*history(**history_kw), *events]).alerts, NAME)
+
+
+def all_tests_alerts(events: list, before: list | None = None) -> list:
+    """Alerts of the detector as configured (every test), after ``before`` (default: ``history()``)."""
+    return by_detector(feed(RiskEngine(DETECTION), [*(before or history()), *events]).alerts, NAME)
 
 
 def test_elevated_debits_at_new_merchants_alert_once_naming_them() -> None:
@@ -67,8 +75,46 @@ def test_fewer_than_the_minimum_never_alert() -> None:
     assert alerts(drained(lambda i: f"new{i}", count=S.min_elevated_debits - 1)) == []
 
 
-def test_larger_bills_at_merchants_the_customer_uses_are_their_own_doing() -> None:
+def test_larger_bills_at_merchants_the_customer_uses_are_not_counted_as_new_merchants() -> None:
     assert alerts(drained(lambda i: f"m{i % 5}")) == []
+
+
+def test_payments_far_above_a_narrow_spenders_own_spread_alert_at_known_merchants_too() -> None:
+    """Two card payments of about 5x the median on two days, at shops the customer uses: for a customer whose
+    payments stay within 40-46, each is many of their own spreads above the median."""
+    events = drained(lambda i: f"m{i % 5}", count=S.far_min_debits, days=2.0)
+    (alert,) = all_tests_alerts(events)
+    assert alert.evidence["far_payments"] == S.far_min_debits
+    assert set(alert.trigger_event_ids) == {e.event_id for e in events if e.amount == 200}
+    assert alert.evidence["tail_probability"] <= alert.evidence["false_alert_budget_per_check"]
+
+
+def wide_history() -> list:
+    """Forty card debits at five shops over 40 days, spread widely: 20 to 640 (a log spread of about 1)."""
+    return [
+        tx(f"{20 * 2 ** (i % 6)}", at(days=-40 + i), channel="card", counterparty_id=f"m{i % 5}")
+        for i in range(40)
+    ]
+
+
+def test_the_same_payments_are_a_wide_spenders_own() -> None:
+    """For a customer whose payments spread from 20 to 640, five payments of 5x the median are not far."""
+    assert all_tests_alerts(drained(lambda i: f"m{i % 5}", amount="400"), wide_history()) == []
+
+
+def test_a_payment_many_times_the_median_is_a_one_off_purchase_not_a_step() -> None:
+    """Above ``far_max_ratio_to_median``, a payment is not a moderate step of a drain (``amount_spike`` judges
+    single payments): two of them do not make a sustained shift."""
+    amount = str(int(43 * S.far_max_ratio_to_median * 1.5))
+    assert all_tests_alerts(drained(lambda i: f"m{i % 5}", count=2, days=2.0, amount=amount)) == []
+
+
+def test_a_payee_already_paid_as_much_is_not_far() -> None:
+    """The customer paid this shop 150 before: 200 there is within ``far_min_ratio_to_largest_paid`` of it."""
+    before = sorted(
+        [*history(), tx("150", at(days=-3), channel="card", counterparty_id="m1")], key=lambda e: e.timestamp
+    )
+    assert all_tests_alerts(drained(lambda i: "m1", count=2, days=2.0), before) == []
 
 
 def test_repeated_drains_to_one_new_payee_still_count() -> None:
