@@ -98,8 +98,8 @@ def far_run_report(
         rate = min(1.0, (max(0.0, state.far_seen - len(run)) + w * normal_tail) / (outside + w))
         tests.append((k, n, rate, outside + w, run))
     best = None
-    for k, n, rate, evidence, run in tests:
-        tail = beta_binomial_tail_within(k, n, rate * evidence, (1.0 - rate) * evidence, len(tests), budget)
+    for k, n, rate, weight, run in tests:
+        tail = beta_binomial_tail_within(k, n, rate * weight, (1.0 - rate) * weight, len(tests), budget)
         if tail is not None and (best is None or tail < best[0]):
             best = (tail, k, n, n * rate, run)
     if best is None or best[0] * len(tests) > budget:

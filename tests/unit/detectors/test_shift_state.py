@@ -82,5 +82,6 @@ def test_the_far_payments_round_trip_and_a_report_takes_them() -> None:
     assert state_to_json(state) == data
     assert state_to_json(state_from_bytes(memoryview(state_bytes(state)), 10, 2)) == data
     forget_reported(state, list(state.elevated), 10)
-    assert state.far is None and state.far_seen == 1.0  # the two pending ones were the episode's
+    assert state.far is None  # the two pending ones were the episode's
+    assert state.far_seen == 1.0
     assert state_to_json(state_from_bytes(memoryview(state_bytes(state)), 10, 2))["far_seen"] == 1.0
