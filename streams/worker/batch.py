@@ -166,6 +166,12 @@ class BatchStep:
     def customers(self) -> int:
         return sum(len(s) for s in self.partitions.values())
 
+    def state_memory(self) -> tuple[int, int]:
+        """The estimated bytes of every customer's record and of the decoded customers, for the operator
+        to see how close the budget is (a full budget means events pay decodes)."""
+        stores = self.partitions.values()
+        return sum(s.record_bytes for s in stores), sum(s.decoded_bytes for s in stores)
+
     def _new_processor(self, store: PartitionState) -> Processor:
         count = self.partition_count
         return Processor(

@@ -257,6 +257,10 @@ class Worker:
         self.metrics.batch_duration.observe(time.perf_counter() - started)
         self.metrics.batch_size.observe(tally.records)
         self.metrics.customers_in_state.set(self.step.customers())
+        records, decoded = self.step.state_memory()
+        self.metrics.state_memory.labels("records").set(records)
+        self.metrics.state_memory.labels("decoded").set(decoded)
+        self.metrics.state_memory.labels("budget").set(self.step.state_memory_budget_bytes)
 
     def _flow_control(self) -> None:
         """Pause the input partitions whose ordering buffer is full -- they are ahead in event time, and

@@ -40,6 +40,7 @@ class WorkerMetrics:
     batch_size: Histogram
     consumer_lag: Gauge
     customers_in_state: Gauge
+    state_memory: Gauge
     assigned_partitions: Gauge
     rebalances: Counter
     transactions_aborted: Counter
@@ -154,6 +155,14 @@ class WorkerMetrics:
                 registry=r,
             ),
             customers_in_state=Gauge(p + "customers_in_state", "Customers held in memory", registry=r),
+            # labelled, so the faust runtime (a count-bound cache, no budget) exports none of it
+            state_memory=Gauge(
+                p + "state_memory_bytes",
+                "Estimated memory of the customer state (part: records, decoded; budget: "
+                "worker.state_memory_budget_mib), after each batch's eviction",
+                ["part"],
+                registry=r,
+            ),
             assigned_partitions=Gauge(p + "assigned_partitions", "Input partitions assigned", registry=r),
             rebalances=Counter(
                 p + "rebalances", "Partition assignments and revocations", ["kind"], registry=r

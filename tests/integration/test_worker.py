@@ -54,7 +54,7 @@ def expected_alerts(
 
 # --------------------------------------------------------------------------------------------- tests
 def test_worker_alerts_equal_replay(
-    kafka_conf, topics, workers, group_id, scenario_lines, expected_alerts
+    kafka_conf, topics, workers, group_id, scenario_lines, expected_alerts, runtime
 ) -> None:
     feed(kafka_conf, topics, scenario_lines)
     w = workers("w-e2e")
@@ -66,6 +66,20 @@ def test_worker_alerts_equal_replay(
     metrics = w.metrics()
     assert "riskwatch_alerts_total{detector=" in metrics
     assert f"riskwatch_customers_in_state {float(len(scenario_lines[0]))}" in metrics
+    if runtime == "faust":  # a count-bound cache: no memory budget to report
+        assert "riskwatch_state_memory_bytes{" not in metrics
+        return
+    # a scenario this small fits the budget: every customer stays decoded beside its record
+    memory = {
+        part: float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        for part in ("records", "decoded", "budget")
+        if line.startswith(f'riskwatch_state_memory_bytes{{part="{part}"}}')
+    }
+    assert memory["records"] > 0
+    assert memory["decoded"] > 0
+    assert memory["budget"] == 2700 * 2**20
+    assert memory["records"] + memory["decoded"] < memory["budget"]
 
 
 # The faust runtime is restricted to one worker per group and not claimed to survive a crash mid-stream

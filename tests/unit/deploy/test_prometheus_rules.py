@@ -69,7 +69,9 @@ def test_every_rule_of_an_alert_named_in_the_issue_is_tested() -> None:
 def test_worker_rules_query_only_exported_metrics() -> None:
     rules = yaml.safe_load((DEPLOY / "prometheus" / "rules.yml").read_text())
     metrics = WorkerMetrics.create(input_topics=("t",))
-    metrics.consumer_lag.labels("t", "0").set(0)  # the one labelled gauge: set per assigned partition
+    # the labelled gauges: set per assigned partition; the state's memory after the first batch
+    metrics.consumer_lag.labels("t", "0").set(0)
+    metrics.state_memory.labels("records").set(0)
     exported = set(re.findall(r"^(riskwatch_[a-z_]+)", generate_latest(metrics.registry).decode(), re.M))
     worker_rules = next(g for g in rules["groups"] if g["name"] == "riskwatch-worker")["rules"]
     queried = {m for r in worker_rules for m in re.findall(r"riskwatch_[a-z_]+", r["expr"])}

@@ -24,6 +24,7 @@ def test_every_dashboard_query_names_an_exported_metric() -> None:
     metrics.processing_latency.labels("event").observe(0.01)
     metrics.consumer_lag.labels("t", "0").set(1)
     metrics.rebalances.labels("assign").inc()
+    metrics.state_memory.labels("records").set(1)
     exported = set(re.findall(r"^(riskwatch_[a-z_]+)", generate_latest(metrics.registry).decode(), re.M))
     panels = json.loads(DASHBOARD.read_text())["panels"]
     queried = {
