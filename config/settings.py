@@ -347,8 +347,9 @@ class WorkerSettings(_Section):
     # partition (emptied whole when full; every customer stays as its record)
     max_decoded_customers_per_partition: int = Field(default=9000, ge=1)
     # the customer state record format written to the changelog (every format is read): while a group
-    # is upgraded worker by worker, the newest format the old version reads (9, 8, or 7 from a version
-    # that reads no 8), then 10 (README, "Customer state on the changelog")
+    # is upgraded worker by worker, a format the old version reads whole (8 from the version before this
+    # one: its binary records lack sustained_shift's far payments; 7 from a version that reads no 8), then
+    # 10 (README, "Customer state on the changelog")
     state_record_format: Literal[7, 8, 9, 10] = 10
     # how long a partition may wait for another input topic when the runtime cannot tell whether it has
     # unread data (faust: offsets that may be transaction markers); unread data the consumer knows of is
