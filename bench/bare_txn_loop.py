@@ -29,6 +29,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
@@ -93,7 +94,7 @@ def main() -> int:
     trace = args.trace.open("a", buffering=1)
     committing: threading.Thread | None = None
 
-    def commit(tps: list[TopicPartition], row: dict) -> None:
+    def commit(tps: list[TopicPartition], row: dict[str, Any]) -> None:
         producer.send_offsets_to_transaction(tps, consumer.consumer_group_metadata(), 30)
         row["o"] = time.time()
         producer.commit_transaction(30)
@@ -132,7 +133,9 @@ def main() -> int:
                 producer.produce(args.out, key=m.key(), value=v)
                 if extra:
                     producer.produce(state_topic, key=m.key(), value=extra)
-            offsets[(m.topic(), m.partition())] = m.offset() + 1  # type: ignore[operator]
+            topic, partition, offset = m.topic(), m.partition(), m.offset()
+            if topic is not None and partition is not None and offset is not None:  # always, without an error
+                offsets[(topic, partition)] = offset + 1
         w = time.time()
         tps = [TopicPartition(t, pt, o) for (t, pt), o in offsets.items()]
         row = {"q": q, "p": p, "s": p, "w": w, "n": len(msgs), "ids": ids}

@@ -40,9 +40,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 def install(path: str) -> None:
     from streams.worker import checkpoint, loop
-    from streams.worker.batch import BatchStep
+    from streams.worker.batch import BatchOutput, BatchStep
 
-    out = open(path, "a", buffering=1)  # noqa: SIM115  (open for the worker's life, a line per batch)
+    lines = open(path, "a", buffering=1)  # noqa: SIM115  (open for the worker's life, a line per batch)
     flush_first = os.environ.get("BENCH_TRACE_FLUSH") == "1"
     turn: dict[str, float] = {"q": 0.0, "p": 0.0}
     batch: dict[str, Any] = {}
@@ -65,7 +65,7 @@ def install(path: str) -> None:
         batch["e"] = time.time()
         batch["held"] = len(self.orderer)
         if msgs:
-            out.write(json.dumps(batch) + "\n")
+            lines.write(json.dumps(batch) + "\n")
 
     run_batch = loop.Worker._run_batch
 
@@ -75,9 +75,9 @@ def install(path: str) -> None:
 
     write_changelog = BatchStep.write_changelog
 
-    def traced_write_changelog(self: BatchStep, out_: Any) -> None:
+    def traced_write_changelog(self: BatchStep, out: BatchOutput) -> None:
         batch["w"] = time.time()
-        write_changelog(self, out_)
+        write_changelog(self, out)
 
     commit = checkpoint.Checkpoint.commit
 
@@ -98,13 +98,14 @@ def install(path: str) -> None:
 
     backoff = os.environ.get("BENCH_RETRY_BACKOFF_MS")
     if backoff:
-        # A/B of the transactional producer's retry backoff (CONCURRENT_TRANSACTIONS after each commit)
-        producer_config = loop.producer_config
+        # A/B of the transactional producer's retry backoff (CONCURRENT_TRANSACTIONS after each commit);
+        # the loop calls the name it imported from checkpoint, so that name is the one replaced
+        producer_config = checkpoint.producer_config
 
         def with_backoff(*args: Any, **kwargs: Any) -> dict[str, Any]:
             return {**producer_config(*args, **kwargs), "retry.backoff.ms": int(backoff)}
 
-        loop.producer_config = with_backoff
+        loop.producer_config = with_backoff  # type: ignore[attr-defined]
 
     loop.Worker._consume = traced_consume  # type: ignore[method-assign]
     loop.Worker._process_batch = traced_process_batch  # type: ignore[method-assign]
@@ -115,6 +116,12 @@ def install(path: str) -> None:
 
 
 def main() -> int:
+    if len(sys.argv) < 3 or sys.argv[1].startswith("-"):
+        # not a trace file: ``--help`` would otherwise be opened as one
+        print(
+            "usage: batch_trace.py TRACE_FILE worker --instance-id ID [the worker's options]", file=sys.stderr
+        )
+        return 2
     install(sys.argv[1])
     from streams.cli import main as cli_main
 

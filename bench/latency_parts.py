@@ -23,18 +23,19 @@ import bisect
 import itertools
 import json
 from pathlib import Path
+from typing import Any
 
 PARTS = ("busy", "fetch", "ordering", "processing", "changelog", "flush", "offsets", "commit", "visible")
 
 
-def read_trace(path: Path, since: float) -> list[dict]:
+def read_trace(path: Path, since: float) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     return sorted((r for r in rows if r.get("p", 0) >= since), key=lambda r: r["s"])
 
 
-def split(row: dict, sent: float, received: float) -> dict[str, float]:
+def split(row: dict[str, Any], sent: float, received: float) -> dict[str, float]:
     """One trigger's latency in parts (ms), from its batch's timeline."""
     q, p, s, w, c, o, d = (row[k] for k in ("q", "p", "s", "w", "c", "o", "d"))
     f = row.get("f", c)
@@ -54,15 +55,15 @@ def split(row: dict, sent: float, received: float) -> dict[str, float]:
 
 
 def decompose(
-    rows: list[dict],
+    rows: list[dict[str, Any]],
     sent: dict[str, float],
     received: dict[str, float],
     detected: dict[str, float] | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Per part: its mean, p50 and p99 over the triggers, and its mean over the slowest 1% of them (the
     p99's make-up). A trigger is placed in its batch by the worker's detected_at (within [s, w]) or, for
     the bare loop, by the ids its trace lists."""
-    by_id: dict[str, dict] = {}
+    by_id: dict[str, dict[str, Any]] = {}
     for r in rows:
         for i in r.get("ids", ()):
             by_id[i] = r
@@ -83,7 +84,7 @@ def decompose(
         return {"placed": 0}
     per.sort(key=lambda x: x[0])
     tail = per[min(len(per) - 1, round(0.99 * (len(per) - 1))) :]
-    out: dict = {"placed": len(per), "tail_n": len(tail), "total_p50_ms": per[len(per) // 2][0]}
+    out: dict[str, Any] = {"placed": len(per), "tail_n": len(tail), "total_p50_ms": per[len(per) // 2][0]}
     out["total_p99_ms"] = tail[0][0]
     tail_total = sum(t for t, _ in tail) / len(tail)
     out["tail_mean_ms"] = tail_total
@@ -110,7 +111,7 @@ def decompose(
     return out
 
 
-def line(d: dict) -> str:
+def line(d: dict[str, Any]) -> str:
     """The decomposition in one log line: per part, mean / p99 / share of the slowest 1%."""
     if not d.get("placed"):
         return "decomposition: no trigger placed in a traced batch"

@@ -239,7 +239,8 @@ def run_latency(
 ) -> dict:
     """``rate`` events/s offered for ``seconds``, a share of them alert triggers; their latency from produced
     to the alert consumed, and how much of the offer the worker kept up with. Event times from
-    ``event_clock`` (None: the wall clock). ``worker`` may be the bare loop, its ``output_topic`` carrying the input records themselves instead of alerts."""
+    ``event_clock`` (None: the wall clock). ``worker`` may be the bare loop, its ``output_topic`` carrying
+    the input records themselves instead of alerts."""
     run_id = f"L{uuid.uuid4().hex[:6]}"
     event_time = event_clock or time.time
     rng = random.Random(seed)
@@ -797,8 +798,9 @@ def bare_latency(
     customers: int,
     logdir: Path,
 ) -> list[dict]:
-    """The floor: each variant of the bare transactional loop catches up the preload, then the latency
-    runs at ``rates`` as the worker's, its output read_committed."""
+    """The floor: each variant of the bare transactional loop starts at the inputs' ends (its group's
+    offsets committed there first), then the latency runs at ``rates`` as the worker's, its output read
+    by a read_committed consumer."""
     runs: list[dict] = []
     out = f"{topics.transactions}-bare-lat"
     create_topics(conf, {out: False, f"{out}-state": False}, topics.partitions)
