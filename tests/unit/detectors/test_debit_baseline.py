@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from array import array
 
 import pytest
 from hypothesis import given
@@ -83,3 +84,34 @@ def test_sorted_without_leaves_out_every_amount_of_the_ids(
         a for e, a in zip(baseline.event_ids, baseline.amounts, strict=True) if e not in left_out
     )
     assert baseline.sorted_without(left_out) == expected
+
+
+@given(
+    max_events=st.integers(min_value=1, max_value=8),
+    held=st.lists(st.integers(1, 10**7), max_size=8),
+    steps=st.lists(st.tuples(AMOUNTS, st.booleans()), max_size=30),
+)
+def test_a_baseline_held_as_cents_alone_answers_as_a_list(
+    max_events: int, held: list[int], steps: list[tuple[float, bool]]
+) -> None:
+    """Restored from a record's cents (no doubles: they are built only when asked), then updated: every
+    statistic, the amount leaving the window and ``sorted_without`` as a plain list gives. Nothing here
+    asks for ``amounts`` until the end, so the cents-only path is what runs (the test above asks after
+    every step, which builds the doubles)."""
+    kept = held[-max_events:]
+    baseline = DebitBaseline(max_events)
+    baseline.restore_text("\x00" + "".join(f"r{i}\x00" for i in range(len(kept))), None, array("q", kept))
+    model = [(f"r{i}", c / 100) for i, c in enumerate(kept)]
+    for n, (amount, leave_one_out) in enumerate(steps):
+        baseline.add(amount, f"e{n}")
+        if amount > 0:
+            model = [*model, (f"e{n}", amount)][-max_events:]
+        assert len(baseline) == len(model)
+        assert baseline.sorted_without(set()) == sorted(a for _, a in model)
+        if leave_one_out and model:
+            assert baseline.sorted_without({model[-1][0]}) == sorted(a for _, a in model[:-1])
+        if model:
+            assert baseline.largest() == max(a for _, a in model)
+    assert baseline.event_ids == [e for e, _ in model]
+    assert list(baseline.amounts) == [a for _, a in model]
+    assert baseline.in_cents() == cents_of(a for _, a in model)
