@@ -119,7 +119,10 @@ def _money_column(values: Sequence[float], in_cents: array[int] | None) -> bytes
 
 def _unpack_money(data: memoryview) -> list[float]:
     """A money column's amounts as a list (format 7's readers)."""
-    return _unpack_money_column(data)[0].tolist()
+    doubles, in_cents = _money_as_held(data)
+    if in_cents is not None:
+        return amounts_of(in_cents).tolist()
+    return doubles.tolist() if doubles is not None else []
 
 
 def _payee_money(payees: Payees) -> bytes:
@@ -135,15 +138,6 @@ def _money_as_held(data: memoryview) -> tuple[array[float] | None, array[int] | 
     if data[0] == ord("q"):
         return None, from_column("q", data[1:])
     return from_column("d", data[1:]), None
-
-
-def _unpack_money_column(data: memoryview) -> tuple[array[float], array[int] | None]:
-    """A money column's amounts as doubles, and their whole cents if the column held them (the debit
-    baseline takes the column as it is, ``_money_as_held``)."""
-    doubles, in_cents = _money_as_held(data)
-    if in_cents is not None:
-        return amounts_of(in_cents), in_cents
-    return doubles if doubles is not None else array("d"), None
 
 
 def _split(data: memoryview, fallback: list[str] | None) -> list[str]:
