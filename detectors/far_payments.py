@@ -22,15 +22,12 @@ from config.detection import SustainedShiftSettings
 from detectors.beta_binomial import beta_binomial_tail_within
 from detectors.context import CustomerContext
 from detectors.observation import TxObservation
+from detectors.shift_runs import SQRT2, Entry, Report
 from detectors.shift_state import DAY, ShiftState, window_debits
 from detectors.window import EventWindow
 
 #: the upper quartile of a normal distribution, in standard deviations
 UPPER_QUARTILE_SDS = 0.6745
-SQRT2 = math.sqrt(2.0)
-
-Entry = tuple[float, str, Any]
-Report = tuple[float, list[Entry], str, dict[str, Any]]
 
 
 def upper_log_spread(ordered: list[float], log_median: float, s: SustainedShiftSettings) -> float:
