@@ -30,6 +30,7 @@ from kafka_harness import (
     wait_for_a_third,
 )
 
+from config.settings import WorkerSettings
 from scenarios.generator import ScenarioConfig, generate
 from streams.partitioning import kafka_partition
 
@@ -78,7 +79,7 @@ def test_worker_alerts_equal_replay(
     }
     assert memory["records"] > 0
     assert memory["decoded"] > 0
-    assert memory["budget"] == 2700 * 2**20
+    assert memory["budget"] == WorkerSettings().state_memory_budget_mib * 2**20  # the default's, in bytes
     assert memory["records"] + memory["decoded"] < memory["budget"]
 
 
