@@ -59,7 +59,9 @@ class DebitBaseline:
 
     @property
     def amounts(self) -> array[float]:
-        """The amounts in event order (held from now on)."""
+        """The amounts in event order. While the cents hold them, built on the first ask and then kept in
+        step by ``add``: only ``forget``, a non-cent amount and the JSON forms (old formats, views) ask, so
+        most decoded customers never hold them twice."""
         held = self._amounts
         if held is None:
             in_cents = self._cents
