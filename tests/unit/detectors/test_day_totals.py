@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from strategies import DETECTION, feed, varied_traffic
 
 from detectors.day_totals import DayTotals, day_number, day_text, evidence, from_dated_json
@@ -97,3 +99,29 @@ def test_malformed_bytes_are_refused() -> None:
     ):
         with pytest.raises(ValueError, match=r"day totals|unexpected|not enough values"):
             DayTotals.from_bytes(memoryview(bad))
+
+
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.integers(0, 3),
+            st.decimals(min_value=-(10**9), max_value=10**9, allow_nan=False, allow_infinity=False),
+            st.booleans(),
+        ),
+        max_size=25,
+    )
+)
+def test_encoding_between_events_changes_no_total_and_no_byte(steps: list[tuple[int, Decimal, bool]]) -> None:
+    """``to_bytes`` keeps the totals as the texts it wrote, and ``add`` reads them back: a table encoded
+    after any of its events (as the worker does each batch) gives the same totals and the same bytes as
+    one encoded only at the end, whatever the amounts' exponents."""
+    encoded, plain = DayTotals(), DayTotals()
+    for key, amount, encode_now in steps:
+        totals = []
+        for table in (encoded, plain):
+            row = table.find(key)
+            totals.append(table.add(row if row >= 0 else table.add_row(key), amount, "e", max_ids=3))
+        assert str(totals[0]) == str(totals[1])
+        if encode_now:
+            encoded.to_bytes()
+    assert encoded.to_bytes() == plain.to_bytes()
