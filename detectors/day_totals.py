@@ -159,11 +159,11 @@ class DayTotals:
 
     def to_bytes(self) -> bytes:
         """The layout byte, then the four columns as one compact JSON array (the totals as their strings,
-        the id texts as they are held). Measured against a ``struct`` of the numbers and one UTF-8 string of
-        the texts, on parts of a few rows: that took 1.7 times as long to read and to write (each of its
-        steps a call of its own), for bytes that compress to about the same. The totals are kept as the
-        texts written, as a table read from a record holds them (``add`` reads either): the next encode of
-        the customer formats only the rows an event added to since, not every row again."""
+        the id texts as they are held): one call each way, where a ``struct`` of the numbers and one UTF-8
+        string of the texts is slower to read and to write on parts of a few rows (each of its steps a call
+        of its own), for bytes that compress to about the same. The totals are kept as the texts written,
+        as a table read from a record holds them (``add`` reads either): the next encode of the customer
+        formats only the rows an event added to since, not every row again."""
         totals = self.totals
         for row, total in enumerate(totals):
             if not isinstance(total, str):
