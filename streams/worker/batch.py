@@ -29,6 +29,7 @@ from streams.worker.state_store import (
     PartitionState,
     deadline_header,
     evict_to_budget,
+    held_bytes,
     records_over_budget,
 )
 
@@ -169,8 +170,7 @@ class BatchStep:
     def state_memory(self) -> tuple[int, int]:
         """The estimated bytes of every customer's record and of the decoded customers, for the operator
         to see how close the budget is (a full budget means events pay decodes)."""
-        stores = self.partitions.values()
-        return sum(s.record_bytes for s in stores), sum(s.decoded_bytes for s in stores)
+        return held_bytes(self.partitions.values())
 
     def _new_processor(self, store: PartitionState) -> Processor:
         count = self.partition_count

@@ -84,10 +84,7 @@ class PartitionState:
         states = self.states
         states[customer_id] = state
         states.move_to_end(customer_id)
-        # its record no longer says what the state is (``_forget_record``, written out: once per event)
-        raw = self.raw.pop(customer_id, None)
-        if raw is not None:
-            self.record_bytes -= len(raw) + RECORD_OVERHEAD_BYTES
+        self._forget_record(customer_id)  # its record no longer says what the state is
         self.dirty.add(customer_id)
         if self.deleted:
             self.deleted.discard(customer_id)
@@ -129,7 +126,7 @@ class PartitionState:
             raw[cid] = blob
             n = len(blob)
             record_bytes += n + RECORD_OVERHEAD_BYTES
-            size = DECODED_BASE_BYTES + DECODED_BYTES_PER_RECORD_BYTE * n  # decoded_cost(n)
+            size = decoded_cost(n)
             decoded_bytes += size - cost[cid]
             cost[cid] = size
             out.append((cid, blob))
@@ -200,14 +197,22 @@ class PartitionState:
         return len(self.raw) + len(self.dirty)
 
 
+def held_bytes(stores: Iterable[PartitionState]) -> tuple[int, int]:
+    """The estimated bytes the stores hold: every customer's record, and the decoded customers."""
+    records = decoded = 0
+    for s in stores:
+        records += s.record_bytes
+        decoded += s.decoded_bytes
+    return records, decoded
+
+
 def evict_to_budget(stores: Iterable[PartitionState], budget_bytes: int) -> int:
     """Evict decoded customers until the stores' customers fit ``budget_bytes`` (records first: they are
     the state; whatever is left holds decoded customers), each store freeing its share of the excess in
     proportion to what it holds decoded; the bytes freed. After every store's ``take_dirty``."""
     stores = list(stores)
-    held = sum(s.record_bytes + s.decoded_bytes for s in stores)
-    decoded = sum(s.decoded_bytes for s in stores)
-    excess = max(0, held - budget_bytes)
+    records, decoded = held_bytes(stores)
+    excess = max(0, records + decoded - budget_bytes)
     # every store is asked, nothing to free included: that ends its newcomers' probation
     return sum(s.evict(-(-excess * s.decoded_bytes // decoded) if decoded else 0) for s in stores)
 
@@ -215,7 +220,7 @@ def evict_to_budget(stores: Iterable[PartitionState], budget_bytes: int) -> int:
 def records_over_budget(stores: Iterable[PartitionState], budget_bytes: int) -> str | None:
     """The line an operator needs when the records alone take more than the budget (no customer then stays
     decoded between batches: every event decodes, and memory goes past the budget), else None."""
-    records = sum(s.record_bytes for s in stores)
+    records, _ = held_bytes(stores)
     if records <= budget_bytes:
         return None
     return (
