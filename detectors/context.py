@@ -112,7 +112,7 @@ class DebitBaseline:
         """``restore`` from a state record's columns: the ids as a text, and the amounts as doubles or
         their whole cents or both (one of them not None); raises ``ValueError`` for a text that is not one."""
         if amounts is None:
-            values = [c / 100 for c in amount_cents] if amount_cents is not None else []
+            values = amounts_of(amount_cents).tolist() if amount_cents is not None else []
         else:
             values = amounts.tolist()
         ordered = array("d", sorted(values))
@@ -131,12 +131,12 @@ class DebitBaseline:
         """``amounts`` or ``amount_cents`` (or both) not None."""
         self.ids_text = ids_text
         self._amounts = amounts
+        self._cents = amount_cents  # before ``amounts`` is asked: it builds the doubles from these
         if ordered is None:
-            ordered = array("d", sorted(self.amounts if amounts is None else amounts))
+            ordered = array("d", sorted(self.amounts))
         self._sorted = ordered
         self._log_median = None
         self._mad = None
-        self._cents = amount_cents
 
     def in_cents(self) -> array[int] | None:
         """The amounts in whole cents (the array held, not a copy), or None when one is not."""
