@@ -22,7 +22,7 @@ from config.detection import SustainedShiftSettings
 from detectors.beta_binomial import beta_binomial_tail_within
 from detectors.context import CustomerContext
 from detectors.observation import TxObservation
-from detectors.shift_runs import SQRT2, Entry, Report
+from detectors.shift_runs import SQRT2, Entry, Report, capped_run
 from detectors.shift_state import DAY, ShiftState, window_debits
 from detectors.window import EventWindow
 
@@ -80,13 +80,7 @@ def far_run_report(
     for j in range(len(far)):
         if j and entry_days[j] == entry_days[j - 1]:
             continue  # a run starts on a day
-        k = days = today = 0
-        previous = -1
-        for d in entry_days[j:]:
-            if d != previous:
-                days, previous, today = days + 1, d, 0
-            if today < per_day_most:
-                today, k = today + 1, k + 1
+        k, days = capped_run(entry_days[j:], per_day_most)
         if k < s.far_min_debits or days < s.far_min_days:
             break  # later starts hold fewer far payments and days still
         run = far[j:]

@@ -38,6 +38,21 @@ def pooled_log_sigma(logs: list[float], s: SustainedShiftSettings) -> float:
     )
 
 
+def capped_run(run_days: list[int], per_day_most: int) -> tuple[int, int]:
+    """A run's count, at most ``per_day_most`` a day, and its days (``run_days`` in time order, so a day's
+    entries are together): a spree on one evening is one piece of evidence, not seven."""
+    k = days = today_count = 0
+    previous = -1
+    for d in run_days:
+        if d != previous:
+            days += 1
+            previous, today_count = d, 0
+        if today_count < per_day_most:
+            today_count += 1
+            k += 1
+    return k, days
+
+
 def most_surprising_run(
     s: SustainedShiftSettings,
     state: ShiftState,
@@ -79,17 +94,7 @@ def most_surprising_run(
         for j in range(len(run_all)):
             if j and run_days[j] == run_days[j - 1]:
                 continue  # a run starts on a day: one test per day, not per debit
-            # the run's count, at most ``max_elevated_per_day`` a day, and its days (entries are in time
-            # order, so a day's entries are together)
-            k = days = today_count = 0
-            previous = -1
-            for d in run_days[j:]:
-                if d != previous:
-                    days += 1
-                    previous, today_count = d, 0
-                if today_count < per_day_most:
-                    today_count += 1
-                    k += 1
+            k, days = capped_run(run_days[j:], per_day_most)
             if k < min_debits or days < min_days:
                 break  # later starts hold fewer elevated debits and days still
             run = run_all[j:]
